@@ -1,0 +1,97 @@
+/**
+ * One HTTP/1.1 connection: an undici `Client` bound to exactly one dialed socket.
+ *
+ * undici would reconnect a Client lazily on the next request after its socket
+ * dies, handing a caller a fresh dial on the hot path. Here the Client's
+ * `connect` hook gives it the pre-dialed socket once and refuses every later
+ * connect, so the socket's death is final: the slot sees `lost`, is poisoned,
+ * and heals in the background with a new connection.
+ */
+import type net from 'node:net';
+import { Client } from 'undici';
+import { LifelineError } from '../errors.js';
+import type { SlotConnection } from '../machines/slot.js';
+
+export interface HttpConnectionOptions {
+  /** `http://host:port` or `https://host:port`; no path, no credentials. */
+  origin: string;
+  headersTimeout: number;
+  bodyTimeout: number;
+}
+
+/**
+ * undici closes an idle socket after its keepAliveTimeout (4 s by default). A
+ * slot's connection lives until the server closes it, so the idle timer is set
+ * far out; a server's `Keep-Alive: timeout=N` hint still shortens it.
+ */
+const IDLE_FOREVER = 600_000;
+
+export class HttpConnection implements SlotConnection {
+  readonly client: Client;
+  readonly closed: Promise<void>;
+  readonly #socket: net.Socket;
+  #lostError: Error | undefined;
+  #dead = false;
+  readonly #listeners = new Set<(error: Error | undefined) => void>();
+
+  constructor(socket: net.Socket, options: HttpConnectionOptions) {
+    this.#socket = socket;
+    let handedOver = false;
+    this.client = new Client(options.origin, {
+      connect: (_opts, callback) => {
+        if (handedOver || socket.destroyed) {
+          process.nextTick(callback, new LifelineError('CONNECTION_LOST', 'the connection is closed'), null);
+          return;
+        }
+        handedOver = true;
+        // undici unrefs the socket whenever it is idle, and refs it only if it unref'd it itself.
+        socket.ref();
+        // Must be asynchronous: undici's client ignores a connect callback that re-enters it.
+        process.nextTick(callback, null, socket);
+      },
+      pipelining: 1,
+      allowH2: false,
+      keepAliveTimeout: IDLE_FOREVER,
+      keepAliveMaxTimeout: IDLE_FOREVER,
+      headersTimeout: options.headersTimeout,
+      bodyTimeout: options.bodyTimeout,
+    });
+    // undici reports socket errors to the request in flight; this listener only keeps
+    // an idle socket's error (ECONNRESET) from becoming an uncaught exception.
+    socket.on('error', (error) => {
+      this.#lostError ??= error;
+    });
+    // 'disconnect' is undici telling us it gave up on the socket (a parser error, a
+    // keep-alive hint that expired); without this a slot could hold a Client with no socket.
+    this.client.on('disconnect', (_origin, _targets, error) => {
+      this.#lostError ??= error;
+      socket.destroy();
+    });
+    this.closed = new Promise((resolve) => {
+      socket.once('close', () => {
+        this.#dead = true;
+        this.client.destroy().catch(() => {});
+        for (const listener of this.#listeners) listener(this.#lostError);
+        this.#listeners.clear();
+        resolve();
+      });
+    });
+  }
+
+  get dead(): boolean {
+    return this.#dead;
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  onLost(listener: (error: Error | undefined) => void): () => void {
+    if (this.#dead) {
+      queueMicrotask(() => listener(this.#lostError));
+      return () => {};
+    }
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+}

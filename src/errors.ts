@@ -1,0 +1,54 @@
+/**
+ * Every error lifeline produces is a `LifelineError` with a stable `code`.
+ * Callers branch on the code, never on the message; a code is never reused
+ * for a second meaning. The underlying error, if any, is kept in `cause`.
+ *
+ * ```ts
+ * try { await pool.request({ path: '/order', method: 'POST', body }) }
+ * catch (err) { if (err instanceof LifelineError && err.code === 'ACQUIRE_TIMEOUT') shed() }
+ * ```
+ */
+export const ERROR_CODES = {
+  INVALID_OPTIONS: 'an option passed to connect() is missing or has the wrong type or range',
+  INVALID_REQUEST: 'a request was malformed (path, method, header or body); nothing was sent',
+  CONNECT_FAILED: 'a connection could not be established (refused, TLS failure, or past connectTimeout)',
+  POOL_CLOSED: 'the pool is closed or closing',
+  ACQUIRE_TIMEOUT: 'no connection became free before the acquire deadline',
+  ACQUIRE_ABORTED: "the caller's AbortSignal fired while waiting for a connection",
+  LEASE_RELEASED: 'the lease was used after release()',
+  LEASE_BUSY: 'the lease already has a request in flight (one request at a time per connection)',
+  CONNECTION_LOST: 'the connection died while the request was in flight',
+  HEADERS_TIMEOUT: 'the response headers did not arrive within headersTimeout',
+  BODY_TIMEOUT: 'the response body stalled for longer than bodyTimeout',
+  BODY_TOO_LARGE: 'the response body exceeded maxBodySize',
+  MALFORMED_RESPONSE: 'the server sent a response that is not valid HTTP/1.1',
+  REQUEST_ABORTED: "the caller's AbortSignal fired while the request was in flight",
+  REQUEST_FAILED: 'the request failed for a reason lifeline does not classify (see cause)',
+  MESSAGE_TOO_LARGE: 'a WebSocket message exceeded maxMessageSize',
+  FEED_CLOSED: 'the feed is closed',
+  NOT_LIVE: 'the feed is not live (connecting, subscribing or backing off)',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+const brand = Symbol.for('lifeline.error');
+
+export class LifelineError extends Error {
+  override readonly name = 'LifelineError';
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string = ERROR_CODES[code], options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    Object.defineProperty(this, brand, { value: true });
+  }
+
+  /** `instanceof` holds across duplicate copies of the package in one process. */
+  static override [Symbol.hasInstance](value: unknown): value is LifelineError {
+    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[brand] === true;
+  }
+}
+
+export function isLifelineError(value: unknown, code?: ErrorCode): value is LifelineError {
+  return value instanceof LifelineError && (code === undefined || value.code === code);
+}

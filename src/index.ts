@@ -1,0 +1,32 @@
+export { ClientPool, type AcquireOptions, type PoolRequestOptions, type PoolStats } from './pool/client-pool.js';
+export { Lease } from './pool/lease.js';
+export { LifelineResponse, type ResponseHeaders } from './pool/response.js';
+export type { RequestOptions, Query, QueryValue } from './pool/request.js';
+export type { HeaderInput } from './pool/headers.js';
+export {
+  type ClientPoolOptions,
+  DEFAULT_CONNECTIONS,
+  DEFAULT_CONNECT_TIMEOUT,
+  DEFAULT_HEADERS_TIMEOUT,
+  DEFAULT_BODY_TIMEOUT,
+  DEFAULT_MAX_BODY_SIZE,
+  DEFAULT_NO_DELAY,
+  DEFAULT_KEEP_ALIVE,
+  DEFAULT_ACQUIRE_TIMEOUT,
+  DEFAULT_DRAIN_TIMEOUT,
+  DEFAULT_LAZY,
+} from './pool/options.js';
+export type { TlsOptions } from './actors/dial.js';
+export type { Clock } from './actors/clock.js';
+export { LifelineError, isLifelineError, ERROR_CODES, type ErrorCode } from './errors.js';
+export {
+  createBackoff,
+  ceilingDelay,
+  SLOT_BACKOFF,
+  FEED_BACKOFF,
+  type BackoffOptions,
+  type BackoffPolicy,
+  type Jitter,
+} from './machines/backoff.js';
+export { slotMachine, slotState, SLOT_STABLE_AFTER, type SlotState, type SlotConnection } from './machines/slot.js';
+export { supervisorMachine, type SupervisorActor } from './machines/supervisor.js';

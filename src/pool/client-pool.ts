@@ -1,0 +1,298 @@
+/**
+ * `ClientPool`: the public face of a supervisor actor and its slots.
+ *
+ * Every acquire is an event to the supervisor; a `try` acquire is answered
+ * inside `actor.send()`, so `tryAcquire()` is synchronous. Dead connections heal
+ * in the slot actors, never on the caller's path.
+ *
+ * ```ts
+ * await using pool = await ClientPool.connect({ url: 'http://127.0.0.1:8080', connections: 4 });
+ * const res = await pool.request({ path: '/ticker', query: { symbol: 'BTCUSDT' } });
+ * ```
+ */
+import { createActor, fromPromise, type Subscription } from 'xstate';
+import { dial, describeTarget, type DialTarget } from '../actors/dial.js';
+import { HttpConnection } from '../actors/http-connection.js';
+import { LifelineError, type ErrorCode } from '../errors.js';
+import { slotMachine, slotState, type SlotConnection } from '../machines/slot.js';
+import {
+  supervisorMachine,
+  type AcquireReply,
+  type Grant,
+  type SupervisorActor,
+} from '../machines/supervisor.js';
+import { checkNumber } from '../validate.js';
+import { Lease, type LeaseOwner } from './lease.js';
+import { MAX_TIMEOUT, resolvePoolOptions, type ClientPoolOptions, type ResolvedPoolOptions } from './options.js';
+import type { RequestDefaults, RequestOptions } from './request.js';
+import type { LifelineResponse } from './response.js';
+
+export interface AcquireOptions {
+  /** How long to wait for a free connection (ms). Default: the pool's `acquireTimeout`. */
+  timeout?: number;
+  /** Aborting it rejects the wait with `ACQUIRE_ABORTED`. */
+  signal?: AbortSignal;
+}
+
+export interface PoolRequestOptions extends RequestOptions {
+  /** How long to wait for a free connection (ms). Default: the pool's `acquireTimeout`. */
+  timeout?: number;
+}
+
+/** A count of slots by state; `healthy + busy + connecting + backoff + poisoned + closed == connections`. */
+export interface PoolStats {
+  connections: number;
+  healthy: number;
+  busy: number;
+  connecting: number;
+  backoff: number;
+  poisoned: number;
+  /** Slots stopped by `close()`; 0 while the pool is open. */
+  closed: number;
+  /** Callers waiting in `acquire()`. */
+  waiting: number;
+}
+
+function errorFor(code: ErrorCode): LifelineError {
+  switch (code) {
+    case 'ACQUIRE_TIMEOUT':
+      return new LifelineError(code, 'no connection became free before the acquire timeout');
+    case 'ACQUIRE_ABORTED':
+      return new LifelineError(code, 'the wait for a connection was aborted');
+    case 'POOL_CLOSED':
+      return new LifelineError(code, 'the pool is closed');
+    default:
+      return new LifelineError(code);
+  }
+}
+
+export class ClientPool implements LeaseOwner, AsyncDisposable {
+  /** The supervisor actor, for inspection (`actor.subscribe`, `actor.getSnapshot()`). */
+  readonly actor: SupervisorActor;
+  readonly requestDefaults: RequestDefaults;
+  readonly #options: ResolvedPoolOptions;
+  /** Every connection dialed and not yet closed, so close() can wait for the last socket. */
+  readonly #connections = new Set<HttpConnection>();
+  #nextWaiter = 1;
+  #closing: Promise<void> | undefined;
+
+  private constructor(options: ResolvedPoolOptions) {
+    this.#options = options;
+    this.requestDefaults = { basePath: options.basePath, headers: options.headers, maxBodySize: options.maxBodySize };
+    const target: DialTarget = {
+      host: options.host,
+      port: options.port,
+      tls: options.tls,
+      alpn: options.tls ? ['http/1.1'] : undefined,
+      connectTimeout: options.connectTimeout,
+      noDelay: options.noDelay,
+      keepAlive: options.keepAlive,
+    };
+    const connections = this.#connections;
+    const dialSlot = fromPromise<SlotConnection, { index: number }>(async ({ signal }) => {
+      const socket = await dial(target, signal);
+      const connection = new HttpConnection(socket, {
+        origin: options.origin,
+        headersTimeout: options.headersTimeout,
+        bodyTimeout: options.bodyTimeout,
+      });
+      connections.add(connection);
+      void connection.closed.then(() => connections.delete(connection));
+      if (signal.aborted) connection.destroy();
+      return connection;
+    });
+    const machine = supervisorMachine.provide({
+      actors: { slot: slotMachine.provide({ actors: { dial: dialSlot } }) },
+    });
+    this.actor = createActor(machine, {
+      clock: options.clock,
+      input: {
+        connections: options.connections,
+        lazy: options.lazy,
+        drainTimeout: options.drainTimeout,
+        backoff: options.backoff,
+        random: options.random,
+        stableAfter: options.stableAfter,
+      },
+    });
+  }
+
+  /**
+   * Opens a pool. Eager by default: resolves once every connection is up, and
+   * rejects with `CONNECT_FAILED` (closing the others) if any first dial fails.
+   * With `lazy: true` it resolves at once and connects in the background.
+   * Throws `INVALID_OPTIONS` for a bad option, before anything is dialed.
+   */
+  static async connect(options: ClientPoolOptions): Promise<ClientPool> {
+    const pool = new ClientPool(resolvePoolOptions(options));
+    pool.actor.start();
+    if (pool.#options.lazy) return pool;
+    await new Promise<void>((resolve, reject) => {
+      let subscription: Subscription | undefined;
+      const check = () => {
+        const snapshot = pool.actor.getSnapshot();
+        if (snapshot.matches({ open: 'running' })) {
+          subscription?.unsubscribe();
+          resolve();
+        } else if (snapshot.status !== 'active') {
+          subscription?.unsubscribe();
+          const cause = snapshot.context.failure;
+          const where = describeTarget(pool.#options);
+          reject(
+            new LifelineError('CONNECT_FAILED', `could not open ${pool.#options.connections} connections to ${where}: ${cause?.message ?? 'closed'}`, {
+              cause,
+            }),
+          );
+        }
+      };
+      subscription = pool.actor.subscribe({ next: check, error: reject });
+      check();
+    }).catch(async (error: unknown) => {
+      await pool.close();
+      throw error;
+    });
+    return pool;
+  }
+
+  /** True once `close()` has been called. */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /**
+   * The most recently released healthy connection, or `undefined` at once if
+   * none is free. Never waits. Throws `POOL_CLOSED` after `close()`.
+   */
+  tryAcquire(): Lease | undefined {
+    if (this.#closing) throw errorFor('POOL_CLOSED');
+    let grant: Grant | undefined;
+    let answering = true;
+    const reply: AcquireReply = {
+      granted: (g) => {
+        // A grant after send() returned would have no taker: hand it straight back.
+        if (answering) grant = g;
+        else this.returnSlot(g.slot, g.lease, false);
+      },
+      refused: () => {},
+    };
+    this.actor.send({ type: 'acquire', mode: 'try', waiter: 0, timeout: 0, reply });
+    answering = false;
+    return grant && this.#lease(grant);
+  }
+
+  /**
+   * A connection, as soon as one is free: at once if one is, else the first one
+   * released or healed (first come, first served). Rejects with
+   * `ACQUIRE_TIMEOUT`, `ACQUIRE_ABORTED` or `POOL_CLOSED`.
+   */
+  acquire(options: AcquireOptions = {}): Promise<Lease> {
+    if (this.#closing) return Promise.reject(errorFor('POOL_CLOSED'));
+    let timeout: number;
+    try {
+      timeout = checkNumber('timeout', options.timeout, this.#options.acquireTimeout, { max: MAX_TIMEOUT });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const signal = options.signal;
+    if (signal?.aborted) return Promise.reject(errorFor('ACQUIRE_ABORTED'));
+    return new Promise<Lease>((resolve, reject) => {
+      const waiter = this.#nextWaiter++;
+      let settled = false;
+      const onAbort = () => this.actor.send({ type: 'acquire.cancel', waiter, code: 'ACQUIRE_ABORTED' });
+      const reply: AcquireReply = {
+        granted: (grant) => {
+          if (settled) return this.returnSlot(grant.slot, grant.lease, false);
+          settled = true;
+          signal?.removeEventListener('abort', onAbort);
+          resolve(this.#lease(grant));
+        },
+        refused: (code) => {
+          if (settled) return;
+          settled = true;
+          signal?.removeEventListener('abort', onAbort);
+          reject(errorFor(code));
+        },
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.actor.send({ type: 'acquire', mode: 'wait', waiter, timeout, reply });
+    });
+  }
+
+  /**
+   * Acquire, send, release. A transport error poisons the connection and
+   * rejects with its code; nothing is retried. `signal` covers both the wait
+   * and the request; `timeout` bounds only the wait.
+   */
+  async request(options: PoolRequestOptions): Promise<LifelineResponse> {
+    const lease = this.tryAcquire() ?? (await this.acquire({ timeout: options?.timeout, signal: options?.signal }));
+    try {
+      return await lease.request(options);
+    } finally {
+      lease.release();
+    }
+  }
+
+  /** Slots by state, current the moment it returns. */
+  stats(): PoolStats {
+    const snapshot = this.actor.getSnapshot();
+    const stats: PoolStats = {
+      connections: this.#options.connections,
+      healthy: 0,
+      busy: 0,
+      connecting: 0,
+      backoff: 0,
+      poisoned: 0,
+      closed: 0,
+      waiting: snapshot.context.waiters.length,
+    };
+    for (const slot of snapshot.context.slots) stats[slotState(slot.getSnapshot())]++;
+    // Slots never spawned (closed before start) count as closed.
+    stats.closed += this.#options.connections - snapshot.context.slots.length;
+    return stats;
+  }
+
+  /**
+   * Stops handing out connections, rejects waiters with `POOL_CLOSED`, waits for
+   * leased connections up to `drainTimeout`, then closes every socket. Resolves
+   * once the last socket is closed. Idempotent.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  /** @internal called by a lease. */
+  returnSlot(slot: number, lease: number, recycle: boolean): void {
+    if (this.actor.getSnapshot().status !== 'active') return;
+    this.actor.send({ type: 'release', slot, lease, recycle });
+  }
+
+  #lease(grant: Grant): Lease {
+    return new Lease(this, grant.slot, grant.lease, grant.connection as HttpConnection);
+  }
+
+  async #close(): Promise<void> {
+    const actor = this.actor;
+    if (actor.getSnapshot().status === 'active') {
+      await new Promise<void>((resolve) => {
+        const subscription = actor.subscribe({
+          complete: () => resolve(),
+          error: () => resolve(),
+        });
+        actor.send({ type: 'close' });
+        if (actor.getSnapshot().status !== 'active') {
+          subscription.unsubscribe();
+          resolve();
+        }
+      });
+    }
+    actor.stop();
+    const open = [...this.#connections];
+    for (const connection of open) connection.destroy();
+    await Promise.all(open.map((connection) => connection.closed));
+  }
+}

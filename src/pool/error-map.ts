@@ -1,0 +1,42 @@
+/**
+ * Turns what undici reports into a lifeline code. The undici error stays in `cause`.
+ */
+import { LifelineError, type ErrorCode } from '../errors.js';
+
+const BY_UNDICI_CODE: Record<string, ErrorCode> = {
+  UND_ERR_HEADERS_TIMEOUT: 'HEADERS_TIMEOUT',
+  UND_ERR_BODY_TIMEOUT: 'BODY_TIMEOUT',
+  UND_ERR_SOCKET: 'CONNECTION_LOST',
+  UND_ERR_CLOSED: 'CONNECTION_LOST',
+  UND_ERR_DESTROYED: 'CONNECTION_LOST',
+  UND_ERR_CONNECT_TIMEOUT: 'CONNECTION_LOST',
+  ECONNRESET: 'CONNECTION_LOST',
+  EPIPE: 'CONNECTION_LOST',
+  UND_ERR_RES_CONTENT_LENGTH_MISMATCH: 'MALFORMED_RESPONSE',
+  UND_ERR_HEADERS_OVERFLOW: 'MALFORMED_RESPONSE',
+  UND_ERR_RES_EXCEEDED_MAX_SIZE: 'BODY_TOO_LARGE',
+  UND_ERR_INVALID_ARG: 'INVALID_REQUEST',
+  UND_ERR_NOT_SUPPORTED: 'INVALID_REQUEST',
+  UND_ERR_REQ_CONTENT_LENGTH_MISMATCH: 'INVALID_REQUEST',
+  UND_ERR_ABORTED: 'REQUEST_ABORTED',
+};
+
+export function toLifelineError(error: unknown): LifelineError {
+  if (error instanceof LifelineError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  let mapped: ErrorCode = 'REQUEST_FAILED';
+  if (typeof code === 'string') {
+    mapped = BY_UNDICI_CODE[code] ?? (code.startsWith('HPE_') ? 'MALFORMED_RESPONSE' : 'REQUEST_FAILED');
+  } else if ((error as { name?: unknown } | null)?.name === 'AbortError') {
+    mapped = 'REQUEST_ABORTED';
+  }
+  const detail = error instanceof Error ? error.message : String(error);
+  return new LifelineError(mapped, `${mapped === 'REQUEST_FAILED' ? 'request failed' : mapped.toLowerCase().replace(/_/g, ' ')}: ${detail}`, {
+    cause: error,
+  });
+}
+
+/** Only a request that was refused before anything was sent leaves its connection reusable. */
+export function poisonsConnection(error: LifelineError): boolean {
+  return error.code !== 'INVALID_REQUEST';
+}

@@ -1,0 +1,106 @@
+/**
+ * A lease: one connection, held by one caller, until `release()`.
+ *
+ * One request at a time (HTTP/1.1 without pipelining). A transport error, an
+ * oversized body, or a `Connection: close` response marks the connection for
+ * recycling: on release the slot is poisoned and heals in the background,
+ * instead of going back on the free list.
+ *
+ * ```ts
+ * using lease = pool.tryAcquire() ?? (await pool.acquire({ timeout: 50 }));
+ * const res = await lease.request({ method: 'POST', path: '/order', body });
+ * ```
+ */
+import { LifelineError } from '../errors.js';
+import type { HttpConnection } from '../actors/http-connection.js';
+import { buildDispatch, CollectHandler, type RequestDefaults, type RequestOptions } from './request.js';
+import type { LifelineResponse } from './response.js';
+
+/** What a lease needs from its pool. */
+export interface LeaseOwner {
+  readonly requestDefaults: RequestDefaults;
+  /** Hands the slot back to the supervisor; `recycle` poisons it instead of freeing it. */
+  returnSlot(slot: number, lease: number, recycle: boolean): void;
+}
+
+export class Lease implements Disposable {
+  /** Index of the slot this lease holds. */
+  readonly slot: number;
+  readonly #lease: number;
+  readonly #connection: HttpConnection;
+  readonly #owner: LeaseOwner;
+  #released = false;
+  #recycle = false;
+  #inFlight: CollectHandler | undefined;
+
+  constructor(owner: LeaseOwner, slot: number, lease: number, connection: HttpConnection) {
+    this.#owner = owner;
+    this.slot = slot;
+    this.#lease = lease;
+    this.#connection = connection;
+  }
+
+  get released(): boolean {
+    return this.#released;
+  }
+
+  /**
+   * Sends one request on this lease's connection and resolves with the whole
+   * response. Rejects with a `LifelineError`; it never retries.
+   */
+  request(options: RequestOptions): Promise<LifelineResponse> {
+    if (this.#released) return Promise.reject(new LifelineError('LEASE_RELEASED', 'the lease was used after release()'));
+    if (this.#inFlight) {
+      return Promise.reject(new LifelineError('LEASE_BUSY', 'the lease already has a request in flight'));
+    }
+    let dispatch;
+    try {
+      dispatch = buildDispatch(options, this.#owner.requestDefaults);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const signal = options.signal;
+    if (signal?.aborted) {
+      return Promise.reject(new LifelineError('REQUEST_ABORTED', 'the request was aborted before it was sent'));
+    }
+    if (this.#connection.dead) {
+      this.#recycle = true;
+      return Promise.reject(new LifelineError('CONNECTION_LOST', 'the connection closed before the request was sent'));
+    }
+    return new Promise<LifelineResponse>((resolve, reject) => {
+      let onAbort: (() => void) | undefined;
+      const handler = new CollectHandler(this.#owner.requestDefaults.maxBodySize, (error, response, recycle) => {
+        this.#inFlight = undefined;
+        if (recycle) this.#recycle = true;
+        if (onAbort) signal!.removeEventListener('abort', onAbort);
+        if (error) reject(error);
+        else resolve(response!);
+      });
+      this.#inFlight = handler;
+      if (signal) {
+        onAbort = () => handler.abort(new LifelineError('REQUEST_ABORTED', 'the request was aborted while in flight'));
+        signal.addEventListener('abort', onAbort, { once: true });
+      }
+      this.#connection.client.dispatch(dispatch, handler);
+    });
+  }
+
+  /**
+   * Returns the connection to the pool. Idempotent. Releasing while a request
+   * is in flight aborts it (`LEASE_RELEASED`) and recycles the connection.
+   */
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    const inFlight = this.#inFlight;
+    if (inFlight) {
+      this.#recycle = true;
+      inFlight.abort(new LifelineError('LEASE_RELEASED', 'the lease was released while its request was in flight'));
+    }
+    this.#owner.returnSlot(this.slot, this.#lease, this.#recycle || this.#connection.dead);
+  }
+
+  [Symbol.dispose](): void {
+    this.release();
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * `ClientPool.connect` options: the public type with each default in its doc
+ * comment, one constant per default, and the single place they are validated.
+ */
+import { unrefClock, type Clock } from '../actors/clock.js';
+import type { TlsOptions } from '../actors/dial.js';
+import { SLOT_BACKOFF, type BackoffOptions, type BackoffPolicy } from '../machines/backoff.js';
+import { SLOT_STABLE_AFTER } from '../machines/slot.js';
+import {
+  checkBackoff,
+  checkBoolean,
+  checkFunction,
+  checkKnownKeys,
+  checkNumber,
+  checkObject,
+  invalid,
+} from '../validate.js';
+import { flattenHeaders, type HeaderInput } from './headers.js';
+
+export const DEFAULT_CONNECTIONS = 4;
+export const DEFAULT_CONNECT_TIMEOUT = 3_000;
+export const DEFAULT_HEADERS_TIMEOUT = 5_000;
+export const DEFAULT_BODY_TIMEOUT = 5_000;
+export const DEFAULT_MAX_BODY_SIZE = 1 << 20;
+export const DEFAULT_NO_DELAY = true;
+export const DEFAULT_KEEP_ALIVE = 60_000;
+export const DEFAULT_ACQUIRE_TIMEOUT = 5_000;
+export const DEFAULT_DRAIN_TIMEOUT = 5_000;
+export const DEFAULT_LAZY = false;
+/** Upper bound on `connections`: one pool is not meant to open a socket per request. */
+export const MAX_CONNECTIONS = 1_024;
+/** The longest timeout accepted (about 24 days): what `setTimeout` can hold. */
+export const MAX_TIMEOUT = 2_147_483_647;
+
+export interface ClientPoolOptions {
+  /** Origin, `http://` or `https://`, optionally with a path that prefixes `basePath`. Required. */
+  url: string | URL;
+  /** Prefixed to every request path. Default `''`. */
+  basePath?: string;
+  /** Default headers sent with every request; a request's own header of the same name wins. Default none. */
+  headers?: HeaderInput;
+  /** Number of keep-alive connections (slots). Default {@link DEFAULT_CONNECTIONS} (4). */
+  connections?: number;
+  /** Deadline for TCP + TLS connect, in ms. Default {@link DEFAULT_CONNECT_TIMEOUT} (3 000). */
+  connectTimeout?: number;
+  /** Deadline for the response headers after the request is sent, in ms. Default {@link DEFAULT_HEADERS_TIMEOUT} (5 000). */
+  headersTimeout?: number;
+  /** Longest pause between two body chunks, in ms. Default {@link DEFAULT_BODY_TIMEOUT} (5 000). */
+  bodyTimeout?: number;
+  /** Largest response body accepted, in bytes; 0 = unlimited. Default {@link DEFAULT_MAX_BODY_SIZE} (1 MiB). */
+  maxBodySize?: number;
+  /** Set TCP_NODELAY (no Nagle delay on small writes). Default {@link DEFAULT_NO_DELAY} (true). */
+  noDelay?: boolean;
+  /** TCP keep-alive initial delay in ms, or `false` to turn TCP keep-alive off. Default {@link DEFAULT_KEEP_ALIVE} (60 000). */
+  keepAlive?: number | false;
+  /** TLS options for `https://` origins. Certificates are verified by default. */
+  tls?: TlsOptions;
+  /** Reconnect delays. Default 100 ms doubling to 5 s, full jitter ({@link SLOT_BACKOFF}). */
+  backoff?: BackoffOptions;
+  /** Resolve `connect()` at once and connect in the background. Default {@link DEFAULT_LAZY} (false). */
+  lazy?: boolean;
+  /** How long `acquire()` and `request()` wait for a free connection, in ms. Default {@link DEFAULT_ACQUIRE_TIMEOUT} (5 000). */
+  acquireTimeout?: number;
+  /** How long `close()` waits for leased connections before closing them anyway, in ms. Default {@link DEFAULT_DRAIN_TIMEOUT} (5 000). */
+  drainTimeout?: number;
+  /** The clock of the pool's actors (backoff, deadlines); tests pass xstate's `SimulatedClock`. Default: real, unref'd timers. */
+  clock?: Clock;
+  /** Random source for jitter, returning [0, 1). Default `Math.random`. */
+  random?: () => number;
+}
+
+export interface ResolvedPoolOptions {
+  origin: string;
+  host: string;
+  port: number;
+  tls: TlsOptions | undefined;
+  basePath: string;
+  /** Default headers, validated and flattened once. */
+  headers: string[];
+  connections: number;
+  connectTimeout: number;
+  headersTimeout: number;
+  bodyTimeout: number;
+  maxBodySize: number;
+  noDelay: boolean;
+  keepAlive: number;
+  backoff: BackoffPolicy;
+  lazy: boolean;
+  acquireTimeout: number;
+  drainTimeout: number;
+  clock: Clock;
+  random: () => number;
+  stableAfter: number;
+}
+
+const KNOWN = [
+  'url',
+  'basePath',
+  'headers',
+  'connections',
+  'connectTimeout',
+  'headersTimeout',
+  'bodyTimeout',
+  'maxBodySize',
+  'noDelay',
+  'keepAlive',
+  'tls',
+  'backoff',
+  'lazy',
+  'acquireTimeout',
+  'drainTimeout',
+  'clock',
+  'random',
+] as const;
+
+const TLS_KEYS = ['ca', 'cert', 'key', 'rejectUnauthorized', 'servername'] as const;
+
+function parseUrl(value: unknown): URL {
+  if (value instanceof URL) return value;
+  if (typeof value !== 'string') throw invalid('url', 'an http:// or https:// URL string', value);
+  try {
+    return new URL(value);
+  } catch {
+    // The URL itself is not echoed: it may carry a password.
+    throw invalid('url', 'an http:// or https:// URL string', value);
+  }
+}
+
+function checkTls(value: unknown): TlsOptions {
+  const tls = checkObject('tls', value) ?? {};
+  checkKnownKeys('tls', tls, TLS_KEYS);
+  return {
+    ...(tls as TlsOptions),
+    rejectUnauthorized: checkBoolean('tls.rejectUnauthorized', tls.rejectUnauthorized, true),
+  };
+}
+
+function joinPath(prefix: string, path: string): string {
+  const trimmed = `${prefix}/${path}`.replace(/\/{2,}/g, '/').replace(/\/$/, '');
+  return trimmed === '/' ? '' : trimmed;
+}
+
+export function resolvePoolOptions(value: unknown): ResolvedPoolOptions {
+  const options = checkObject('options', value);
+  if (!options) throw invalid('options', 'an object with at least `url`', value);
+  checkKnownKeys('', options, KNOWN);
+
+  const url = parseUrl(options.url);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw invalid('url', 'an http:// or https:// URL', `${url.protocol} URL` as unknown);
+  }
+  if (url.search || url.hash) throw invalid('url', 'a URL without query or fragment', 'a URL with one');
+  const secure = url.protocol === 'https:';
+
+  const basePath = options.basePath ?? '';
+  if (typeof basePath !== 'string' || /[?#\s]/.test(basePath)) {
+    throw invalid('basePath', 'a path string without query, fragment or whitespace', basePath);
+  }
+
+  const headerObject = checkObject('headers', options.headers) ?? {};
+  const headers = flattenHeaders(headerObject as HeaderInput, 'INVALID_OPTIONS', 'headers');
+  // Credentials in the URL become a Basic authorization header and leave the URL.
+  if (url.username || url.password) {
+    const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    if (!headers.includes('authorization')) {
+      headers.push('authorization', `Basic ${Buffer.from(credentials).toString('base64')}`);
+    }
+  }
+
+  const keepAlive = options.keepAlive === false ? 0 : checkNumber('keepAlive', options.keepAlive, DEFAULT_KEEP_ALIVE, { max: MAX_TIMEOUT });
+  const random = checkFunction<() => number>('random', options.random) ?? Math.random;
+  const clock = checkObject('clock', options.clock) as Clock | undefined;
+  if (clock && (typeof clock.setTimeout !== 'function' || typeof clock.clearTimeout !== 'function')) {
+    throw invalid('clock', 'an object with setTimeout and clearTimeout', clock);
+  }
+
+  return {
+    origin: url.origin,
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port ? Number(url.port) : secure ? 443 : 80,
+    tls: secure ? checkTls(options.tls) : undefined,
+    basePath: joinPath(url.pathname, basePath),
+    headers,
+    connections: checkNumber('connections', options.connections, DEFAULT_CONNECTIONS, { min: 1, max: MAX_CONNECTIONS }),
+    connectTimeout: checkNumber('connectTimeout', options.connectTimeout, DEFAULT_CONNECT_TIMEOUT, { min: 1, max: MAX_TIMEOUT }),
+    headersTimeout: checkNumber('headersTimeout', options.headersTimeout, DEFAULT_HEADERS_TIMEOUT, { min: 1, max: MAX_TIMEOUT }),
+    bodyTimeout: checkNumber('bodyTimeout', options.bodyTimeout, DEFAULT_BODY_TIMEOUT, { min: 1, max: MAX_TIMEOUT }),
+    maxBodySize: checkNumber('maxBodySize', options.maxBodySize, DEFAULT_MAX_BODY_SIZE),
+    noDelay: checkBoolean('noDelay', options.noDelay, DEFAULT_NO_DELAY),
+    keepAlive,
+    backoff: checkBackoff('backoff', options.backoff, SLOT_BACKOFF),
+    lazy: checkBoolean('lazy', options.lazy, DEFAULT_LAZY),
+    acquireTimeout: checkNumber('acquireTimeout', options.acquireTimeout, DEFAULT_ACQUIRE_TIMEOUT, { max: MAX_TIMEOUT }),
+    drainTimeout: checkNumber('drainTimeout', options.drainTimeout, DEFAULT_DRAIN_TIMEOUT, { max: MAX_TIMEOUT }),
+    clock: clock ?? unrefClock,
+    random,
+    stableAfter: SLOT_STABLE_AFTER,
+  };
+}

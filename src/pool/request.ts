@@ -1,0 +1,186 @@
+/**
+ * One request on one connection: build undici dispatch options, send them with
+ * a small legacy-style handler that collects the body into a Buffer, and settle
+ * with a response or a `LifelineError`.
+ *
+ * The handler is undici's own callback protocol (onConnect, onHeaders, onData,
+ * onComplete, onError) rather than `request()`: no stream, no extra promise per
+ * chunk, and `maxBodySize` is enforced as bytes arrive.
+ */
+import type { Dispatcher } from 'undici';
+import { LifelineError } from '../errors.js';
+import { poisonsConnection, toLifelineError } from './error-map.js';
+import { flattenHeaders, mergeHeaders, type HeaderInput } from './headers.js';
+import { LifelineResponse } from './response.js';
+
+export type QueryValue = string | number | boolean;
+export type Query = Record<string, QueryValue | readonly QueryValue[] | undefined>;
+
+export interface RequestOptions {
+  /** Default `GET`. */
+  method?: string;
+  /** Appended to the pool's `basePath`; must start with `/`. */
+  path: string;
+  /** Encoded and appended to the path. `undefined` values are left out; arrays repeat the key. */
+  query?: Query;
+  /** Merged over the pool's default headers (same name: this one wins). */
+  headers?: HeaderInput;
+  body?: string | Uint8Array;
+  /** Overrides the pool's `headersTimeout` for this request (ms). */
+  headersTimeout?: number;
+  /** Overrides the pool's `bodyTimeout` for this request (ms). */
+  bodyTimeout?: number;
+  /** Aborts the request (`REQUEST_ABORTED`); with `pool.request` it also aborts the wait for a connection. */
+  signal?: AbortSignal;
+}
+
+/** What the pool fixes for every request it sends. */
+export interface RequestDefaults {
+  basePath: string;
+  headers: string[];
+  maxBodySize: number;
+}
+
+export function encodeQuery(query: Query): string {
+  let out = '';
+  for (const key of Object.keys(query)) {
+    const value = query[key];
+    if (value === undefined) continue;
+    const name = encodeURIComponent(key);
+    const values = Array.isArray(value) ? value : [value];
+    for (const item of values) out += `${out ? '&' : ''}${name}=${encodeURIComponent(String(item))}`;
+  }
+  return out;
+}
+
+function invalidRequest(message: string): LifelineError {
+  return new LifelineError('INVALID_REQUEST', message);
+}
+
+export function buildDispatch(options: RequestOptions, defaults: RequestDefaults): Dispatcher.DispatchOptions {
+  if (typeof options !== 'object' || options === null) throw invalidRequest('Expected request options to be an object');
+  const { path, method = 'GET', body } = options;
+  if (typeof path !== 'string' || path[0] !== '/') {
+    throw invalidRequest('Expected `path` to be a string starting with `/`');
+  }
+  if (typeof method !== 'string') throw invalidRequest('Expected `method` to be a string');
+  if (body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array)) {
+    throw invalidRequest('Expected `body` to be a string, a Buffer or a Uint8Array');
+  }
+  let fullPath = defaults.basePath ? defaults.basePath + path : path;
+  if (options.query) {
+    const encoded = encodeQuery(options.query);
+    if (encoded) fullPath += (fullPath.includes('?') ? '&' : '?') + encoded;
+  }
+  const headers = options.headers
+    ? mergeHeaders(defaults.headers, flattenHeaders(options.headers, 'INVALID_REQUEST', 'headers'))
+    : defaults.headers;
+  const dispatch: Dispatcher.DispatchOptions = { path: fullPath, method, headers, body: body ?? null };
+  if (options.headersTimeout !== undefined) dispatch.headersTimeout = options.headersTimeout;
+  if (options.bodyTimeout !== undefined) dispatch.bodyTimeout = options.bodyTimeout;
+  return dispatch;
+}
+
+/** True when a response asks for its connection to be closed (`Connection: close`). */
+function wantsClose(rawHeaders: Buffer[]): boolean {
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === 10 && name.toString('latin1').toLowerCase() === 'connection') {
+      if (/\bclose\b/i.test(rawHeaders[i + 1]!.toString('latin1'))) return true;
+    }
+  }
+  return false;
+}
+
+function contentLength(rawHeaders: Buffer[]): number {
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if (name.length === 14 && name.toString('latin1').toLowerCase() === 'content-length') {
+      return Number(rawHeaders[i + 1]!.toString('latin1'));
+    }
+  }
+  return -1;
+}
+
+/**
+ * The undici handler for one request. `settle` is called exactly once, with the
+ * response or the error, and whether the connection must be recycled.
+ */
+export class CollectHandler {
+  #abort: ((reason?: Error) => void) | undefined;
+  #status = 0;
+  #statusText = '';
+  #rawHeaders: Buffer[] = [];
+  #chunks: Buffer[] = [];
+  #size = 0;
+  #recycle = false;
+  #done = false;
+  readonly #maxBodySize: number;
+  readonly #settle: (error: LifelineError | undefined, response: LifelineResponse | undefined, recycle: boolean) => void;
+
+  constructor(
+    maxBodySize: number,
+    settle: (error: LifelineError | undefined, response: LifelineResponse | undefined, recycle: boolean) => void,
+  ) {
+    this.#maxBodySize = maxBodySize;
+    this.#settle = settle;
+  }
+
+  /** Abort the request; undici destroys the socket if the request had started. */
+  abort(error: LifelineError): void {
+    if (this.#done) return;
+    if (this.#abort) this.#abort(error);
+    else this.#fail(error);
+  }
+
+  onConnect(abort: (reason?: Error) => void): void {
+    this.#abort = abort;
+  }
+
+  onHeaders(status: number, rawHeaders: Buffer[], _resume: () => void, statusText: string): boolean {
+    this.#status = status;
+    this.#statusText = statusText;
+    this.#rawHeaders = rawHeaders;
+    this.#recycle = wantsClose(rawHeaders);
+    const max = this.#maxBodySize;
+    if (max > 0 && contentLength(rawHeaders) > max) {
+      this.#abort?.(tooLarge(max));
+      return false;
+    }
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.#size += chunk.length;
+    const max = this.#maxBodySize;
+    if (max > 0 && this.#size > max) {
+      this.#abort?.(tooLarge(max));
+      return false;
+    }
+    this.#chunks.push(chunk);
+    return true;
+  }
+
+  onComplete(): void {
+    if (this.#done) return;
+    this.#done = true;
+    const chunks = this.#chunks;
+    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#size);
+    this.#settle(undefined, new LifelineResponse(this.#status, this.#statusText, this.#rawHeaders, body), this.#recycle);
+  }
+
+  onError(error: Error): void {
+    this.#fail(toLifelineError(error));
+  }
+
+  #fail(error: LifelineError): void {
+    if (this.#done) return;
+    this.#done = true;
+    this.#chunks = [];
+    this.#settle(error, undefined, poisonsConnection(error));
+  }
+}
+
+function tooLarge(max: number): LifelineError {
+  return new LifelineError('BODY_TOO_LARGE', `the response body exceeded maxBodySize (${max} bytes)`);
+}
