@@ -29,7 +29,12 @@ export function describeValue(value: unknown): string {
 }
 
 export function invalid(field: string, expected: string, got: unknown): LifelineError {
-  return new LifelineError('INVALID_OPTIONS', `Expected \`${field}\` to be ${expected}, got ${describeValue(got)}`);
+  return invalidSaying(field, expected, describeValue(got));
+}
+
+/** As `invalid`, with the description of what came written by the caller. */
+export function invalidSaying(field: string, expected: string, got: string): LifelineError {
+  return new LifelineError('INVALID_OPTIONS', `Expected \`${field}\` to be ${expected}, got ${got}`);
 }
 
 export interface NumberRange {

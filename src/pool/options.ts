@@ -14,6 +14,7 @@ import {
   checkNumber,
   checkObject,
   invalid,
+  invalidSaying,
 } from '../validate.js';
 import { flattenHeaders, type HeaderInput } from './headers.js';
 
@@ -147,9 +148,9 @@ export function resolvePoolOptions(value: unknown): ResolvedPoolOptions {
 
   const url = parseUrl(options.url);
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw invalid('url', 'an http:// or https:// URL', `${url.protocol} URL` as unknown);
+    throw invalidSaying('url', 'an http:// or https:// URL', `a ${url.protocol} URL`);
   }
-  if (url.search || url.hash) throw invalid('url', 'a URL without query or fragment', 'a URL with one');
+  if (url.search || url.hash) throw invalidSaying('url', 'a URL without query or fragment', 'a URL with one');
   const secure = url.protocol === 'https:';
 
   const basePath = options.basePath ?? '';

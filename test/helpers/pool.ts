@@ -1,0 +1,44 @@
+/**
+ * Pool helpers: open a pool whose close and slot-conservation check are
+ * registered at birth, and wait for a pool condition without a fixed sleep.
+ */
+import { expect, onTestFinished } from 'vitest';
+import { ClientPool, type ClientPoolOptions, type PoolStats } from '../../src/index.js';
+
+/** Every slot is in exactly one state: the pool never loses or invents a slot. */
+export function expectConserved(stats: PoolStats): void {
+  const { healthy, busy, connecting, backoff, poisoned, closed, connections } = stats;
+  expect(healthy + busy + connecting + backoff + poisoned + closed).toBe(connections);
+}
+
+export async function openPool(options: ClientPoolOptions): Promise<ClientPool> {
+  const pool = await ClientPool.connect(options);
+  onTestFinished(async () => {
+    expectConserved(pool.stats());
+    await pool.close();
+    expect(pool.stats().closed).toBe(pool.stats().connections);
+  });
+  return pool;
+}
+
+/**
+ * Polls `condition` on a short real interval until it holds; fails with the
+ * last stats after `timeout` ms (generous: it bounds a failing test, not a passing one).
+ */
+export async function waitFor(condition: () => boolean, describe: () => unknown, timeout = 5_000): Promise<void> {
+  const deadline = Date.now() + timeout;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeout} ms: ${JSON.stringify(describe())}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+export function waitForStats(pool: ClientPool, condition: (stats: PoolStats) => boolean, timeout?: number): Promise<void> {
+  return waitFor(
+    () => condition(pool.stats()),
+    () => pool.stats(),
+    timeout,
+  );
+}
+
+export const isFull = (stats: PoolStats) => stats.healthy === stats.connections;
