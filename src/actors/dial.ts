@@ -61,8 +61,11 @@ export function dial(target: DialTarget, signal: AbortSignal): Promise<net.Socke
 
     const fail = (reason: string, cause?: unknown) => {
       cleanup();
+      const error = new LifelineError('CONNECT_FAILED', `connect to ${where} failed: ${reason}`, { cause });
+      // Settle only once the handle is gone, so whoever awaits a dial knows no socket is left.
+      socket.once('close', () => reject(error));
+      socket.on('error', () => {}); // a late error on a socket being destroyed is expected
       socket.destroy();
-      reject(new LifelineError('CONNECT_FAILED', `connect to ${where} failed: ${reason}`, { cause }));
     };
     const onError = (error: NodeJS.ErrnoException) => fail(error.code ?? error.message, error);
     const onAbort = () => fail('aborted');

@@ -73,6 +73,8 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
   readonly #options: ResolvedPoolOptions;
   /** Every connection dialed and not yet closed, so close() can wait for the last socket. */
   readonly #connections = new Set<HttpConnection>();
+  /** Dials in flight; close() waits for them to settle (an aborted dial settles once its socket is gone). */
+  readonly #dials = new Set<Promise<unknown>>();
   #nextWaiter = 1;
   #closing: Promise<void> | undefined;
 
@@ -89,8 +91,13 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
       keepAlive: options.keepAlive,
     };
     const connections = this.#connections;
+    const dials = this.#dials;
     const dialSlot = fromPromise<SlotConnection, { index: number }>(async ({ signal }) => {
-      const socket = await dial(target, signal);
+      const dialing = dial(target, signal);
+      dials.add(dialing);
+      const settled = () => dials.delete(dialing);
+      dialing.then(settled, settled);
+      const socket = await dialing;
       const connection = new HttpConnection(socket, {
         origin: options.origin,
         headersTimeout: options.headersTimeout,
@@ -175,7 +182,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
       },
       refused: () => {},
     };
-    this.actor.send({ type: 'acquire', mode: 'try', waiter: 0, timeout: 0, reply });
+    this.actor.send({ type: 'acquire', mode: 'try', waiter: 0, reply });
     answering = false;
     return grant && this.#lease(grant);
   }
@@ -186,36 +193,12 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
    * `ACQUIRE_TIMEOUT`, `ACQUIRE_ABORTED` or `POOL_CLOSED`.
    */
   acquire(options: AcquireOptions = {}): Promise<Lease> {
-    if (this.#closing) return Promise.reject(errorFor('POOL_CLOSED'));
-    let timeout: number;
     try {
-      timeout = checkNumber('timeout', options.timeout, this.#options.acquireTimeout, { max: MAX_TIMEOUT });
+      const lease = this.#acquire(options.timeout, options.signal);
+      return lease instanceof Lease ? Promise.resolve(lease) : lease;
     } catch (error) {
       return Promise.reject(error);
     }
-    const signal = options.signal;
-    if (signal?.aborted) return Promise.reject(errorFor('ACQUIRE_ABORTED'));
-    return new Promise<Lease>((resolve, reject) => {
-      const waiter = this.#nextWaiter++;
-      let settled = false;
-      const onAbort = () => this.actor.send({ type: 'acquire.cancel', waiter, code: 'ACQUIRE_ABORTED' });
-      const reply: AcquireReply = {
-        granted: (grant) => {
-          if (settled) return this.returnSlot(grant.slot, grant.lease, false);
-          settled = true;
-          signal?.removeEventListener('abort', onAbort);
-          resolve(this.#lease(grant));
-        },
-        refused: (code) => {
-          if (settled) return;
-          settled = true;
-          signal?.removeEventListener('abort', onAbort);
-          reject(errorFor(code));
-        },
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.actor.send({ type: 'acquire', mode: 'wait', waiter, timeout, reply });
-    });
   }
 
   /**
@@ -224,12 +207,74 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
    * and the request; `timeout` bounds only the wait.
    */
   async request(options: PoolRequestOptions): Promise<LifelineResponse> {
-    const lease = this.tryAcquire() ?? (await this.acquire({ timeout: options?.timeout, signal: options?.signal }));
+    const acquired = this.#acquire(options?.timeout, options?.signal);
+    const lease = acquired instanceof Lease ? acquired : await acquired;
     try {
       return await lease.request(options);
     } finally {
       lease.release();
     }
+  }
+
+  /**
+   * One `wait` acquire event: a lease at once (synchronously, no promise) when a
+   * slot is free, else a promise settled by the supervisor's reply or by the
+   * caller's deadline or abort.
+   */
+  #acquire(timeoutOption: number | undefined, signal: AbortSignal | undefined): Lease | Promise<Lease> {
+    if (this.#closing) throw errorFor('POOL_CLOSED');
+    const timeout =
+      timeoutOption === undefined
+        ? this.#options.acquireTimeout
+        : checkNumber('timeout', timeoutOption, 0, { max: MAX_TIMEOUT });
+    if (signal?.aborted) throw errorFor('ACQUIRE_ABORTED');
+
+    const waiter = this.#nextWaiter++;
+    let resolve: ((lease: Lease) => void) | undefined;
+    let reject: ((error: LifelineError) => void) | undefined;
+    let immediate: Grant | undefined;
+    let refusedAtOnce: ErrorCode | undefined;
+    let settled = false;
+    let timer: unknown;
+    const cancel = (code: ErrorCode) => this.actor.send({ type: 'acquire.cancel', waiter, code });
+    const onAbort = () => cancel('ACQUIRE_ABORTED');
+    const finish = () => {
+      settled = true;
+      if (timer !== undefined) this.#options.clock.clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+    };
+    const reply: AcquireReply = {
+      granted: (grant) => {
+        if (settled) return this.returnSlot(grant.slot, grant.lease, false);
+        if (!resolve) {
+          settled = true;
+          immediate = grant;
+          return;
+        }
+        finish();
+        resolve(this.#lease(grant));
+      },
+      refused: (code) => {
+        if (settled) return;
+        if (!reject) {
+          // Never throw inside the supervisor's action: it would fail the actor.
+          settled = true;
+          refusedAtOnce = code;
+          return;
+        }
+        finish();
+        reject(errorFor(code));
+      },
+    };
+    this.actor.send({ type: 'acquire', mode: 'wait', waiter, reply });
+    if (immediate) return this.#lease(immediate);
+    if (refusedAtOnce) throw errorFor(refusedAtOnce);
+    return new Promise<Lease>((res, rej) => {
+      resolve = res;
+      reject = rej;
+      signal?.addEventListener('abort', onAbort, { once: true });
+      timer = this.#options.clock.setTimeout(() => cancel('ACQUIRE_TIMEOUT'), timeout);
+    });
   }
 
   /** Slots by state, current the moment it returns. */
@@ -291,6 +336,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
       });
     }
     actor.stop();
+    await Promise.allSettled([...this.#dials]);
     const open = [...this.#connections];
     for (const connection of open) connection.destroy();
     await Promise.all(open.map((connection) => connection.closed));
