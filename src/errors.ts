@@ -25,6 +25,11 @@ export const ERROR_CODES = {
   REQUEST_ABORTED: "the caller's AbortSignal fired while the request was in flight",
   REQUEST_FAILED: 'the request failed for a reason lifeline does not classify (see cause)',
   MESSAGE_TOO_LARGE: 'a WebSocket message exceeded maxMessageSize',
+  HEARTBEAT_TIMEOUT: 'no pong came back within heartbeat.timeout of a ping',
+  FEED_STALE: 'no message arrived for staleAfter',
+  ACK_TIMEOUT: 'a subscription was not acknowledged within ackTimeout',
+  FEED_LOST: 'the WebSocket closed or failed while the feed was connected',
+  RECONNECTS_EXHAUSTED: 'the feed gave up after maxReconnects reconnect attempts',
   FEED_CLOSED: 'the feed is closed',
   NOT_LIVE: 'the feed is not live (connecting, subscribing or backing off)',
 } as const;

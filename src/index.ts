@@ -30,3 +30,16 @@ export {
 } from './machines/backoff.js';
 export { slotMachine, slotState, SLOT_STABLE_AFTER, type SlotState, type SlotConnection } from './machines/slot.js';
 export { supervisorMachine, type SupervisorActor } from './machines/supervisor.js';
+export { Feed, type FeedActor, type FeedStats, type FeedEvents } from './feed/feed.js';
+export type { FeedMessage } from './feed/message-queue.js';
+export {
+  type FeedOptions,
+  type Overflow,
+  DEFAULT_FEED_CONNECT_TIMEOUT,
+  DEFAULT_MAX_MESSAGE_SIZE,
+  DEFAULT_ACK_TIMEOUT,
+  DEFAULT_MAX_RECONNECTS,
+  DEFAULT_MESSAGE_BUFFER,
+  DEFAULT_OVERFLOW,
+} from './feed/options.js';
+export { feedMachine, feedState, FEED_STABLE_AFTER, type FeedState, type FeedClock, type HeartbeatOptions } from './machines/feed.js';

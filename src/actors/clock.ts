@@ -9,7 +9,8 @@ export interface Clock {
   clearTimeout(id: unknown): void;
 }
 
-export const unrefClock: Clock = {
+/** Real time: unref'd timers, and `now()` (monotonic, ms) for the feed's staleness check. */
+export const unrefClock: Clock & { now(): number } = {
   setTimeout(fn, timeout) {
     const timer = setTimeout(fn, timeout);
     timer.unref();
@@ -18,4 +19,5 @@ export const unrefClock: Clock = {
   clearTimeout(id) {
     clearTimeout(id as NodeJS.Timeout);
   },
+  now: () => performance.now(),
 };

@@ -1,0 +1,184 @@
+/**
+ * One WebSocket over `ws`, adapted to what the feed machine needs.
+ *
+ * Messages take the short path: `ws` -> `onMessage` (the Feed's delivery), with
+ * only a clock read on the side for staleness. The machine hears about pongs
+ * and the socket's death; about messages only while it waits for acks.
+ */
+import WebSocket from 'ws';
+import { LifelineError } from '../errors.js';
+import type { FeedClock, FeedConnection, FeedConnectionEvent } from '../machines/feed.js';
+import type { TlsOptions } from './dial.js';
+
+export interface WebSocketTarget {
+  url: string;
+  connectTimeout: number;
+  /** Bytes; a larger message closes the socket with 1009 and the feed reports MESSAGE_TOO_LARGE. */
+  maxMessageSize: number;
+  tls: TlsOptions | undefined;
+  headers: Record<string, string> | undefined;
+  clock: FeedClock;
+  /** How long a normal close may take before the socket is terminated (ms). */
+  closeTimeout: number;
+}
+
+export type MessageSink = (data: string | Buffer, isBinary: boolean) => void;
+
+/** A URL as it may appear in an error or a log: scheme, host and port only (no credentials, path or query). */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+export class WsFeedConnection implements FeedConnection {
+  readonly closed: Promise<void>;
+  lastMessageAt: number;
+  readonly #ws: WebSocket;
+  readonly #closeTimeout: number;
+  readonly #listeners = new Set<(event: FeedConnectionEvent) => void>();
+  readonly #messageListeners = new Set<(event: FeedConnectionEvent) => void>();
+  #error: LifelineError | undefined;
+  #gone = false;
+
+  constructor(ws: WebSocket, target: WebSocketTarget, sink: MessageSink) {
+    this.#ws = ws;
+    this.#closeTimeout = target.closeTimeout;
+    const clock = target.clock;
+    this.lastMessageAt = clock.now();
+    ws.on('message', (data: Buffer, isBinary: boolean) => {
+      this.lastMessageAt = clock.now();
+      const payload = isBinary ? data : data.toString();
+      sink(payload, isBinary);
+      if (this.#messageListeners.size > 0) {
+        const event: FeedConnectionEvent = { type: 'message', data: payload, isBinary };
+        for (const listener of this.#messageListeners) listener(event);
+      }
+    });
+    ws.on('pong', () => this.#emit({ type: 'pong' }));
+    ws.on('error', (error: Error & { code?: string }) => {
+      this.#error ??=
+        error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
+          ? new LifelineError('MESSAGE_TOO_LARGE', `a message exceeded maxMessageSize (${target.maxMessageSize} bytes)`, { cause: error })
+          : new LifelineError('FEED_LOST', `the WebSocket failed: ${error.code ?? error.message}`, { cause: error });
+    });
+    this.closed = new Promise((resolve) => {
+      ws.once('close', (code: number) => {
+        this.#gone = true;
+        const error = this.#error ?? new LifelineError('FEED_LOST', `the WebSocket closed (code ${code})`);
+        this.#emit({ type: 'lost', error });
+        this.#listeners.clear();
+        this.#messageListeners.clear();
+        resolve();
+      });
+    });
+  }
+
+  get open(): boolean {
+    return this.#ws.readyState === WebSocket.OPEN;
+  }
+
+  send(text: string): void {
+    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(text);
+  }
+
+  /** Sends and settles once `ws` has handed the frame to the socket. */
+  sendAndConfirm(text: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#ws.send(text, (error) => (error ? reject(new LifelineError('NOT_LIVE', 'the message could not be sent: the socket closed', { cause: error })) : resolve()));
+    });
+  }
+
+  ping(): void {
+    if (this.#ws.readyState === WebSocket.OPEN) this.#ws.ping();
+  }
+
+  async close(): Promise<void> {
+    if (this.#gone) return;
+    if (this.#ws.readyState === WebSocket.OPEN || this.#ws.readyState === WebSocket.CONNECTING) this.#ws.close(1000);
+    const timer = setTimeout(() => this.#ws.terminate(), this.#closeTimeout);
+    timer.unref();
+    await this.closed;
+    clearTimeout(timer);
+  }
+
+  destroy(): void {
+    if (!this.#gone) this.#ws.terminate();
+  }
+
+  onEvent(listener: (event: FeedConnectionEvent) => void, options?: { messages?: boolean }): () => void {
+    if (this.#gone) return () => {};
+    this.#listeners.add(listener);
+    if (options?.messages) this.#messageListeners.add(listener);
+    return () => {
+      this.#listeners.delete(listener);
+      this.#messageListeners.delete(listener);
+    };
+  }
+
+  #emit(event: FeedConnectionEvent): void {
+    for (const listener of this.#listeners) listener(event);
+  }
+}
+
+/** Opens a WebSocket; rejects with CONNECT_FAILED on refusal, a bad handshake, timeout or abort. */
+export function openWebSocket(target: WebSocketTarget, signal: AbortSignal, sink: MessageSink): Promise<WsFeedConnection> {
+  const where = redactUrl(target.url);
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(new LifelineError('CONNECT_FAILED', `connect to ${where} aborted`));
+      return;
+    }
+    const ws = new WebSocket(target.url, {
+      maxPayload: target.maxMessageSize,
+      handshakeTimeout: target.connectTimeout,
+      perMessageDeflate: false,
+      headers: target.headers,
+      ...(target.tls && {
+        ca: target.tls.ca,
+        cert: target.tls.cert,
+        key: target.tls.key,
+        rejectUnauthorized: target.tls.rejectUnauthorized ?? true,
+        servername: target.tls.servername,
+      }),
+    });
+    let failure: LifelineError | undefined;
+    const fail = (reason: string, cause?: unknown) => {
+      failure ??= new LifelineError('CONNECT_FAILED', `connect to ${where} failed: ${reason}`, { cause });
+      ws.terminate();
+    };
+    const onAbort = () => fail('aborted');
+    const timer = setTimeout(() => fail(`no connection within connectTimeout (${target.connectTimeout} ms)`), target.connectTimeout);
+    timer.unref();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const cleanup = () => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      ws.off('open', onOpen);
+      ws.off('error', onError);
+      ws.off('close', onClose);
+      ws.off('unexpected-response', onUnexpected);
+    };
+    const onOpen = () => {
+      cleanup();
+      resolve(new WsFeedConnection(ws, target, sink));
+    };
+    const onError = (error: Error & { code?: string }) => fail(error.code ?? error.message.replace(target.url, where), error);
+    const onUnexpected = (_req: unknown, res: { statusCode?: number; resume(): void }) => {
+      res.resume();
+      fail(`the server answered the upgrade with HTTP ${res.statusCode}`);
+    };
+    // Settle on 'close': by then the socket is gone.
+    const onClose = () => {
+      cleanup();
+      reject(failure ?? new LifelineError('CONNECT_FAILED', `connect to ${where} failed: closed during the handshake`));
+    };
+    ws.once('open', onOpen);
+    ws.on('error', onError);
+    ws.once('close', onClose);
+    ws.once('unexpected-response', onUnexpected);
+  });
+}

@@ -1,0 +1,241 @@
+/**
+ * `Feed`: one self-healing WebSocket feed, the public face of a feed machine.
+ *
+ * ```ts
+ * const feed = Feed.connect({
+ *   url: 'wss://stream.example.com/ws',
+ *   subscriptions: ['{"method":"SUBSCRIBE","params":["btcusdt@trade"],"id":1}'],
+ *   heartbeat: { interval: 15_000, timeout: 5_000 },
+ *   staleAfter: 30_000,
+ * });
+ * feed.on('message', (data) => book.apply(JSON.parse(data as string)));
+ * for await (const { data } of feed.messages()) { ... }
+ * ```
+ */
+import { EventEmitter } from 'node:events';
+import { createActor, fromPromise, type ActorRefFrom } from 'xstate';
+import { openWebSocket, redactUrl, type WsFeedConnection } from '../actors/websocket.js';
+import { LifelineError } from '../errors.js';
+import { feedMachine, feedState, type FeedConnection, type FeedState } from '../machines/feed.js';
+import { MessageQueue, type FeedMessage } from './message-queue.js';
+import { resolveFeedOptions, type FeedOptions, type ResolvedFeedOptions } from './options.js';
+
+export type FeedActor = ActorRefFrom<typeof feedMachine>;
+
+export interface FeedStats {
+  state: FeedState;
+  /** Messages received since connect(). */
+  messages: number;
+  /** Messages dropped by full `messages()` buffers. */
+  dropped: number;
+  /** Connections opened since connect() (the first one included). */
+  connections: number;
+  /** Consecutive failures since the feed was last stably live. */
+  attempts: number;
+  /** The endpoint in use, as scheme://host:port. */
+  url: string;
+  subscriptions: number;
+  /** The last error's code, if any. */
+  lastError: string | undefined;
+}
+
+export interface FeedEvents {
+  message: [data: string | Buffer, isBinary: boolean];
+  state: [state: FeedState];
+  error: [error: LifelineError];
+}
+
+/** A listener that throws must not break the socket's read loop: rethrow it on its own turn, as xstate does. */
+function reportListenerError(error: unknown): void {
+  setTimeout(() => {
+    throw error;
+  });
+}
+
+export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
+  /** The feed machine's actor, for inspection. */
+  readonly actor: FeedActor;
+  readonly #options: ResolvedFeedOptions;
+  readonly #queues = new Set<MessageQueue>();
+  #messages = 0;
+  #dropped = 0;
+  #connections = 0;
+  #state: FeedState = 'connecting';
+  #lastError: LifelineError | undefined;
+  #closing: Promise<void> | undefined;
+
+  private constructor(options: ResolvedFeedOptions) {
+    super();
+    this.#options = options;
+    const sink = (data: string | Buffer, isBinary: boolean) => this.#deliver(data, isBinary);
+    const open = fromPromise<FeedConnection, { url: string }>(async ({ input, signal }) => {
+      const connection = await openWebSocket(
+        {
+          url: input.url,
+          connectTimeout: options.connectTimeout,
+          maxMessageSize: options.maxMessageSize,
+          tls: options.tls,
+          headers: options.headers,
+          clock: options.clock,
+          closeTimeout: options.closeTimeout,
+        },
+        signal,
+        sink,
+      );
+      if (signal.aborted) connection.destroy();
+      else this.#connections++;
+      return connection;
+    });
+    this.actor = createActor(feedMachine.provide({ actors: { open } }), {
+      clock: options.clock,
+      input: {
+        urls: options.urls,
+        subscriptions: options.subscriptions,
+        backoff: options.backoff,
+        random: options.random,
+        stableAfter: options.stableAfter,
+        maxReconnects: options.maxReconnects,
+        isAck: options.isAck,
+        ackTimeout: options.ackTimeout,
+        heartbeat: options.heartbeat,
+        staleAfter: options.staleAfter,
+        clock: options.clock,
+      },
+    });
+    this.actor.subscribe({
+      next: (snapshot) => {
+        const error = snapshot.context.lastError;
+        if (error && error !== this.#lastError) {
+          this.#lastError = error;
+          if (this.listenerCount('error') > 0) this.#safeEmit('error', error);
+        }
+        const state = feedState(snapshot);
+        if (state !== this.#state) {
+          this.#state = state;
+          this.#safeEmit('state', state);
+        }
+        if (snapshot.status !== 'active') this.#endQueues();
+      },
+      error: (error) => this.#safeEmit('error', new LifelineError('FEED_CLOSED', 'the feed stopped on an internal error', { cause: error })),
+    });
+  }
+
+  /**
+   * Starts a feed and returns it at once; it connects, subscribes and heals in
+   * the background. Throws `INVALID_OPTIONS` for a bad option.
+   */
+  static connect(options: FeedOptions): Feed {
+    const feed = new Feed(resolveFeedOptions(options));
+    feed.actor.start();
+    return feed;
+  }
+
+  /** `connecting`, `subscribing`, `healthy` (live), `poisoned`, `backoff`, `closing` or `closed`. */
+  get state(): FeedState {
+    return feedState(this.actor.getSnapshot());
+  }
+
+  /** Keeps `message` among the subscriptions (re-sent on every connect) and sends it now if connected. */
+  subscribe(message: string): void {
+    if (typeof message !== 'string') throw new LifelineError('INVALID_REQUEST', 'Expected a subscription to be a string');
+    this.actor.send({ type: 'subscribe', message });
+  }
+
+  /** Forgets `subscription`; if connected, sends `message` (the server's unsubscribe request), when given. */
+  unsubscribe(subscription: string, message?: string): void {
+    this.actor.send({ type: 'unsubscribe', subscription, message });
+  }
+
+  /** Sends a text message; rejects with `NOT_LIVE` unless the feed is live, `FEED_CLOSED` once closed. */
+  send(text: string): Promise<void> {
+    const snapshot = this.actor.getSnapshot();
+    const state = feedState(snapshot);
+    if (state === 'closed' || state === 'closing' || this.#closing) {
+      return Promise.reject(new LifelineError('FEED_CLOSED', 'the feed is closed'));
+    }
+    if (state !== 'healthy') return Promise.reject(new LifelineError('NOT_LIVE', `the feed is not live (${state})`));
+    return (snapshot.context.connection as WsFeedConnection).sendAndConfirm(text);
+  }
+
+  /**
+   * An async iterator over the messages from now on, through a bounded buffer
+   * (`messageBuffer`, overflow policy `overflow`). It ends when the feed closes;
+   * `break` out of the loop to stop it.
+   */
+  messages(): AsyncIterableIterator<FeedMessage> {
+    const queue = new MessageQueue(
+      this.#options.messageBuffer,
+      this.#options.overflow === 'drop-oldest',
+      () => this.#dropped++,
+      (q) => this.#queues.delete(q),
+    );
+    if (this.actor.getSnapshot().status !== 'active') queue.end();
+    else this.#queues.add(queue);
+    return queue;
+  }
+
+  stats(): FeedStats {
+    const context = this.actor.getSnapshot().context;
+    return {
+      state: this.state,
+      messages: this.#messages,
+      dropped: this.#dropped,
+      connections: this.#connections,
+      attempts: context.attempts,
+      url: redactUrl(context.urls[context.urlIndex]!),
+      subscriptions: context.subscriptions.length,
+      lastError: context.lastError?.code,
+    };
+  }
+
+  /** Sends a normal close and resolves once the socket is gone and every timer stopped. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  async #close(): Promise<void> {
+    const actor = this.actor;
+    if (actor.getSnapshot().status === 'active') {
+      await new Promise<void>((resolve) => {
+        const subscription = actor.subscribe({ complete: () => resolve(), error: () => resolve() });
+        actor.send({ type: 'close' });
+        if (actor.getSnapshot().status !== 'active') {
+          subscription.unsubscribe();
+          resolve();
+        }
+      });
+    }
+    actor.stop();
+    this.#endQueues();
+  }
+
+  #deliver(data: string | Buffer, isBinary: boolean): void {
+    this.#messages++;
+    try {
+      this.emit('message', data, isBinary);
+    } catch (error) {
+      reportListenerError(error);
+    }
+    for (const queue of this.#queues) queue.push(data, isBinary);
+  }
+
+  #safeEmit<K extends keyof FeedEvents>(event: K, ...args: FeedEvents[K]): void {
+    try {
+      (this.emit as (event: string, ...args: unknown[]) => boolean)(event, ...args);
+    } catch (error) {
+      reportListenerError(error);
+    }
+  }
+
+  #endQueues(): void {
+    const error = this.actor.getSnapshot().context.lastError;
+    const exhausted = error?.code === 'RECONNECTS_EXHAUSTED' ? error : undefined;
+    for (const queue of this.#queues) queue.end(exhausted);
+    this.#queues.clear();
+  }
+}

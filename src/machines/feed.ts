@@ -1,0 +1,388 @@
+/**
+ * The feed machine: the life of one WebSocket market-data feed.
+ *
+ * ```
+ *  connecting --open--> connected.subscribing --all sent / all acked--> connected.healthy (live)
+ *      |                      |                                          |  missed pong, stale,
+ *    failed              lost / ack timeout                              |  lost (close, error)
+ *      v                      v                                          v
+ *   backoff <------------ poisoned <-------------------------------------+
+ *      |  after(retryDelay)          (maxReconnects reached: closed, with an error)
+ *      +--> connecting
+ *  any --close--> closing --> closed (final)
+ * ```
+ *
+ * Pure: the `open` actor (dial a WebSocket) is a placeholder the Feed provides.
+ * Messages do not pass through the machine: they go from the socket straight to
+ * the Feed's listeners, so a busy feed costs no machine event per message. The
+ * machine sees only what changes its state: open, lost, acks, missed pongs,
+ * staleness, and the caller's subscribe/unsubscribe/close.
+ */
+import { assign, fromCallback, fromPromise, setup, type SnapshotFrom } from 'xstate';
+import { LifelineError } from '../errors.js';
+import type { BackoffPolicy } from './backoff.js';
+
+/** What the feed machine needs from an open WebSocket; src/actors/websocket.ts implements it over ws. */
+export interface FeedConnection {
+  send(text: string): void;
+  ping(): void;
+  /** Sends a normal close (1000) and settles once the socket is gone (terminating it if the peer is slow). */
+  close(): Promise<void>;
+  /** Drops the socket at once. Idempotent. */
+  destroy(): void;
+  readonly closed: Promise<void>;
+  /** Clock time of the last message received (see `FeedClock.now`). */
+  readonly lastMessageAt: number;
+  /**
+   * Reports `pong` and `lost`, and `message` too when `messages` is set (only the
+   * ack check asks: the hot path delivers messages elsewhere). Returns an unsubscribe.
+   */
+  onEvent(listener: (event: FeedConnectionEvent) => void, options?: { messages?: boolean }): () => void;
+}
+
+export type FeedConnectionEvent =
+  | { type: 'pong' }
+  | { type: 'message'; data: string | Buffer; isBinary: boolean }
+  | { type: 'lost'; error: LifelineError };
+
+/** The clock a feed runs on: xstate's Clock plus `now()`; xstate's `SimulatedClock` is one. */
+export interface FeedClock {
+  setTimeout(fn: (...args: unknown[]) => void, timeout: number): unknown;
+  clearTimeout(id: unknown): void;
+  now(): number;
+}
+
+export interface HeartbeatOptions {
+  /** Send a WebSocket ping this often (ms). */
+  interval: number;
+  /** Poison the feed when its pong has not come back this long after the ping (ms). */
+  timeout: number;
+}
+
+export interface FeedInput {
+  urls: string[];
+  subscriptions: string[];
+  backoff: BackoffPolicy;
+  random: () => number;
+  /** Live this long: failures are forgotten (ms). */
+  stableAfter: number;
+  /** Reconnect attempts before giving up; Infinity for never. */
+  maxReconnects: number;
+  /** Wait in `subscribing` for each subscription to be acknowledged (`isAck`). */
+  isAck: ((data: string | Buffer, isBinary: boolean) => boolean) | undefined;
+  ackTimeout: number;
+  heartbeat: HeartbeatOptions | undefined;
+  staleAfter: number | undefined;
+  clock: FeedClock;
+}
+
+export interface FeedContext extends FeedInput {
+  connection: FeedConnection | undefined;
+  /** Index into `urls` of the current (or next) connection. */
+  urlIndex: number;
+  /** Recent failures per URL; the next connect prefers the URL with the fewest. */
+  failures: number[];
+  /** Consecutive failures since the feed was last live for `stableAfter`. */
+  attempts: number;
+  /** Reconnect attempts since the last stable spell, checked against maxReconnects. */
+  reconnects: number;
+  retryDelay: number;
+  pendingAcks: number;
+  lastError: LifelineError | undefined;
+}
+
+export type FeedEvent =
+  | { type: 'subscribe'; message: string }
+  | { type: 'unsubscribe'; subscription: string; message: string | undefined }
+  | { type: 'ack' }
+  | { type: 'lost'; error: LifelineError }
+  | { type: 'close' };
+
+export type FeedState = 'connecting' | 'subscribing' | 'healthy' | 'poisoned' | 'backoff' | 'closing' | 'closed';
+
+/** Live this long (ms) and the feed's failure count resets. */
+export const FEED_STABLE_AFTER = 5_000;
+
+function asLifelineError(value: unknown): LifelineError {
+  if (value instanceof LifelineError) return value;
+  return new LifelineError('CONNECT_FAILED', value instanceof Error ? value.message : String(value), { cause: value });
+}
+
+/** The URL with the fewest recent failures; ties go to the earliest in the list. */
+export function pickUrl(failures: readonly number[]): number {
+  let best = 0;
+  for (let i = 1; i < failures.length; i++) if (failures[i]! < failures[best]!) best = i;
+  return best;
+}
+
+export const feedMachine = setup({
+  types: {
+    context: {} as FeedContext,
+    events: {} as FeedEvent,
+    input: {} as FeedInput,
+  },
+  actors: {
+    /** Replaced by the Feed: opens a WebSocket to `url`, aborted through its signal when the state exits. */
+    open: fromPromise<FeedConnection, { url: string }>(async () => {
+      throw new Error('feedMachine: no open actor provided');
+    }),
+    /** Turns socket death into `lost`, and acknowledgements into `ack` while subscribing. */
+    watch: fromCallback<FeedEvent, { connection: FeedConnection; isAck: FeedInput['isAck'] }>(
+      ({ input: { connection, isAck }, sendBack }) =>
+        connection.onEvent(
+          (event) => {
+            if (event.type === 'lost') sendBack({ type: 'lost', error: event.error });
+            else if (event.type === 'message' && isAck?.(event.data, event.isBinary)) sendBack({ type: 'ack' });
+          },
+          { messages: isAck !== undefined },
+        ),
+    ),
+    /**
+     * Heartbeat and staleness, on the feed's clock. Pings every interval and
+     * expects the pong within timeout; checks that a message came within
+     * staleAfter, re-arming for the remainder rather than ticking per message.
+     */
+    watchdog: fromCallback<FeedEvent, { connection: FeedConnection; heartbeat: HeartbeatOptions | undefined; staleAfter: number | undefined; clock: FeedClock }>(
+      ({ input: { connection, heartbeat, staleAfter, clock }, sendBack }) => {
+        const timers = new Set<unknown>();
+        const arm = (fn: () => void, ms: number) => {
+          const id = clock.setTimeout(() => {
+            timers.delete(id);
+            fn();
+          }, ms);
+          timers.add(id);
+          return id;
+        };
+        let pongDeadline: unknown;
+        const off = connection.onEvent((event) => {
+          if (event.type === 'pong' && pongDeadline !== undefined) {
+            clock.clearTimeout(pongDeadline);
+            timers.delete(pongDeadline);
+            pongDeadline = undefined;
+          }
+        });
+        if (heartbeat) {
+          const ping = () => {
+            connection.ping();
+            if (pongDeadline === undefined) {
+              pongDeadline = arm(() => {
+                sendBack({
+                  type: 'lost',
+                  error: new LifelineError('HEARTBEAT_TIMEOUT', `no pong within heartbeat.timeout (${heartbeat.timeout} ms)`),
+                });
+              }, heartbeat.timeout);
+            }
+            arm(ping, heartbeat.interval);
+          };
+          arm(ping, heartbeat.interval);
+        }
+        if (staleAfter !== undefined) {
+          const check = (since: number) => {
+            const quiet = clock.now() - Math.max(connection.lastMessageAt, since);
+            if (quiet >= staleAfter) {
+              sendBack({ type: 'lost', error: new LifelineError('FEED_STALE', `no message for staleAfter (${staleAfter} ms)`) });
+            } else {
+              arm(() => check(since), staleAfter - quiet);
+            }
+          };
+          const start = clock.now();
+          arm(() => check(start), staleAfter);
+        }
+        return () => {
+          off();
+          for (const id of timers) clock.clearTimeout(id);
+          timers.clear();
+        };
+      },
+    ),
+    /** Drops a poisoned socket and waits until it is gone, so a feed never holds two. */
+    teardown: fromPromise<void, FeedConnection | undefined>(async ({ input: connection }) => {
+      if (!connection) return;
+      connection.destroy();
+      await connection.closed;
+    }),
+    /** A normal close for a caller's `close()`. */
+    shutdown: fromPromise<void, FeedConnection | undefined>(async ({ input: connection }) => {
+      if (connection) await connection.close();
+    }),
+  },
+  delays: {
+    retryDelay: ({ context }) => context.retryDelay,
+    stableAfter: ({ context }) => context.stableAfter,
+    ackTimeout: ({ context }) => context.ackTimeout,
+  },
+  guards: {
+    allAcked: ({ context }) => context.isAck === undefined || context.pendingAcks <= 0,
+    reconnectsExhausted: ({ context }) => context.reconnects > context.maxReconnects,
+  },
+  actions: {
+    sendSubscriptions: ({ context }) => {
+      for (const message of context.subscriptions) context.connection!.send(message);
+    },
+    expectAcks: assign({ pendingAcks: ({ context }) => (context.isAck ? context.subscriptions.length : 0) }),
+    countAck: assign({ pendingAcks: ({ context }) => context.pendingAcks - 1 }),
+    recordSubscribe: assign({
+      subscriptions: ({ context, event }) =>
+        event.type === 'subscribe' && !context.subscriptions.includes(event.message)
+          ? [...context.subscriptions, event.message]
+          : context.subscriptions,
+    }),
+    recordUnsubscribe: assign({
+      subscriptions: ({ context, event }) =>
+        event.type === 'unsubscribe' ? context.subscriptions.filter((s) => s !== event.subscription) : context.subscriptions,
+    }),
+    sendSubscribe: ({ context, event }) => {
+      if (event.type === 'subscribe') context.connection?.send(event.message);
+    },
+    sendUnsubscribe: ({ context, event }) => {
+      if (event.type === 'unsubscribe' && event.message !== undefined) context.connection?.send(event.message);
+    },
+    recordLost: assign({
+      attempts: ({ context }) => context.attempts + 1,
+      failures: ({ context }) => context.failures.map((n, i) => (i === context.urlIndex ? n + 1 : n)),
+      lastError: ({ event }) => (event.type === 'lost' ? event.error : undefined),
+    }),
+    forgetFailures: assign({
+      attempts: 0,
+      reconnects: 0,
+      failures: ({ context }) => context.failures.map((n, i) => (i === context.urlIndex ? 0 : n)),
+    }),
+    chooseRetry: assign({
+      // Unlike a pool slot, even the first retry is jittered: a venue restart drops every
+      // feed at once, and an immediate retry from all of them is the reconnect storm.
+      retryDelay: ({ context }) => context.backoff(Math.max(1, context.attempts), context.random),
+      urlIndex: ({ context }) => pickUrl(context.failures),
+      reconnects: ({ context }) => context.reconnects + 1,
+    }),
+    forgetConnection: assign({ connection: undefined }),
+    giveUp: assign({
+      lastError: ({ context }) =>
+        new LifelineError('RECONNECTS_EXHAUSTED', `gave up after ${context.maxReconnects} reconnect attempts`, {
+          cause: context.lastError,
+        }),
+    }),
+    destroyConnection: ({ context }) => context.connection?.destroy(),
+  },
+}).createMachine({
+  id: 'feed',
+  context: ({ input }) => ({
+    ...input,
+    connection: undefined,
+    urlIndex: 0,
+    failures: input.urls.map(() => 0),
+    attempts: 0,
+    reconnects: 0,
+    retryDelay: 0,
+    pendingAcks: 0,
+    lastError: undefined,
+  }),
+  initial: 'connecting',
+  on: {
+    close: '.closing',
+    subscribe: { actions: 'recordSubscribe' },
+    unsubscribe: { actions: 'recordUnsubscribe' },
+  },
+  states: {
+    connecting: {
+      invoke: {
+        src: 'open',
+        input: ({ context }) => ({ url: context.urls[context.urlIndex]! }),
+        onDone: {
+          target: 'connected',
+          actions: assign({ connection: ({ event }) => event.output }),
+        },
+        onError: {
+          target: 'backoff',
+          actions: assign({
+            attempts: ({ context }) => context.attempts + 1,
+            failures: ({ context }) => context.failures.map((n, i) => (i === context.urlIndex ? n + 1 : n)),
+            lastError: ({ event }) => asLifelineError(event.error),
+          }),
+        },
+      },
+    },
+    connected: {
+      initial: 'subscribing',
+      invoke: [
+        { src: 'watch', input: ({ context }) => ({ connection: context.connection!, isAck: context.isAck }) },
+        {
+          src: 'watchdog',
+          input: ({ context }) => ({
+            connection: context.connection!,
+            heartbeat: context.heartbeat,
+            staleAfter: context.staleAfter,
+            clock: context.clock,
+          }),
+        },
+      ],
+      on: {
+        lost: { target: 'poisoned', actions: 'recordLost' },
+      },
+      states: {
+        subscribing: {
+          entry: ['expectAcks', 'sendSubscriptions'],
+          always: { guard: 'allAcked', target: 'healthy' },
+          after: {
+            ackTimeout: {
+              target: '#feed.poisoned',
+              actions: [
+                assign({
+                  lastError: ({ context }) =>
+                    new LifelineError('ACK_TIMEOUT', `${context.pendingAcks} subscription(s) not acknowledged within ackTimeout (${context.ackTimeout} ms)`),
+                }),
+                assign({ attempts: ({ context }) => context.attempts + 1 }),
+              ],
+            },
+          },
+          on: {
+            ack: { actions: 'countAck' },
+            subscribe: { actions: ['recordSubscribe', 'sendSubscribe'] },
+            unsubscribe: { actions: ['recordUnsubscribe', 'sendUnsubscribe'] },
+          },
+        },
+        healthy: {
+          after: { stableAfter: { actions: 'forgetFailures' } },
+          on: {
+            subscribe: { actions: ['recordSubscribe', 'sendSubscribe'] },
+            unsubscribe: { actions: ['recordUnsubscribe', 'sendUnsubscribe'] },
+          },
+        },
+      },
+    },
+    poisoned: {
+      invoke: {
+        src: 'teardown',
+        input: ({ context }) => context.connection,
+        onDone: { target: 'backoff', actions: 'forgetConnection' },
+        onError: { target: 'backoff', actions: 'forgetConnection' },
+      },
+    },
+    backoff: {
+      always: { guard: 'reconnectsExhausted', target: 'closed', actions: 'giveUp' },
+      entry: 'chooseRetry',
+      after: { retryDelay: 'connecting' },
+    },
+    closing: {
+      invoke: {
+        src: 'shutdown',
+        input: ({ context }) => context.connection,
+        onDone: 'closed',
+        onError: 'closed',
+      },
+    },
+    closed: {
+      type: 'final',
+      entry: ['destroyConnection', 'forgetConnection'],
+    },
+  },
+});
+
+export type FeedSnapshot = SnapshotFrom<typeof feedMachine>;
+
+/** Maps a feed snapshot to its plain-string state. */
+export function feedState(snapshot: FeedSnapshot): FeedState {
+  if (snapshot.status !== 'active') return 'closed';
+  const value = snapshot.value;
+  if (typeof value === 'string') return value as FeedState;
+  return value.connected;
+}
