@@ -10,10 +10,12 @@
  * (esbuild's keepNames wrappers) would tax lifeline's code and not undici's.
  */
 import { fork } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { parseArgs } from 'node:util';
 import { Pool } from 'undici';
-import { ClientPool } from '../src/index.js';
+import WebSocket from 'ws';
+import { ClientPool, Feed } from '../src/index.js';
 
 const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false } } });
 const quick = values.quick;
@@ -91,4 +93,79 @@ for (const { connections, concurrency, path } of CASES) {
   }
   for (const c of contenders) await c.close();
 }
+// Feeds: messages per second through feed.on('message') against a bare ws client on the same server.
+const MESSAGES = quick ? 20_000 : 200_000;
+const bare = new WebSocket(`ws://127.0.0.1:${port}`, { perMessageDeflate: false });
+await once(bare, 'open');
+const feed = Feed.connect({ url: `ws://127.0.0.1:${port}` });
+while (feed.state !== 'healthy') await new Promise((resolve) => setTimeout(resolve, 5));
+
+/** Asks the server for `n` messages and resolves with messages per second once all arrived. */
+function blast(send: (text: string) => void, subscribe: (onMessage: () => void) => () => void, n: number): Promise<number> {
+  return new Promise((resolve) => {
+    let got = 0;
+    const start = process.hrtime.bigint();
+    const off = subscribe(() => {
+      if (++got === n) {
+        off();
+        resolve(n / (Number(process.hrtime.bigint() - start) / 1e9));
+      }
+    });
+    send(`blast:${n}`);
+  });
+}
+const feedContenders = [
+  {
+    name: 'bare ws client',
+    run: (n: number) =>
+      blast(
+        (text) => bare.send(text),
+        (onMessage) => {
+          // A fair floor: the bare client decodes text frames to strings, as the feed does.
+          const listener = (data: Buffer, isBinary: boolean) => {
+            if (!isBinary) data.toString();
+            onMessage();
+          };
+          bare.on('message', listener);
+          return () => bare.off('message', listener);
+        },
+        n,
+      ),
+  },
+  {
+    name: "lifeline feed.on('message')",
+    run: (n: number) =>
+      blast(
+        (text) => void feed.send(text),
+        (onMessage) => {
+          feed.on('message', onMessage);
+          return () => feed.off('message', onMessage);
+        },
+        n,
+      ),
+  },
+];
+for (const c of feedContenders) await c.run(Math.min(MESSAGES, 20_000));
+const feedRates = new Map<string, number[]>(feedContenders.map((c) => [c.name, []]));
+for (let round = 0; round < ROUNDS; round++) {
+  const order = round % 2 === 0 ? feedContenders : [...feedContenders].reverse();
+  for (const c of order) feedRates.get(c.name)!.push(await c.run(MESSAGES));
+}
+const feedReference = median(feedRates.get('bare ws client')!);
+console.log(`\nfeed: ${MESSAGES} text messages of ~100 B per round`);
+for (const c of feedContenders) {
+  const xs = feedRates.get(c.name)!;
+  const m = median(xs);
+  console.log(
+    `  ${c.name.padEnd(28)} median ${fmt(m).padStart(9)} msg/s  min ${fmt(Math.min(...xs)).padStart(9)}  max ${fmt(Math.max(...xs)).padStart(9)}  ratio ${(m / feedReference).toFixed(2)}x`,
+  );
+  results.push({ case: 'feed', contender: c.name, median: m, min: Math.min(...xs), max: Math.max(...xs), ratio: m / feedReference });
+}
+bare.close();
+await feed.close();
 server.disconnect();
+writeFileSync(
+  'bench/results.json',
+  `${JSON.stringify({ date: new Date().toISOString(), node: process.version, quick, rounds: ROUNDS, results }, null, 2)}\n`,
+);
+console.log('\nresults written to bench/results.json');

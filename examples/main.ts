@@ -1,8 +1,8 @@
 /**
  * The main job until the dashboard demo exists: an embedded loopback "exchange"
- * answering REST calls, a lifeline pool against it, a traffic loop, and a fault
- * every few seconds (every server socket dropped) to show the pool healing
- * without a failed request.
+ * answering REST calls and streaming trades over WebSocket, a lifeline pool and
+ * a feed against it, a traffic loop, and a fault every few seconds (every
+ * server socket dropped) to show both healing.
  *
  *   npm start                  # runs 10 s
  *   npm start -- --duration 60 # or until Ctrl-C
@@ -11,7 +11,8 @@ import http from 'node:http';
 import { once } from 'node:events';
 import type net from 'node:net';
 import { parseArgs } from 'node:util';
-import { ClientPool, isLifelineError } from '../src/index.js';
+import { WebSocketServer } from 'ws';
+import { ClientPool, Feed, isLifelineError } from '../src/index.js';
 
 const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' } } });
 const durationMs = Number(values.duration) * 1_000;
@@ -30,6 +31,17 @@ exchange.on('connection', (socket) => {
   sockets.add(socket);
   socket.once('close', () => sockets.delete(socket));
 });
+// The market-data stream: trades every 20 ms to every subscriber.
+const stream = new WebSocketServer({ server: exchange });
+const subscribed = new Set<import('ws').WebSocket>();
+stream.on('connection', (socket) => {
+  socket.on('message', () => subscribed.add(socket)); // any message subscribes, for the demo
+  socket.on('close', () => subscribed.delete(socket));
+});
+const ticker = setInterval(() => {
+  const trade = JSON.stringify({ e: 'trade', s: 'BTCUSDT', p: price.toFixed(2), T: Date.now() });
+  for (const socket of subscribed) socket.send(trade);
+}, 20);
 exchange.listen(0, '127.0.0.1');
 await once(exchange, 'listening');
 const { port } = exchange.address() as net.AddressInfo;
@@ -41,6 +53,15 @@ const pool = await ClientPool.connect({
   headers: { 'x-api-key': 'demo-key' },
   connections: 4,
 });
+const feed = Feed.connect({
+  url: `ws://127.0.0.1:${port}/ws`,
+  subscriptions: ['{"method":"SUBSCRIBE","params":["btcusdt@trade"],"id":1}'],
+  heartbeat: { interval: 1_000, timeout: 500 },
+  staleAfter: 2_000,
+});
+let trades = 0;
+feed.on('message', () => trades++);
+feed.on('state', (state) => console.log(`feed: ${state}`));
 console.log(`lifeline: pool of 4 connected to 127.0.0.1:${port}; running ${durationMs / 1000} s (Ctrl-C to stop)`);
 
 let ok = 0;
@@ -59,7 +80,7 @@ const faults = setInterval(() => {
 const report = setInterval(() => {
   const s = pool.stats();
   console.log(
-    `ok=${ok} errors=${JSON.stringify(Object.fromEntries(errors))} ` +
+    `trades=${trades} feed=${feed.state} ok=${ok} errors=${JSON.stringify(Object.fromEntries(errors))} ` +
       `slots: healthy=${s.healthy} busy=${s.busy} connecting=${s.connecting} backoff=${s.backoff} poisoned=${s.poisoned}`,
   );
 }, 1_000);
@@ -81,6 +102,9 @@ async function trader(id: number): Promise<void> {
 await Promise.all(Array.from({ length: 8 }, (_, i) => trader(i)));
 clearInterval(faults);
 clearInterval(report);
+clearInterval(ticker);
+await feed.close();
 await pool.close();
+stream.close();
 exchange.close();
-console.log(`done: ${ok} requests served, errors: ${JSON.stringify(Object.fromEntries(errors))}`);
+console.log(`done: ${ok} requests served, ${trades} trades received, feed connections ${feed.stats().connections}, errors: ${JSON.stringify(Object.fromEntries(errors))}`);
