@@ -77,10 +77,6 @@ export class WsFeedConnection implements FeedConnection {
     });
   }
 
-  get open(): boolean {
-    return this.#ws.readyState === WebSocket.OPEN;
-  }
-
   send(text: string): void {
     if (this.#ws.readyState === WebSocket.OPEN) this.#ws.send(text);
   }

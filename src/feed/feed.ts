@@ -14,6 +14,7 @@
  */
 import { EventEmitter } from 'node:events';
 import { createActor, fromPromise, type ActorRefFrom } from 'xstate';
+import { closeActor } from '../actors/close-actor.js';
 import { openWebSocket, redactUrl, type WsFeedConnection } from '../actors/websocket.js';
 import { LifelineError } from '../errors.js';
 import { feedMachine, feedState, type FeedConnection, type FeedState } from '../machines/feed.js';
@@ -199,18 +200,7 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
   }
 
   async #close(): Promise<void> {
-    const actor = this.actor;
-    if (actor.getSnapshot().status === 'active') {
-      await new Promise<void>((resolve) => {
-        const subscription = actor.subscribe({ complete: () => resolve(), error: () => resolve() });
-        actor.send({ type: 'close' });
-        if (actor.getSnapshot().status !== 'active') {
-          subscription.unsubscribe();
-          resolve();
-        }
-      });
-    }
-    actor.stop();
+    await closeActor(this.actor);
     this.#endQueues();
   }
 

@@ -237,9 +237,12 @@ export const feedMachine = setup({
     sendUnsubscribe: ({ context, event }) => {
       if (event.type === 'unsubscribe' && event.message !== undefined) context.connection?.send(event.message);
     },
-    recordLost: assign({
+    /** A failed connect or a lost connection counts against the feed and against the URL in use. */
+    countFailure: assign({
       attempts: ({ context }) => context.attempts + 1,
       failures: ({ context }) => context.failures.map((n, i) => (i === context.urlIndex ? n + 1 : n)),
+    }),
+    recordLost: assign({
       lastError: ({ event }) => (event.type === 'lost' ? event.error : undefined),
     }),
     forgetFailures: assign({
@@ -293,11 +296,7 @@ export const feedMachine = setup({
         },
         onError: {
           target: 'backoff',
-          actions: assign({
-            attempts: ({ context }) => context.attempts + 1,
-            failures: ({ context }) => context.failures.map((n, i) => (i === context.urlIndex ? n + 1 : n)),
-            lastError: ({ event }) => asLifelineError(event.error),
-          }),
+          actions: ['countFailure', assign({ lastError: ({ event }) => asLifelineError(event.error) })],
         },
       },
     },
@@ -316,7 +315,7 @@ export const feedMachine = setup({
         },
       ],
       on: {
-        lost: { target: 'poisoned', actions: 'recordLost' },
+        lost: { target: 'poisoned', actions: ['countFailure', 'recordLost'] },
       },
       states: {
         subscribing: {

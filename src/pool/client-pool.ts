@@ -11,6 +11,7 @@
  * ```
  */
 import { createActor, fromPromise, type Subscription } from 'xstate';
+import { closeActor } from '../actors/close-actor.js';
 import { dial, describeTarget, type DialTarget } from '../actors/dial.js';
 import { HttpConnection } from '../actors/http-connection.js';
 import { LifelineError, type ErrorCode } from '../errors.js';
@@ -321,21 +322,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
   }
 
   async #close(): Promise<void> {
-    const actor = this.actor;
-    if (actor.getSnapshot().status === 'active') {
-      await new Promise<void>((resolve) => {
-        const subscription = actor.subscribe({
-          complete: () => resolve(),
-          error: () => resolve(),
-        });
-        actor.send({ type: 'close' });
-        if (actor.getSnapshot().status !== 'active') {
-          subscription.unsubscribe();
-          resolve();
-        }
-      });
-    }
-    actor.stop();
+    await closeActor(this.actor);
     await Promise.allSettled([...this.#dials]);
     const open = [...this.#connections];
     for (const connection of open) connection.destroy();

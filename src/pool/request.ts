@@ -81,25 +81,26 @@ export function buildDispatch(options: RequestOptions, defaults: RequestDefaults
   return dispatch;
 }
 
-/** True when a response asks for its connection to be closed (`Connection: close`). */
-function wantsClose(rawHeaders: Buffer[]): boolean {
-  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
-    const name = rawHeaders[i]!;
-    if (name.length === 10 && name.toString('latin1').toLowerCase() === 'connection') {
-      if (/\bclose\b/i.test(rawHeaders[i + 1]!.toString('latin1'))) return true;
-    }
-  }
-  return false;
+/** What the pool needs from a response's headers, read in one pass over undici's raw pairs. */
+interface HeaderFacts {
+  /** `Connection: close`: the connection must not be reused. */
+  close: boolean;
+  /** The declared body length, or -1 when none is declared. */
+  contentLength: number;
 }
 
-function contentLength(rawHeaders: Buffer[]): number {
+function readHeaderFacts(rawHeaders: Buffer[]): HeaderFacts {
+  const facts: HeaderFacts = { close: false, contentLength: -1 };
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
-    if (name.length === 14 && name.toString('latin1').toLowerCase() === 'content-length') {
-      return Number(rawHeaders[i + 1]!.toString('latin1'));
+    // Compare lengths first: most headers are skipped without decoding their name.
+    if (name.length === 10 && name.toString('latin1').toLowerCase() === 'connection') {
+      if (/\bclose\b/i.test(rawHeaders[i + 1]!.toString('latin1'))) facts.close = true;
+    } else if (name.length === 14 && name.toString('latin1').toLowerCase() === 'content-length') {
+      facts.contentLength = Number(rawHeaders[i + 1]!.toString('latin1'));
     }
   }
-  return -1;
+  return facts;
 }
 
 /**
@@ -141,9 +142,10 @@ export class CollectHandler {
     this.#status = status;
     this.#statusText = statusText;
     this.#rawHeaders = rawHeaders;
-    this.#recycle = wantsClose(rawHeaders);
+    const facts = readHeaderFacts(rawHeaders);
+    this.#recycle = facts.close;
     const max = this.#maxBodySize;
-    if (max > 0 && contentLength(rawHeaders) > max) {
+    if (max > 0 && facts.contentLength > max) {
       this.#abort?.(tooLarge(max));
       return false;
     }
