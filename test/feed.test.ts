@@ -123,7 +123,8 @@ describe('feed', () => {
     await waitFor(() => errors.length === 1, () => errors);
     expect(isLifelineError(errors[0], 'MESSAGE_TOO_LARGE')).toBe(true);
     expect(errors[0]!.message).toBe('a message exceeded maxMessageSize (1024 bytes)');
-    await waitFor(() => server.received.length === 2 && feed.state === 'healthy', () => feed.stats());
+    // Healthy means sent; wait for the server to have read it too.
+    await waitFor(() => server.received[1]?.length === 1 && feed.state === 'healthy', () => feed.stats());
     expect(server.received[1]).toEqual(['s']);
   });
 
@@ -199,6 +200,7 @@ describe('feed', () => {
     const feed = openFeed({ urls: [down.url, up.url], subscriptions: ['s'], backoff: { initial: 5, max: 10 } });
     await waitForState(feed, 'healthy');
     expect(feed.stats().url).toBe(`ws://127.0.0.1:${up.port}`);
+    await waitFor(() => up.received[0]?.length === 1, () => up.received);
     expect(up.received[0]).toEqual(['s']);
   });
 
