@@ -1,0 +1,104 @@
+/**
+ * A real HTTP/1.1 server on loopback that a test can break at any moment, the
+ * way production servers and the boxes in front of them break: refuse new
+ * connections, drop or reset every socket, swallow requests, answer slowly,
+ * close keep-alive connections without warning, stop and come back on the same
+ * port. It counts what it received, per connection, so a test can assert which
+ * socket served what and how many times the client reconnected.
+ */
+import http from 'node:http';
+import type net from 'node:net';
+import { FaultServer } from './fault-server.js';
+
+export type FaultHttpHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
+
+export interface FaultHttpServerOptions {
+  /** Answers each request that gets through the faults; by default `200 ok`. */
+  handler?: FaultHttpHandler;
+  /** Loopback by default: a fault server is for tests, never for a network. */
+  host?: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+}
+
+const okHandler: FaultHttpHandler = (_req, res) => {
+  res.end('ok');
+};
+
+export class FaultHttpServer extends FaultServer {
+  readonly server: http.Server;
+  /** Requests received on each connection, in the order connections were accepted. */
+  readonly requestsPerConnection: number[] = [];
+  #requests = 0;
+  #connectionClose = false;
+  #handler: FaultHttpHandler;
+  #connectionIndex = new WeakMap<net.Socket, number>();
+
+  constructor(options: FaultHttpServerOptions = {}) {
+    super(options.host, (socket, index) => {
+      this.#connectionIndex.set(socket, index);
+      this.requestsPerConnection.push(0);
+      this.server.emit('connection', socket);
+    });
+    this.#handler = options.handler ?? okHandler;
+    this.server = http.createServer((req, res) => this.#receive(req, res));
+    this.server.keepAliveTimeout = 60_000;
+    this.server.on('clientError', (_error, socket) => socket.destroy());
+  }
+
+  /** `http://host:port`. */
+  get url(): string {
+    return `http://${this.listener.host}:${this.port}`;
+  }
+
+  /** Open server-side sockets. */
+  get sockets(): ReadonlySet<net.Socket> {
+    return this.listener.sockets;
+  }
+
+  /** Requests received so far, answered or not. */
+  get requests(): number {
+    return this.#requests;
+  }
+
+  /** While on, every response carries `Connection: close` and the server closes the socket after it. */
+  connectionClose(on = true): void {
+    this.#connectionClose = on;
+  }
+
+  override heal(): void {
+    super.heal();
+    this.#connectionClose = false;
+  }
+
+  #receive(req: http.IncomingMessage, res: http.ServerResponse): void {
+    this.#requests++;
+    const index = this.#connectionIndex.get(req.socket)!;
+    const served = ++this.requestsPerConnection[index]!;
+    const faults = this.faults;
+    if (faults.blackHole) return;
+    if (faults.delay > 0) {
+      const timer = setTimeout(() => this.#answer(req, res, served), faults.delay);
+      res.once('close', () => clearTimeout(timer));
+    } else {
+      this.#answer(req, res, served);
+    }
+  }
+
+  #answer(req: http.IncomingMessage, res: http.ServerResponse, served: number): void {
+    const faults = this.faults;
+    if (this.#connectionClose) res.setHeader('connection', 'close');
+    if (faults.closeAfter !== undefined && served >= faults.closeAfter) {
+      // The stale keep-alive case: the response looks reusable, then the socket goes.
+      res.once('finish', () => req.socket.end());
+    }
+    this.#handler(req, res);
+  }
+}
+
+/** Starts a fault HTTP server on loopback (a free port unless `port` is given). */
+export async function startFaultHttpServer(options: FaultHttpServerOptions = {}): Promise<FaultHttpServer> {
+  const server = new FaultHttpServer(options);
+  await server.listenOn(options.port ?? 0);
+  return server;
+}

@@ -1,0 +1,106 @@
+/**
+ * The base of the fault servers: what every one of them can do to its
+ * connections, whatever the protocol.
+ */
+import type net from 'node:net';
+import { Listener } from './listener.js';
+
+/** The faults both protocols share; `heal()` clears them. */
+export interface CommonFaults {
+  blackHole: boolean;
+  delay: number;
+  closeAfter: number | undefined;
+}
+
+const noCommonFaults = (): CommonFaults => ({ blackHole: false, delay: 0, closeAfter: undefined });
+
+/** The HTTP and WebSocket fault servers extend it with their own faults. */
+export abstract class FaultServer {
+  protected readonly listener: Listener;
+  protected faults = noCommonFaults();
+
+  protected constructor(host: string | undefined, onSocket: (socket: net.Socket, index: number) => void) {
+    this.listener = new Listener(host ?? '127.0.0.1', onSocket);
+  }
+
+  get port(): number {
+    return this.listener.port;
+  }
+
+  /** Connections accepted at the TCP level so far. */
+  get connections(): number {
+    return this.listener.accepted;
+  }
+
+  /** Whether new connections are accepted (false after `refuse()` or `stop()`). */
+  get listening(): boolean {
+    return this.listener.listening;
+  }
+
+  /** Starts listening on `port` (0 picks a free one). */
+  listenOn(port: number): Promise<void> {
+    return this.listener.listen(port);
+  }
+
+  /**
+   * While on, new requests (HTTP) or handshakes (WebSocket) are read and never
+   * answered: the load balancer that accepts and forwards into the void.
+   */
+  blackHole(on = true): void {
+    this.faults.blackHole = on;
+  }
+
+  /** Delays every HTTP response or WebSocket handshake by `ms` (0 turns it off). */
+  delay(ms: number): void {
+    this.faults.delay = ms;
+  }
+
+  /**
+   * Closes each connection once it has received `n` requests or messages. HTTP:
+   * after answering the nth, with no `Connection: close` warning (the stale
+   * keep-alive case). WebSocket: with a 1001 close (going away).
+   */
+  closeAfter(n: number | undefined): void {
+    this.faults.closeAfter = n;
+  }
+
+  /** Clears every fault, so the server behaves again. */
+  heal(): void {
+    this.faults = noCommonFaults();
+  }
+
+  /** Stops listening, so new connections are refused (ECONNREFUSED); open sockets stay up. */
+  refuse(): Promise<void> {
+    return this.listener.refuse();
+  }
+
+  /** Listens again on the same port. */
+  accept(): Promise<void> {
+    return this.listener.listen();
+  }
+
+  /** Destroys every open socket: the client sees the connection end without a goodbye. */
+  dropAll(): void {
+    this.listener.dropAll();
+  }
+
+  /** Resets every open socket: the client sees ECONNRESET. */
+  resetAll(): void {
+    this.listener.resetAll();
+  }
+
+  /** Refuses new connections and drops every open one. */
+  stop(): Promise<void> {
+    return this.listener.stop();
+  }
+
+  /** Listens again on the same port (after `stop()` or `refuse()`). */
+  restart(): Promise<void> {
+    return this.listener.listen();
+  }
+
+  /** Stops for good. */
+  close(): Promise<void> {
+    return this.listener.stop();
+  }
+}

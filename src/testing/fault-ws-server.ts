@@ -1,0 +1,126 @@
+/**
+ * A real WebSocket server on loopback that a test can break at any moment, the
+ * way market-data venues break: refuse connections, drop or reset them, accept
+ * a connection and never finish the handshake, stop answering pings, go silent
+ * on a socket that stays open, close after N messages, send a message too large
+ * for the client, stop and come back on the same port. It records what each
+ * connection received, in order, so a test can assert that subscriptions were
+ * replayed on every reconnect.
+ */
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { FaultServer } from './fault-server.js';
+
+export interface FaultWsServerOptions {
+  /** Called for each message that gets through the faults (e.g. to send an acknowledgement). */
+  onMessage?: (socket: WebSocket, text: string) => void;
+  /** Loopback by default. */
+  host?: string;
+  /** 0 (the default) picks a free port. */
+  port?: number;
+}
+
+export class FaultWsServer extends FaultServer {
+  /** One entry per WebSocket opened: the text messages it received, in order. */
+  readonly received: string[][] = [];
+  /** `performance.now()` of each WebSocket opened. */
+  readonly acceptedAt: number[] = [];
+  /** Open WebSockets. */
+  readonly clients = new Set<WebSocket>();
+  #answerPings = true;
+  #silence = false;
+  #onMessage: FaultWsServerOptions['onMessage'];
+  // Pongs are answered by hand so that they can be withheld on a live socket.
+  #wss = new WebSocketServer({ noServer: true, autoPong: false });
+  #http = http.createServer((_req, res) => {
+    res.writeHead(426).end('WebSocket only');
+  });
+
+  constructor(options: FaultWsServerOptions = {}) {
+    super(options.host, (socket) => this.#http.emit('connection', socket));
+    this.#onMessage = options.onMessage;
+    this.#http.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
+    this.#http.on('clientError', (_error, socket) => socket.destroy());
+    this.#wss.on('connection', (socket) => this.#open(socket));
+  }
+
+  /** `ws://host:port`. */
+  get url(): string {
+    return `ws://${this.listener.host}:${this.port}`;
+  }
+
+  /** Sends to every open WebSocket (nothing while silent). */
+  broadcast(data: string | Buffer): void {
+    for (const socket of this.clients) this.#send(socket, data);
+  }
+
+  /** While off, pings are read and never answered. */
+  answerPings(on = true): void {
+    this.#answerPings = on;
+  }
+
+  /** While on, nothing is sent to clients (broadcasts, acknowledgements), but pings are answered: a stuck upstream. */
+  silence(on = true): void {
+    this.#silence = on;
+  }
+
+  /** Sends a text message of `bytes` bytes to every open WebSocket, silent or not. */
+  sendOversized(bytes: number): void {
+    const message = 'x'.repeat(bytes);
+    for (const socket of this.clients) if (socket.readyState === socket.OPEN) socket.send(message);
+  }
+
+  override heal(): void {
+    super.heal();
+    this.#answerPings = true;
+    this.#silence = false;
+  }
+
+  #send(socket: WebSocket, data: string | Buffer): void {
+    if (!this.#silence && socket.readyState === socket.OPEN) socket.send(data);
+  }
+
+  #upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    if (this.faults.blackHole) return;
+    const upgrade = () => {
+      if (socket.destroyed) return;
+      this.#wss.handleUpgrade(req, socket, head, (ws) => this.#wss.emit('connection', ws, req));
+    };
+    if (this.faults.delay > 0) {
+      const timer = setTimeout(upgrade, this.faults.delay);
+      socket.once('close', () => clearTimeout(timer));
+    } else {
+      upgrade();
+    }
+  }
+
+  #open(socket: WebSocket): void {
+    this.acceptedAt.push(performance.now());
+    const log: string[] = [];
+    this.received.push(log);
+    this.clients.add(socket);
+    socket.on('close', () => this.clients.delete(socket));
+    socket.on('error', () => {});
+    socket.on('ping', (data) => {
+      if (this.#answerPings && socket.readyState === socket.OPEN) socket.pong(data);
+    });
+    socket.on('message', (data) => {
+      const text = data.toString();
+      log.push(text);
+      const limit = this.faults.closeAfter;
+      if (limit !== undefined && log.length >= limit) {
+        socket.close(1001, 'going away');
+        return;
+      }
+      if (!this.#silence) this.#onMessage?.(socket, text);
+    });
+  }
+}
+
+/** Starts a fault WebSocket server on loopback (a free port unless `port` is given). */
+export async function startFaultWsServer(options: FaultWsServerOptions = {}): Promise<FaultWsServer> {
+  const server = new FaultWsServer(options);
+  await server.listenOn(options.port ?? 0);
+  return server;
+}

@@ -1,0 +1,8 @@
+/**
+ * lifeline/testing: what a user needs to test their own reconnect paths against
+ * real sockets: fault-injecting HTTP and WebSocket servers for loopback, a state
+ * log for a pool slot or a feed, and model-based test paths from a machine.
+ */
+export { startFaultHttpServer, FaultHttpServer, type FaultHttpServerOptions, type FaultHttpHandler } from './fault-http-server.js';
+export { startFaultWsServer, FaultWsServer, type FaultWsServerOptions } from './fault-ws-server.js';
+export { FaultServer } from './fault-server.js';
