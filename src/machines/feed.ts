@@ -198,12 +198,15 @@ export const feedMachine = setup({
     /** Drops a poisoned socket and waits until it is gone, so a feed never holds two. */
     teardown: fromPromise<void, FeedConnection | undefined>(async ({ input: connection }) => {
       if (!connection) return;
-      connection.destroy();
+      // Never rejects: a feed heals whatever the old socket does on its way out.
+      try {
+        connection.destroy();
+      } catch {}
       await connection.closed;
     }),
-    /** A normal close for a caller's `close()`. */
+    /** A normal close for a caller's `close()`. Never rejects: `closed` follows whatever happens. */
     shutdown: fromPromise<void, FeedConnection | undefined>(async ({ input: connection }) => {
-      if (connection) await connection.close();
+      if (connection) await connection.close().catch(() => {});
     }),
   },
   delays: {
@@ -288,6 +291,7 @@ export const feedMachine = setup({
   states: {
     connecting: {
       invoke: {
+        id: 'open',
         src: 'open',
         input: ({ context }) => ({ url: context.urls[context.urlIndex]! }),
         onDone: {
@@ -303,8 +307,9 @@ export const feedMachine = setup({
     connected: {
       initial: 'subscribing',
       invoke: [
-        { src: 'watch', input: ({ context }) => ({ connection: context.connection!, isAck: context.isAck }) },
+        { id: 'watch', src: 'watch', input: ({ context }) => ({ connection: context.connection!, isAck: context.isAck }) },
         {
+          id: 'watchdog',
           src: 'watchdog',
           input: ({ context }) => ({
             connection: context.connection!,
@@ -350,10 +355,10 @@ export const feedMachine = setup({
     },
     poisoned: {
       invoke: {
+        id: 'teardown',
         src: 'teardown',
         input: ({ context }) => context.connection,
         onDone: { target: 'backoff', actions: 'forgetConnection' },
-        onError: { target: 'backoff', actions: 'forgetConnection' },
       },
     },
     backoff: {
@@ -363,10 +368,10 @@ export const feedMachine = setup({
     },
     closing: {
       invoke: {
+        id: 'shutdown',
         src: 'shutdown',
         input: ({ context }) => context.connection,
         onDone: 'closed',
-        onError: 'closed',
       },
     },
     closed: {

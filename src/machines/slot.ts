@@ -95,9 +95,16 @@ export const slotMachine = setup({
     /** Waits until the old socket is gone, so a slot never holds two. */
     teardown: fromPromise<void, SlotConnection | undefined>(async ({ input: connection }) => {
       if (!connection) return;
-      connection.destroy();
+      // Never rejects: a slot heals whatever the old socket does on its way out.
+      try {
+        connection.destroy();
+      } catch {}
       await connection.closed;
     }),
+  },
+  guards: {
+    /** The caller's request left the connection unfit for reuse (`Connection: close`, an aborted request). */
+    recycle: ({ event }) => event.type === 'release' && event.recycle,
   },
   delays: {
     retryDelay: ({ context }) => context.retryDelay,
@@ -136,6 +143,7 @@ export const slotMachine = setup({
   states: {
     connecting: {
       invoke: {
+        id: 'dial',
         src: 'dial',
         input: ({ context }) => ({ index: context.index }),
         onDone: {
@@ -163,7 +171,7 @@ export const slotMachine = setup({
       initial: 'healthy',
       entry: 'reportReady',
       exit: 'reportDown',
-      invoke: { src: 'watch', input: ({ context }) => context.connection! },
+      invoke: { id: 'watch', src: 'watch', input: ({ context }) => context.connection! },
       after: {
         stableAfter: { actions: 'forgetFailures' },
       },
@@ -180,7 +188,7 @@ export const slotMachine = setup({
         busy: {
           on: {
             release: [
-              { guard: ({ event }) => event.recycle, target: '#slot.poisoned' },
+              { guard: 'recycle', target: '#slot.poisoned' },
               { target: 'healthy' },
             ],
           },
@@ -189,10 +197,10 @@ export const slotMachine = setup({
     },
     poisoned: {
       invoke: {
+        id: 'teardown',
         src: 'teardown',
         input: ({ context }) => context.connection,
         onDone: { target: 'backoff', actions: 'forgetConnection' },
-        onError: { target: 'backoff', actions: 'forgetConnection' },
       },
     },
     backoff: {

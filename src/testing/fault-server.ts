@@ -18,6 +18,7 @@ const noCommonFaults = (): CommonFaults => ({ blackHole: false, delay: 0, closeA
 export abstract class FaultServer {
   protected readonly listener: Listener;
   protected faults = noCommonFaults();
+  #closed = false;
 
   protected constructor(host: string | undefined, onSocket: (socket: net.Socket, index: number) => void) {
     this.listener = new Listener(host ?? '127.0.0.1', onSocket);
@@ -76,7 +77,7 @@ export abstract class FaultServer {
 
   /** Listens again on the same port. */
   accept(): Promise<void> {
-    return this.listener.listen();
+    return this.restart();
   }
 
   /** Destroys every open socket: the client sees the connection end without a goodbye. */
@@ -96,11 +97,13 @@ export abstract class FaultServer {
 
   /** Listens again on the same port (after `stop()` or `refuse()`). */
   restart(): Promise<void> {
+    if (this.#closed) return Promise.reject(new Error('the fault server is closed'));
     return this.listener.listen();
   }
 
-  /** Stops for good. */
+  /** Stops for good: `restart()` and `accept()` reject afterwards. */
   close(): Promise<void> {
+    this.#closed = true;
     return this.listener.stop();
   }
 }

@@ -1,0 +1,114 @@
+/**
+ * The states a pool slot or a feed has entered, in order, read one at a time.
+ *
+ * Polling `feed.state` misses a state that lasts less than a poll (a poisoned
+ * socket torn down in a millisecond); a log subscribed to the actor does not.
+ * A test reads the log with a cursor: `next()` answers the first state entered
+ * after the cursor, waiting for it if need be, so a test can assert the exact
+ * sequence a fault drove the connection through.
+ */
+import type { AnyActorRef } from 'xstate';
+import type { ClientPool } from '../pool/client-pool.js';
+import type { Feed } from '../feed/feed.js';
+import { slotState, type SlotSnapshot, type SlotState } from '../machines/slot.js';
+import type { FeedState } from '../machines/feed.js';
+
+export class StateLog<S extends string> {
+  /** Every state entered, oldest first; a state repeats only after another came between. */
+  readonly entered: S[] = [];
+  #cursor = 0;
+  #wake: (() => void) | undefined;
+  #hooks: { state: S; fn: () => void }[] = [];
+  #stop: () => void = () => {};
+
+  constructor(initial: S) {
+    this.entered.push(initial);
+    this.#cursor = 1;
+  }
+
+  /** The state entered last. */
+  get current(): S {
+    return this.entered[this.entered.length - 1]!;
+  }
+
+  /** States entered after the cursor, not yet read. */
+  get unread(): readonly S[] {
+    return this.entered.slice(this.#cursor);
+  }
+
+  record(state: S): void {
+    if (state === this.current) return;
+    this.entered.push(state);
+    const due = this.#hooks.filter((hook) => hook.state === state);
+    this.#hooks = this.#hooks.filter((hook) => hook.state !== state);
+    for (const hook of due) hook.fn();
+    this.#wake?.();
+  }
+
+  /**
+   * Calls `fn` once, synchronously, the next time `state` is entered: the way
+   * to act inside a state that lasts only until the next I/O callback (a
+   * poisoned connection is torn down within a millisecond).
+   */
+  onEnter(state: S, fn: () => void): void {
+    this.#hooks.push({ state, fn });
+  }
+
+  /**
+   * The first state entered after the cursor, once it is; moves the cursor past it.
+   * Rejects after `timeout` ms (real time: it bounds a failing test, not a passing one).
+   */
+  async next(timeout = 5_000): Promise<S> {
+    if (this.#cursor >= this.entered.length) {
+      await new Promise<void>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          this.#wake = undefined;
+          reject(new Error(`no state entered within ${timeout} ms; still ${this.current} (log: ${this.entered.join(' > ')})`));
+        }, timeout);
+        this.#wake = () => {
+          clearTimeout(timer);
+          this.#wake = undefined;
+          resolve();
+        };
+      });
+    }
+    return this.entered[this.#cursor++]!;
+  }
+
+  /** Marks everything entered so far as read. */
+  skip(): void {
+    this.#cursor = this.entered.length;
+  }
+
+  /** Stops recording. */
+  stop(): void {
+    this.#stop();
+  }
+
+  /** @internal */
+  onStop(stop: () => void): this {
+    this.#stop = stop;
+    return this;
+  }
+}
+
+/** Logs the states of slot `index` of `pool`, from its current one on. */
+export function logSlot(pool: ClientPool, index: number): StateLog<SlotState> {
+  const slot = pool.actor.getSnapshot().context.slots[index] as AnyActorRef | undefined;
+  if (!slot) throw new RangeError(`the pool has no slot ${index}`);
+  const log = new StateLog<SlotState>(slotState(slot.getSnapshot() as SlotSnapshot));
+  const subscription = slot.subscribe({
+    next: (snapshot: SlotSnapshot) => log.record(slotState(snapshot)),
+    complete: () => log.record('closed'),
+    error: () => log.record('closed'),
+  });
+  return log.onStop(() => subscription.unsubscribe());
+}
+
+/** Logs the states of `feed`, from its current one on. */
+export function logFeed(feed: Feed): StateLog<FeedState> {
+  const log = new StateLog<FeedState>(feed.state);
+  const listener = (state: FeedState) => log.record(state);
+  feed.on('state', listener);
+  return log.onStop(() => feed.off('state', listener));
+}

@@ -1,0 +1,162 @@
+/**
+ * Model-based tests of a pool slot: every path `xstate/graph` finds through the
+ * slot machine is driven on a real one-connection pool against a real fault
+ * server, and after every step the slot must have entered exactly the state
+ * the model says, with the pool's stats and the server's counts agreeing.
+ *
+ * Time is the pool's simulated clock: backoff and the stable timer move only
+ * when a step says so. A dial cannot be held open on loopback, so the step that
+ * starts one (building the pool, or the backoff timer) looks ahead and makes
+ * the server accept or refuse before the dial begins.
+ */
+import { expect } from 'vitest';
+import { SimulatedClock, type EventObject } from 'xstate';
+import { ClientPool, isLifelineError, type Lease } from '../src/index.js';
+import { SLOT_STABLE_AFTER, type SlotState } from '../src/machines/slot.js';
+import { slotMachine } from '../src/machines/slot.js';
+import { logSlot, pathFromEvents, type ModelPath, type StateLog } from '../src/testing/index.js';
+import { startHttpServer, type TestServer } from './helpers/http-server.js';
+import { expectConserved } from './helpers/pool.js';
+import { modelSuite, plainState, stays, waitUntil, type Step } from './helpers/model.js';
+
+const DRAIN_TIMEOUT = 1_000;
+const lostFaults: (EventObject & { fault: string })[] = [
+  { type: 'lost', fault: 'drop' },
+  { type: 'lost', fault: 'reset' },
+];
+
+interface Run {
+  server: TestServer;
+  pool: ClientPool;
+  clock: SimulatedClock;
+  log: StateLog<SlotState>;
+  lease: Lease | undefined;
+  closing: Promise<void> | undefined;
+  /** Connections the server had accepted when the slot last entered `connecting`. */
+  dialsBefore: number;
+}
+
+/** Makes the server accept or refuse the dial that is about to start, as the path's next step needs. */
+async function prepareDial(server: TestServer, next: EventObject | undefined): Promise<void> {
+  if (next?.type === 'dial.error') await server.refuse();
+  else await server.accept();
+}
+
+async function start(path: ModelPath): Promise<Run> {
+  const server = await startHttpServer();
+  await prepareDial(server, path.steps[1]?.event);
+  const clock = new SimulatedClock();
+  const pool = await ClientPool.connect({
+    url: server.url,
+    connections: 1,
+    lazy: true,
+    clock,
+    drainTimeout: DRAIN_TIMEOUT,
+    backoff: { initial: 100, max: 400, jitter: 'none' },
+  });
+  return { server, pool, clock, log: logSlot(pool, 0), lease: undefined, closing: undefined, dialsBefore: 0 };
+}
+
+function slotContext(run: Run) {
+  return run.pool.actor.getSnapshot().context.slots[0]!.getSnapshot().context;
+}
+
+/** What each model event does to the real pool and server. */
+function actions(run: Run, path: ModelPath): Record<string, (step: Step) => Promise<void> | void> {
+  const nextEvent = (step: Step) => path.steps[path.steps.indexOf(step as never) + 1]?.event;
+  return {
+    'dial.done': () => {},
+    'dial.error': () => {},
+    'teardown.done': () => {},
+    lease: async () => {
+      run.lease = run.pool.tryAcquire();
+      expect(run.lease, 'tryAcquire on a healthy slot').toBeDefined();
+      // The lease's socket is live: a request goes through it.
+      const response = await run.lease!.request({ path: '/lease' });
+      expect(response.status).toBe(200);
+    },
+    release: () => {
+      run.lease!.release();
+    },
+    'release[recycle]': async () => {
+      // Released with its request still in flight: the connection is unfit for reuse.
+      run.server.blackHole();
+      const requestsBefore = run.server.requests;
+      const pending = run.lease!.request({ path: '/hang' }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      await waitUntil(() => run.server.requests > requestsBefore, 'the server reads the request');
+      run.lease!.release();
+      const error = await pending;
+      expect(isLifelineError(error) && error.code).toBe('LEASE_RELEASED');
+      run.server.heal();
+    },
+    lost: (step) => {
+      if ((step.event as { fault?: string }).fault === 'reset') run.server.resetAll();
+      else run.server.dropAll();
+    },
+    'after.stableAfter': () => {
+      run.clock.increment(SLOT_STABLE_AFTER);
+      expect(slotContext(run).attempts).toBe(0);
+    },
+    'after.retryDelay': async (step) => {
+      await prepareDial(run.server, nextEvent(step));
+      run.dialsBefore = run.server.connections;
+      run.clock.increment(slotContext(run).retryDelay);
+    },
+    close: () => {
+      run.closing ??= run.pool.close();
+      // A busy slot is waited for up to drainTimeout, on the pool's clock.
+      run.clock.increment(DRAIN_TIMEOUT);
+    },
+  };
+}
+
+/** After step `index`: the slot entered exactly the model's state, and the pool agrees. */
+async function check(run: Run, path: ModelPath, index: number): Promise<void> {
+  const expected = plainState(path.steps[index]!.state) as SlotState;
+  if (index === 0) {
+    expect(run.log.current).toBe(expected);
+  } else if (stays(path, index)) {
+    expect(run.log.unread).toEqual([]);
+    expect(run.log.current).toBe(expected);
+  } else {
+    expect(await run.log.next()).toBe(expected);
+  }
+  const stats = run.pool.stats();
+  expectConserved(stats);
+  if (expected === 'healthy' || expected === 'busy' || expected === 'connecting') {
+    expect(stats[expected], `stats ${JSON.stringify(stats)}`).toBe(1);
+  }
+  if (expected === 'healthy' || expected === 'busy') {
+    // The slot holds one open socket, the one its last dial opened.
+    expect(run.server.sockets.size).toBe(1);
+    expect(run.server.connections).toBe(run.dialsBefore + 1);
+  }
+  if (expected === 'closed') {
+    await run.closing;
+    expect(run.pool.stats().closed).toBe(1);
+    await waitUntil(() => run.server.sockets.size === 0, 'the server sees the socket closed');
+  }
+}
+
+// Failures forgotten after a stable spell: the next loss reconnects at once again.
+const stableThenLost = ['dial.error', 'after.retryDelay', 'dial.error', 'after.retryDelay', 'dial.done', 'after.stableAfter', 'lease', 'release', 'lost', 'teardown.done'];
+
+modelSuite(
+  slotMachine,
+  { events: lostFaults },
+  10,
+  {
+    start,
+    actions,
+    check,
+    transient: { poisoned: 'teardown.done' },
+    stop: async (run) => {
+      run.lease?.release();
+      await run.pool.close();
+    },
+  },
+  [pathFromEvents(slotMachine, stableThenLost.map((type) => (type === 'lost' ? { type, fault: 'drop' } : { type })))],
+);
