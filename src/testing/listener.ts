@@ -60,7 +60,12 @@ export class Listener {
 
   /** Resets every open socket: the peer sees ECONNRESET. */
   resetAll(): void {
-    for (const socket of this.sockets) socket.resetAndDestroy();
+    for (const socket of this.sockets) {
+      // A socket already shutting down (the server ended it) cannot be reset: libuv
+      // answers EINVAL and the handle would never close. It is going anyway; drop it.
+      if (socket.writableEnded) socket.destroy();
+      else socket.resetAndDestroy();
+    }
   }
 
   /** Refuses new connections and drops the open ones. */
