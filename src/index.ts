@@ -43,3 +43,6 @@ export {
   DEFAULT_OVERFLOW,
 } from './feed/options.js';
 export { feedMachine, feedState, FEED_STABLE_AFTER, type FeedState, type FeedClock, type HeartbeatOptions } from './machines/feed.js';
+export { FlightRecorder, DEFAULT_HISTORY, type TransitionRecord, type ActorSummary } from './inspect/recorder.js';
+export { Redactor, REDACTED, isSecretName, redactUrl } from './inspect/redact.js';
+export type { InspectionOptions } from './inspect/options.js';

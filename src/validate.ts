@@ -111,3 +111,12 @@ export function checkBackoff(field: string, value: unknown, defaults: BackoffDef
   if (delay) checked.delay = delay;
   return createBackoff(checked, defaults);
 }
+
+export function checkStrings(field: string, value: unknown): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw invalid(field, 'an array of strings', value);
+  value.forEach((item, i) => {
+    if (typeof item !== 'string') throw invalid(`${field}[${i}]`, 'a string', item);
+  });
+  return [...(value as string[])];
+}

@@ -5,6 +5,7 @@
  * only a clock read on the side for staleness. The machine hears about pongs
  * and the socket's death; about messages only while it waits for acks.
  */
+import { redactUrl } from '../inspect/redact.js';
 import WebSocket from 'ws';
 import { LifelineError } from '../errors.js';
 import type { FeedClock, FeedConnection, FeedConnectionEvent } from '../machines/feed.js';
@@ -23,16 +24,6 @@ export interface WebSocketTarget {
 }
 
 export type MessageSink = (data: string | Buffer, isBinary: boolean) => void;
-
-/** A URL as it may appear in an error or a log: scheme, host and port only (no credentials, path or query). */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    return `${parsed.protocol}//${parsed.host}`;
-  } catch {
-    return '(invalid URL)';
-  }
-}
 
 export class WsFeedConnection implements FeedConnection {
   readonly closed: Promise<void>;

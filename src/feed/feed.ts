@@ -15,9 +15,11 @@
 import { EventEmitter } from 'node:events';
 import { createActor, fromPromise, type ActorRefFrom } from 'xstate';
 import { closeActor } from '../actors/close-actor.js';
-import { openWebSocket, redactUrl, type WsFeedConnection } from '../actors/websocket.js';
+import { openWebSocket, type WsFeedConnection } from '../actors/websocket.js';
+import { redactUrl } from '../inspect/redact.js';
+import { FlightRecorder, type TransitionRecord } from '../inspect/recorder.js';
 import { LifelineError } from '../errors.js';
-import { feedMachine, feedState, type FeedConnection, type FeedState } from '../machines/feed.js';
+import { feedMachine, feedState, type FeedConnection, type FeedSnapshot, type FeedState } from '../machines/feed.js';
 import { MessageQueue, type FeedMessage } from './message-queue.js';
 import { resolveFeedOptions, type FeedOptions, type ResolvedFeedOptions } from './options.js';
 
@@ -54,6 +56,8 @@ function reportListenerError(error: unknown): void {
 }
 
 export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
+  /** The flight recorder (`history` option), or undefined when recording is off. */
+  readonly recorder: FlightRecorder | undefined;
   /** The feed machine's actor, for inspection. */
   readonly actor: FeedActor;
   readonly #options: ResolvedFeedOptions;
@@ -87,7 +91,18 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
       else this.#connections++;
       return connection;
     });
+    const { history, redactor } = options.inspection;
+    this.recorder =
+      history > 0
+        ? new FlightRecorder({
+            capacity: history,
+            redactor,
+            identify: (snapshot) => (snapshot.machine?.id === 'feed' ? 'feed' : undefined),
+            stateOf: (snapshot) => feedState(snapshot as unknown as FeedSnapshot),
+          })
+        : undefined;
     this.actor = createActor(feedMachine.provide({ actors: { open } }), {
+      ...(this.recorder ? { inspect: this.recorder.inspect } : {}),
       clock: options.clock,
       input: {
         urls: options.urls,
@@ -173,6 +188,11 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
     if (this.actor.getSnapshot().status !== 'active') queue.end();
     else this.#queues.add(queue);
     return queue;
+  }
+
+  /** The feed's last state changes (up to `history`), oldest first, as JSON-ready records. Secrets are scrubbed. */
+  history(): TransitionRecord[] {
+    return this.recorder?.history() ?? [];
   }
 
   stats(): FeedStats {

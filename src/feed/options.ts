@@ -15,7 +15,9 @@ import {
   checkOneOf,
   invalid,
   invalidSaying,
+  checkStrings,
 } from '../validate.js';
+import { INSPECTION_KEYS, resolveInspection, type InspectionOptions, type ResolvedInspection } from '../inspect/options.js';
 import { MAX_TIMEOUT } from '../pool/options.js';
 
 export const DEFAULT_FEED_CONNECT_TIMEOUT = 5_000;
@@ -29,7 +31,7 @@ export const DEFAULT_CLOSE_TIMEOUT = 1_000;
 /** What `feed.messages()` does when its buffer is full: drop the oldest or the newest message (counted in `stats().dropped`). */
 export type Overflow = 'drop-oldest' | 'drop-newest';
 
-export interface FeedOptions {
+export interface FeedOptions extends InspectionOptions {
   /** `ws://` or `wss://`. One of `url` or `urls` is required. */
   url?: string;
   /** Several endpoints of one feed; a reconnect tries the one with the fewest recent failures first. */
@@ -84,6 +86,8 @@ export interface ResolvedFeedOptions {
   clock: FeedClock;
   random: () => number;
   stableAfter: number;
+  /** Recorder capacity and the scrubber of everything inspection produces. */
+  inspection: ResolvedInspection;
   closeTimeout: number;
 }
 
@@ -102,6 +106,7 @@ const KNOWN = [
   'messageBuffer',
   'overflow',
   'headers',
+  ...INSPECTION_KEYS,
   'tls',
   'clock',
   'random',
@@ -117,15 +122,6 @@ function checkWsUrl(field: string, value: unknown): string {
   }
   if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw invalidSaying(field, 'a ws:// or wss:// URL', `a ${url.protocol} URL`);
   return value;
-}
-
-function checkStrings(field: string, value: unknown): string[] {
-  if (value === undefined) return [];
-  if (!Array.isArray(value)) throw invalid(field, 'an array of strings', value);
-  value.forEach((item, i) => {
-    if (typeof item !== 'string') throw invalid(`${field}[${i}]`, 'a string', item);
-  });
-  return [...(value as string[])];
 }
 
 export function resolveFeedOptions(value: unknown): ResolvedFeedOptions {
@@ -191,6 +187,7 @@ export function resolveFeedOptions(value: unknown): ResolvedFeedOptions {
     clock: clock ?? unrefClock,
     random: checkFunction<() => number>('random', options.random) ?? Math.random,
     stableAfter: FEED_STABLE_AFTER,
+    inspection: resolveInspection(options, headersObject ? Object.entries(headersObject).flat() as string[] : [], urls),
     closeTimeout: DEFAULT_CLOSE_TIMEOUT,
   };
 }

@@ -15,7 +15,8 @@ import { closeActor } from '../actors/close-actor.js';
 import { dial, describeTarget, type DialTarget } from '../actors/dial.js';
 import { HttpConnection } from '../actors/http-connection.js';
 import { LifelineError, type ErrorCode } from '../errors.js';
-import { slotMachine, slotState, type SlotConnection } from '../machines/slot.js';
+import { FlightRecorder, type TransitionRecord } from '../inspect/recorder.js';
+import { slotMachine, slotState, type SlotConnection, type SlotSnapshot } from '../machines/slot.js';
 import {
   supervisorMachine,
   type AcquireReply,
@@ -68,6 +69,8 @@ function errorFor(code: ErrorCode): LifelineError {
 }
 
 export class ClientPool implements LeaseOwner, AsyncDisposable {
+  /** The flight recorder (`history` option), or undefined when recording is off. */
+  readonly recorder: FlightRecorder | undefined;
   /** The supervisor actor, for inspection (`actor.subscribe`, `actor.getSnapshot()`). */
   readonly actor: SupervisorActor;
   readonly requestDefaults: RequestDefaults;
@@ -112,7 +115,19 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
     const machine = supervisorMachine.provide({
       actors: { slot: slotMachine.provide({ actors: { dial: dialSlot } }) },
     });
+    const { history, redactor } = options.inspection;
+    this.recorder =
+      history > 0
+        ? new FlightRecorder({
+            capacity: history,
+            redactor,
+            identify: (snapshot) =>
+              snapshot.machine?.id === 'slot' ? `slot ${(snapshot.context as unknown as { index: number }).index}` : undefined,
+            stateOf: (snapshot) => slotState(snapshot as unknown as SlotSnapshot),
+          })
+        : undefined;
     this.actor = createActor(machine, {
+      ...(this.recorder ? { inspect: this.recorder.inspect } : {}),
       clock: options.clock,
       input: {
         connections: options.connections,
@@ -279,6 +294,19 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
   }
 
   /** Slots by state, current the moment it returns. */
+  /**
+   * The last state changes of every slot (up to `history` each), oldest first,
+   * as JSON-ready records for a post-mortem. Secrets are scrubbed before they are stored.
+   */
+  history(): TransitionRecord[] {
+    return this.recorder?.history() ?? [];
+  }
+
+  /** Scheme, host and port of the origin: how the pool names itself in logs and on the dashboard. */
+  get origin(): string {
+    return this.#options.origin;
+  }
+
   stats(): PoolStats {
     const snapshot = this.actor.getSnapshot();
     const stats: PoolStats = {

@@ -17,6 +17,7 @@ import {
   invalidSaying,
 } from '../validate.js';
 import { flattenHeaders, type HeaderInput } from './headers.js';
+import { INSPECTION_KEYS, resolveInspection, type InspectionOptions, type ResolvedInspection } from '../inspect/options.js';
 
 export const DEFAULT_CONNECTIONS = 4;
 export const DEFAULT_CONNECT_TIMEOUT = 3_000;
@@ -33,7 +34,7 @@ export const MAX_CONNECTIONS = 1_024;
 /** The longest timeout accepted (about 24 days): what `setTimeout` can hold. */
 export const MAX_TIMEOUT = 2_147_483_647;
 
-export interface ClientPoolOptions {
+export interface ClientPoolOptions extends InspectionOptions {
   /** Origin, `http://` or `https://`, optionally with a path that prefixes `basePath`. Required. */
   url: string | URL;
   /** Prefixed to every request path. Default `''`. */
@@ -92,6 +93,8 @@ export interface ResolvedPoolOptions {
   clock: Clock;
   random: () => number;
   stableAfter: number;
+  /** Recorder capacity and the scrubber of everything inspection produces. */
+  inspection: ResolvedInspection;
 }
 
 const KNOWN = [
@@ -112,6 +115,7 @@ const KNOWN = [
   'drainTimeout',
   'clock',
   'random',
+  ...INSPECTION_KEYS,
 ] as const;
 
 const TLS_KEYS = ['ca', 'cert', 'key', 'rejectUnauthorized', 'servername'] as const;
@@ -196,5 +200,6 @@ export function resolvePoolOptions(value: unknown): ResolvedPoolOptions {
     clock: clock ?? unrefClock,
     random,
     stableAfter: SLOT_STABLE_AFTER,
+    inspection: resolveInspection(options, headers, [url.href]),
   };
 }

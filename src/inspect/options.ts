@@ -1,0 +1,31 @@
+/**
+ * The inspection options pools and feeds share: how much history to keep, and
+ * which values are secret.
+ */
+import { checkNumber, checkStrings } from '../validate.js';
+import { DEFAULT_HISTORY } from './recorder.js';
+import { headerSecrets, Redactor, urlSecrets } from './redact.js';
+
+export interface InspectionOptions {
+  /** State changes kept per slot or feed by the flight recorder; 0 turns recording off. Default {@link DEFAULT_HISTORY} (100). */
+  history?: number;
+  /** Header names whose values are secret, beyond those that look it (authorization, cookie, *key*, *token*, *secret*, *signature*...). */
+  secretHeaders?: string[];
+}
+
+export interface ResolvedInspection {
+  history: number;
+  redactor: Redactor;
+}
+
+export const INSPECTION_KEYS = ['history', 'secretHeaders'] as const;
+
+/** Reads the inspection options, collecting the secrets of `headers` (flat) and `urls`. */
+export function resolveInspection(options: Record<string, unknown>, headers: readonly string[], urls: readonly string[]): ResolvedInspection {
+  const extra = new Set(checkStrings('secretHeaders', options.secretHeaders).map((name) => name.toLowerCase()));
+  const secrets = [...headerSecrets(headers, extra), ...urls.flatMap((url) => urlSecrets(url, extra))];
+  return {
+    history: checkNumber('history', options.history, DEFAULT_HISTORY, { max: 100_000 }),
+    redactor: new Redactor(secrets),
+  };
+}

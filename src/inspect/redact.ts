@@ -1,0 +1,68 @@
+/**
+ * Secrets never leave: what counts as a secret, and the scrubber every string
+ * passes through before the recorder, the dashboard or a log stores it.
+ *
+ * Two nets, because one is not enough. By name: header values whose names
+ * look secret, and URL credentials and secret-looking query parameters, are
+ * collected once at connect. By value: every recorded string is searched for
+ * each collected secret and the match replaced, so a secret that finds its way
+ * into an error message from below (a server echoing a header, a library
+ * printing a URL) is caught too.
+ */
+
+/** Header or parameter names whose values are secret, whatever the user says. */
+const SECRET_NAME = /authorization|cookie|key|token|secret|signature|password|passwd|credential|session/i;
+
+export const REDACTED = '[redacted]';
+
+/** Whether a header or query parameter called `name` carries a secret. */
+export function isSecretName(name: string, extra: ReadonlySet<string> = new Set()): boolean {
+  return SECRET_NAME.test(name) || extra.has(name.toLowerCase());
+}
+
+/** A URL as it may appear in an error or a log: scheme, host and port only (no credentials, path or query). */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.host}`;
+  } catch {
+    return '(invalid URL)';
+  }
+}
+
+/** The secret parts of a URL: its user name and password, and the values of secret-looking query parameters. */
+export function urlSecrets(url: string, extra?: ReadonlySet<string>): string[] {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return [];
+  }
+  const secrets = [parsed.username, parsed.password].map((part) => decodeURIComponent(part));
+  for (const [name, value] of parsed.searchParams) if (isSecretName(name, extra)) secrets.push(value);
+  return secrets;
+}
+
+/** The values of secret headers in a flat `[name, value, ...]` list. */
+export function headerSecrets(flat: readonly string[], extra?: ReadonlySet<string>): string[] {
+  const secrets: string[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) if (isSecretName(flat[i]!, extra)) secrets.push(flat[i + 1]!);
+  return secrets;
+}
+
+/** Replaces every known secret value in a string. */
+export class Redactor {
+  readonly #secrets: string[];
+
+  constructor(secrets: Iterable<string>) {
+    // Longest first, so a secret that contains another is replaced whole. Values
+    // shorter than 4 characters would scrub ordinary words; none is a real secret.
+    this.#secrets = [...new Set(secrets)].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
+  }
+
+  text(value: string): string {
+    let out = value;
+    for (const secret of this.#secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+    return out;
+  }
+}
