@@ -1,0 +1,104 @@
+/**
+ * The flight recorder: what a pool and a feed remember of their state changes,
+ * how much, and that it survives being written out for a post-mortem.
+ */
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { SimulatedClock } from 'xstate';
+import { ClientPool, type TransitionRecord } from '../src/index.js';
+import { logFeed, logSlot } from '../src/testing/index.js';
+import { startHttpServer } from './helpers/http-server.js';
+import { openFeed } from './helpers/feed.js';
+import { startWsServer } from './helpers/ws-server.js';
+
+async function lazyPool(url: string, history?: number) {
+  const clock = new SimulatedClock();
+  const pool = await ClientPool.connect({ url, connections: 2, lazy: true, clock, history, backoff: { initial: 10, max: 10, jitter: 'none' } });
+  onTestFinished(() => pool.close());
+  return { pool, clock };
+}
+
+describe('flight recorder', () => {
+  it('records each slot change with its event and reason, and counts leases instead of storing them', async () => {
+    const server = await startHttpServer();
+    const { pool } = await lazyPool(server.url);
+    const log = logSlot(pool, 0);
+    expect(await log.next()).toBe('healthy');
+    await logSlot(pool, 1).next();
+    for (let i = 0; i < 3; i++) await pool.request({ path: '/' });
+    server.resetAll();
+    expect(await log.next()).toBe('poisoned');
+    expect(await log.next()).toBe('backoff');
+
+    const slot0 = pool.history().filter((r) => r.actor === 'slot 0');
+    expect(slot0.map((r) => `${r.from}>${r.to}:${r.event}`)).toEqual([
+      'connecting>healthy:dial.done',
+      'healthy>poisoned:lost',
+      'poisoned>backoff:teardown.done',
+    ]);
+    expect(slot0[1]!.reason).toMatch(/ECONNRESET|UND_ERR_SOCKET|CONNECTION_LOST/);
+    const summaries = pool.recorder!.summaries();
+    expect(summaries.map((s) => s.actor).sort()).toEqual(['slot 0', 'slot 1']);
+    // Three requests were served: leases are counted, not recorded as transitions.
+    expect(summaries.reduce((sum, s) => sum + s.leases, 0)).toBe(3);
+    expect(pool.history().some((r) => r.to === 'busy' || r.from === 'busy')).toBe(false);
+  });
+
+  it('keeps the last N changes per actor and no more, newest last', async () => {
+    const server = await startHttpServer();
+    await server.refuse();
+    const { pool, clock } = await lazyPool(server.url, 3);
+    const log = logSlot(pool, 0);
+    // Every retry fails: connecting -> backoff -> connecting ... five times over.
+    for (let i = 0; i < 5; i++) {
+      expect(await log.next()).toBe('backoff');
+      clock.increment(10);
+      expect(await log.next()).toBe('connecting');
+    }
+    const history = pool.history();
+    for (const actor of ['slot 0', 'slot 1']) {
+      const records = history.filter((r) => r.actor === actor);
+      expect(records.length).toBe(3);
+    }
+    const slot0 = history.filter((r) => r.actor === 'slot 0');
+    // The newest change is the one the slot just made, and they are in order.
+    expect(slot0.at(-1)).toMatchObject({ from: 'backoff', to: 'connecting', event: 'after.retryDelay' });
+    expect(slot0.map((r) => r.seq)).toEqual([...slot0.map((r) => r.seq)].sort((a, b) => a - b));
+    expect(slot0.some((r) => r.event === 'dial.error' && r.reason?.includes('CONNECT'))).toBe(true);
+  });
+
+  it('survives a JSON round trip', async () => {
+    const server = await startHttpServer();
+    const { pool } = await lazyPool(server.url);
+    await logSlot(pool, 0).next();
+    server.dropAll();
+    await logSlot(pool, 0).next();
+    const history = pool.history();
+    expect(history.length).toBeGreaterThan(0);
+    const copy = JSON.parse(JSON.stringify(history)) as TransitionRecord[];
+    expect(copy).toEqual(history);
+    for (const record of copy) {
+      expect(typeof record.at).toBe('number');
+      expect(record.from).not.toBe(record.to);
+    }
+  });
+
+  it('is off with history: 0, and costs the actor nothing (no inspector)', async () => {
+    const server = await startHttpServer();
+    const { pool } = await lazyPool(server.url, 0);
+    await logSlot(pool, 0).next();
+    expect(pool.recorder).toBeUndefined();
+    expect(pool.history()).toEqual([]);
+  });
+
+  it('records a feed losing its socket and healing', async () => {
+    const server = await startWsServer();
+    const feed = openFeed({ url: server.url, subscriptions: ['s'], backoff: { initial: 1, max: 5 } });
+    const log = logFeed(feed);
+    expect(await log.next()).toBe('healthy');
+    server.dropAll();
+    while ((await log.next()) !== 'healthy');
+    const records = feed.history();
+    expect(records.map((r) => r.to)).toEqual(['healthy', 'poisoned', 'backoff', 'connecting', 'healthy']);
+    expect(records[1]).toMatchObject({ actor: 'feed', event: 'lost', reason: 'FEED_LOST' });
+  });
+});
