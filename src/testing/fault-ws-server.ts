@@ -52,7 +52,12 @@ export class FaultWsServer extends FaultServer {
 
   /** Sends to every open WebSocket (nothing while silent). */
   broadcast(data: string | Buffer): void {
-    for (const socket of this.clients) this.#send(socket, data);
+    for (const socket of this.clients) this.send(socket, data);
+  }
+
+  /** Sends to one open WebSocket (nothing while silent). */
+  send(socket: WebSocket, data: string | Buffer): void {
+    if (!this.#silence && socket.readyState === socket.OPEN) socket.send(data);
   }
 
   /** While off, pings are read and never answered. */
@@ -75,10 +80,6 @@ export class FaultWsServer extends FaultServer {
     super.heal();
     this.#answerPings = true;
     this.#silence = false;
-  }
-
-  #send(socket: WebSocket, data: string | Buffer): void {
-    if (!this.#silence && socket.readyState === socket.OPEN) socket.send(data);
   }
 
   #upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {

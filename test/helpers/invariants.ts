@@ -1,0 +1,43 @@
+/**
+ * The supervisor's invariants, read from its snapshot through `pool.actor` (the
+ * inspection handle): what must hold between any two events while the pool is open.
+ */
+import { expect } from 'vitest';
+import { slotState, type ClientPool, type SlotState } from '../../src/index.js';
+
+/** Each slot's plain-string state, by slot index. */
+export function slotStates(pool: ClientPool): SlotState[] {
+  return pool.actor.getSnapshot().context.slots.map((slot) => slotState(slot.getSnapshot()));
+}
+
+/**
+ * The broken invariants, as sentences (empty when all hold). Usable where a
+ * throw would be lost (a promise callback): collect, then assert at the end.
+ */
+export function supervisorViolations(pool: ClientPool): string[] {
+  const snapshot = pool.actor.getSnapshot();
+  if (snapshot.status !== 'active' || !snapshot.matches('open')) return [];
+  const { free, leases, waiters } = snapshot.context;
+  const states = slotStates(pool);
+  const stats = pool.stats();
+  const violations: string[] = [];
+  const sum = stats.healthy + stats.busy + stats.connecting + stats.backoff + stats.poisoned + stats.closed;
+  if (sum !== stats.connections) violations.push(`slots not conserved: ${JSON.stringify(stats)}`);
+  if (new Set(free).size !== free.length) violations.push(`a slot is in the free list twice: ${JSON.stringify(free)}`);
+  states.forEach((state, slot) => {
+    const inFree = free.includes(slot);
+    if (inFree && state !== 'healthy') violations.push(`slot ${slot} is in the free list but ${state}`);
+    if (!inFree && state === 'healthy') violations.push(`slot ${slot} is healthy but not in the free list (leaked)`);
+    const leased = leases[slot] !== 0;
+    if (leased !== (state === 'busy')) violations.push(`slot ${slot} is ${state} with lease ${leases[slot]}`);
+  });
+  if (waiters.length > 0 && free.length > 0) {
+    violations.push(`${waiters.length} waiter(s) queued while slots ${JSON.stringify(free)} are free`);
+  }
+  if (stats.waiting !== waiters.length) violations.push(`stats().waiting ${stats.waiting} != ${waiters.length} waiters`);
+  return violations;
+}
+
+export function expectSupervisorInvariants(pool: ClientPool, label?: string): void {
+  expect(supervisorViolations(pool), label).toEqual([]);
+}
