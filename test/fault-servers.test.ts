@@ -448,10 +448,12 @@ describe('FaultWsServer', () => {
     expect(isBinary).toBe(false);
     expect(data.length).toBe(64 * 1024);
     expect(data.toString()).toBe('x'.repeat(64 * 1024));
-    // A client with a smaller limit cannot take it, and closes with 1009 (message too big).
+    // A client with a smaller limit cannot take it, and closes with 1009 (message too big). Under
+    // load the server may still be writing the message when the client hangs up, and then sees the
+    // connection reset (1006) before the close frame: either way the client refused it.
     const [error] = (await smallError) as [Error & { code?: string }];
     expect(error.code).toBe('WS_ERR_UNSUPPORTED_MESSAGE_LENGTH');
-    expect(await smallRefused).toBe(1009);
+    expect([1009, 1006]).toContain(await smallRefused);
   });
 
   it('closeAfter(n): a connection is closed with 1001 once it has received n messages', async () => {
