@@ -15,6 +15,7 @@ export {
   DEFAULT_ACQUIRE_TIMEOUT,
   DEFAULT_DRAIN_TIMEOUT,
   DEFAULT_LAZY,
+  DEFAULT_POOL_HISTORY,
 } from './pool/options.js';
 export type { TlsOptions } from './actors/dial.js';
 export type { Clock } from './actors/clock.js';

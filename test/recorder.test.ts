@@ -10,7 +10,7 @@ import { startHttpServer } from './helpers/http-server.js';
 import { openFeed } from './helpers/feed.js';
 import { startWsServer } from './helpers/ws-server.js';
 
-async function lazyPool(url: string, history?: number) {
+async function lazyPool(url: string, history = 100) {
   const clock = new SimulatedClock();
   const pool = await ClientPool.connect({ url, connections: 2, lazy: true, clock, history, backoff: { initial: 10, max: 10, jitter: 'none' } });
   onTestFinished(() => pool.close());
@@ -82,9 +82,11 @@ describe('flight recorder', () => {
     }
   });
 
-  it('is off with history: 0, and costs the actor nothing (no inspector)', async () => {
+  it('is off for a pool unless asked (history: 0 by default), and then attaches no inspector', async () => {
     const server = await startHttpServer();
-    const { pool } = await lazyPool(server.url, 0);
+    const pool = await ClientPool.connect({ url: server.url, connections: 1 });
+    onTestFinished(() => pool.close());
+    server.dropAll();
     await logSlot(pool, 0).next();
     expect(pool.recorder).toBeUndefined();
     expect(pool.history()).toEqual([]);

@@ -47,6 +47,7 @@ describe('redaction', () => {
       connections: 2,
       headers: { 'x-api-key': SECRETS.apiKey, authorization: `Bearer ${SECRETS.bearer}`, 'x-desk': SECRETS.desk },
       secretHeaders: ['X-Desk'],
+      history: 100,
       backoff: { initial: 1, max: 5 },
     });
     const echoed = (await pool.request({ path: '/' })).text();

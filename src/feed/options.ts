@@ -17,6 +17,7 @@ import {
   invalidSaying,
   checkStrings,
 } from '../validate.js';
+import { DEFAULT_HISTORY } from '../inspect/recorder.js';
 import { INSPECTION_KEYS, resolveInspection, type InspectionOptions, type ResolvedInspection } from '../inspect/options.js';
 import { MAX_TIMEOUT } from '../pool/options.js';
 
@@ -187,7 +188,7 @@ export function resolveFeedOptions(value: unknown): ResolvedFeedOptions {
     clock: clock ?? unrefClock,
     random: checkFunction<() => number>('random', options.random) ?? Math.random,
     stableAfter: FEED_STABLE_AFTER,
-    inspection: resolveInspection(options, headersObject ? Object.entries(headersObject).flat() as string[] : [], urls),
+    inspection: resolveInspection(options, headersObject ? (Object.entries(headersObject).flat() as string[]) : [], urls, DEFAULT_HISTORY),
     closeTimeout: DEFAULT_CLOSE_TIMEOUT,
   };
 }
