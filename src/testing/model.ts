@@ -17,7 +17,10 @@
  * Actions and guards are dropped: the model says which state follows which
  * event; the system under test does the work.
  */
-import { createMachine, type AnyStateMachine, type AnyStateNode, type AnyTransitionDefinition, type StateNodeConfig } from 'xstate';
+import { createMachine, type AnyStateMachine, type AnyStateNode, type StateNodeConfig } from 'xstate';
+import { childNodes, nodeTransitions, type NodeTransition } from '../inspect/transitions.js';
+
+export { modelEventName } from '../inspect/transitions.js';
 
 /** One transition of the original machine, named as the model names it. */
 export interface ModelTransition {
@@ -36,32 +39,6 @@ export interface TestMachine {
   transitions: ModelTransition[];
 }
 
-const DONE = 'xstate.done.actor.';
-const ERROR = 'xstate.error.actor.';
-const AFTER = 'xstate.after.';
-
-/** The model's name for an event type of the original machine. */
-export function modelEventName(eventType: string, source: AnyStateNode): string {
-  if (eventType.startsWith(DONE)) return `${eventType.slice(DONE.length)}.done`;
-  if (eventType.startsWith(ERROR)) return `${eventType.slice(ERROR.length)}.error`;
-  if (eventType.startsWith(AFTER)) {
-    // `xstate.after.<delay>.<state node id>`: keep the delay's name.
-    const rest = eventType.slice(AFTER.length);
-    const suffix = `.${source.id}`;
-    return `after.${rest.endsWith(suffix) ? rest.slice(0, -suffix.length) : rest}`;
-  }
-  return eventType;
-}
-
-function guardName(guard: unknown): string | undefined {
-  if (guard === undefined) return undefined;
-  if (typeof guard === 'string') return guard;
-  if (typeof guard === 'object' && guard !== null && 'type' in guard) return String((guard as { type: unknown }).type);
-  const name = (guard as { name?: string }).name;
-  if (!name) throw new Error('toTestMachine: give every guard a name (in setup({ guards })) so its branch can be named');
-  return name;
-}
-
 /**
  * The marker action of a transition that stays put: xstate lists a transition
  * with neither target nor action as no event at all, and the graph would skip it.
@@ -73,12 +50,11 @@ export function transitionKey(transition: ModelTransition): string {
   return `${transition.source} --${transition.event}--> ${transition.targets.length ? transition.targets.join(',') : '(stays)'}`;
 }
 
-function describe(definition: AnyTransitionDefinition, event: string): ModelTransition {
-  const guard = guardName(definition.guard);
+function describe(source: AnyStateNode, transition: NodeTransition): ModelTransition {
   return {
-    source: definition.source.id,
-    event: guard === undefined ? event : `${event}[${guard}]`,
-    targets: (definition.target ?? []).map((target: AnyStateNode) => target.id),
+    source: source.id,
+    event: transition.guard === undefined ? transition.event : `${transition.event}[${transition.guard}]`,
+    targets: transition.targets.map((target) => target.id),
   };
 }
 
@@ -89,13 +65,9 @@ function nodeConfig(node: AnyStateNode, transitions: ModelTransition[]): StateNo
     transitions.push(transition);
     on[transition.event] = transition.targets.length ? { target: transition.targets.map((id) => `#${id}`) } : { actions: stays };
   };
-  for (const [eventType, definitions] of node.transitions as Map<string, AnyTransitionDefinition[]>) {
-    const event = modelEventName(eventType, node);
-    for (const definition of definitions) add(describe(definition, event));
-  }
-  for (const definition of (node.always ?? []) as AnyTransitionDefinition[]) add(describe(definition, 'always'));
+  for (const transition of nodeTransitions(node)) add(describe(node, transition));
   const states: Record<string, StateNodeConfig<any, any, any, any, any, any, any, any, any, any>> = {};
-  for (const [key, child] of Object.entries(node.states as Record<string, AnyStateNode>)) states[key] = nodeConfig(child, transitions);
+  for (const child of childNodes(node)) states[child.key] = nodeConfig(child, transitions);
   return {
     ...(node.type === 'final' ? { type: 'final' as const } : {}),
     ...(node.type === 'parallel' ? { type: 'parallel' as const } : {}),
