@@ -32,6 +32,7 @@ export const ERROR_CODES = {
   RECONNECTS_EXHAUSTED: 'the feed gave up after maxReconnects reconnect attempts',
   FEED_CLOSED: 'the feed is closed',
   NOT_LIVE: 'the feed is not live (connecting, subscribing or backing off)',
+  LISTEN_FAILED: 'the dashboard could not listen on its host and port',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

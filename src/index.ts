@@ -47,3 +47,4 @@ export { feedMachine, feedState, FEED_STABLE_AFTER, type FeedState, type FeedClo
 export { FlightRecorder, DEFAULT_HISTORY, type TransitionRecord, type ActorSummary } from './inspect/recorder.js';
 export { Redactor, REDACTED, isSecretName, redactUrl } from './inspect/redact.js';
 export type { InspectionOptions } from './inspect/options.js';
+export { serveDashboard, DEFAULT_DASHBOARD_HOST, STATS_INTERVAL, type Dashboard, type DashboardOptions } from './inspect/dashboard.js';
