@@ -1,110 +1,129 @@
 /**
- * The main job until the dashboard demo exists: an embedded loopback "exchange"
- * answering REST calls and streaming trades over WebSocket, a lifeline pool and
- * a feed against it, a traffic loop, and a fault every few seconds (every
- * server socket dropped) to show both healing.
+ * The main job: lifeline against an exchange that keeps breaking, with the
+ * live dashboard to watch it heal.
  *
- *   npm start                  # runs 10 s
- *   npm start -- --duration 60 # or until Ctrl-C
+ * An exchange simulator on loopback (REST and a market-data WebSocket), a pool
+ * of 4 keep-alive connections and two feeds against it, traders sending
+ * requests and orders, and a fault every few seconds: sockets dropped or
+ * reset, the REST server restarted, the stream gone silent, pongs withheld.
+ *
+ *   npm start                       # until Ctrl-C
+ *   npm start -- --duration 30      # 30 s, then a clean close
+ *   npm start -- --port 7400        # the dashboard on a fixed port (default: a free one)
  */
-import http from 'node:http';
-import { once } from 'node:events';
-import type net from 'node:net';
 import { parseArgs } from 'node:util';
-import { WebSocketServer } from 'ws';
-import { ClientPool, Feed, isLifelineError } from '../src/index.js';
+import { ClientPool, Feed, isLifelineError, serveDashboard } from 'lifeline';
+import { startExchange, type Exchange } from './exchange.js';
 
-const { values } = parseArgs({ options: { duration: { type: 'string', default: '10' } } });
-const durationMs = Number(values.duration) * 1_000;
+const { values } = parseArgs({ options: { duration: { type: 'string' }, port: { type: 'string', default: '0' } } });
+const durationMs = values.duration === undefined ? Infinity : Number(values.duration) * 1_000;
 
-// --- the exchange: a tiny REST server on 127.0.0.1 -------------------------------------------
-const sockets = new Set<net.Socket>();
-let price = 64_000;
-const exchange = http.createServer((req, res) => {
-  price += (Math.random() - 0.5) * 10;
-  res.setHeader('content-type', 'application/json');
-  if (req.url?.startsWith('/api/v3/ticker')) res.end(JSON.stringify({ symbol: 'BTCUSDT', price: price.toFixed(2) }));
-  else if (req.method === 'POST') res.end(JSON.stringify({ orderId: Math.floor(Math.random() * 1e9), status: 'NEW' }));
-  else (res.statusCode = 404), res.end('{}');
-});
-exchange.on('connection', (socket) => {
-  sockets.add(socket);
-  socket.once('close', () => sockets.delete(socket));
-});
-// The market-data stream: trades every 20 ms to every subscriber.
-const stream = new WebSocketServer({ server: exchange });
-const subscribed = new Set<import('ws').WebSocket>();
-stream.on('connection', (socket) => {
-  socket.on('message', () => subscribed.add(socket)); // any message subscribes, for the demo
-  socket.on('close', () => subscribed.delete(socket));
-});
-const ticker = setInterval(() => {
-  const trade = JSON.stringify({ e: 'trade', s: 'BTCUSDT', p: price.toFixed(2), T: Date.now() });
-  for (const socket of subscribed) socket.send(trade);
-}, 20);
-exchange.listen(0, '127.0.0.1');
-await once(exchange, 'listening');
-const { port } = exchange.address() as net.AddressInfo;
-
-// --- the client: a pool of 4 keep-alive connections --------------------------------------------
+const exchange = await startExchange();
 const pool = await ClientPool.connect({
-  url: `http://127.0.0.1:${port}`,
+  url: exchange.rest.url,
   basePath: '/api/v3',
-  headers: { 'x-api-key': 'demo-key' },
+  headers: { 'x-api-key': 'demo-secret-key-0001' }, // secret by name: scrubbed from everything inspection shows
   connections: 4,
+  history: 100, // the flight recorder the dashboard shows (pools record nothing unless asked)
+  acquireTimeout: 1_000,
+  backoff: { initial: 100, max: 2_000 },
 });
-const feed = Feed.connect({
-  url: `ws://127.0.0.1:${port}/ws`,
-  subscriptions: ['{"method":"SUBSCRIBE","params":["btcusdt@trade"],"id":1}'],
+const isAck = (data: string | Buffer) => data.toString().startsWith('{"result"');
+const feedOptions = {
+  url: `${exchange.stream.url}/ws`,
+  isAck,
   heartbeat: { interval: 1_000, timeout: 500 },
-  staleAfter: 2_000,
-});
-let trades = 0;
-feed.on('message', () => trades++);
-feed.on('state', (state) => console.log(`feed: ${state}`));
-console.log(`lifeline: pool of 4 connected to 127.0.0.1:${port}; running ${durationMs / 1000} s (Ctrl-C to stop)`);
+  staleAfter: 1_500,
+  backoff: { initial: 100, max: 2_000 },
+};
+const trades = Feed.connect({ ...feedOptions, subscriptions: ['{"method":"SUBSCRIBE","params":["btcusdt@trade"],"id":1}'] });
+const depth = Feed.connect({ ...feedOptions, subscriptions: ['{"method":"SUBSCRIBE","params":["btcusdt@depth"],"id":2}'] });
+const dashboard = await serveDashboard({ pools: [pool], feeds: [trades, depth], port: Number(values.port) });
 
+console.log(`lifeline demo: exchange at ${exchange.rest.url} (REST) and ${exchange.stream.url} (stream)`);
+console.log(`dashboard: ${dashboard.url}`);
+console.log(durationMs === Infinity ? 'running until Ctrl-C' : `running ${durationMs / 1_000} s`);
+
+let messages = 0;
+for (const feed of [trades, depth]) {
+  feed.on('message', () => messages++);
+  feed.on('error', () => {}); // shown on the dashboard; the feed heals on its own
+}
+
+// --- faults, one every 4 s, in turn ------------------------------------------------------------
+interface Fault {
+  name: string;
+  start(exchange: Exchange): void | Promise<void>;
+  /** Undo after a while (ms), if the fault is a condition rather than an event. */
+  heal?: [number, (exchange: Exchange) => void | Promise<void>];
+}
+const faults: Fault[] = [
+  { name: 'REST: every socket dropped', start: (x) => x.rest.dropAll() },
+  { name: 'stream: every socket dropped', start: (x) => x.stream.dropAll() },
+  { name: 'REST: every socket reset', start: (x) => x.rest.resetAll() },
+  { name: 'stream: silent (feeds go stale)', start: (x) => x.stream.silence(), heal: [2_000, (x) => x.stream.heal()] },
+  { name: 'REST: server down for 1.5 s', start: (x) => x.rest.stop(), heal: [1_500, (x) => x.rest.restart()] },
+  { name: 'stream: pongs withheld', start: (x) => x.stream.answerPings(false), heal: [2_000, (x) => x.stream.heal()] },
+];
+let nextFault = 0;
+const healing = new Set<NodeJS.Timeout>();
+const faultTimer = setInterval(() => {
+  const fault = faults[nextFault++ % faults.length]!;
+  console.log(`fault: ${fault.name}`);
+  void fault.start(exchange);
+  if (fault.heal) {
+    const [after, heal] = fault.heal;
+    const timer = setTimeout(() => {
+      healing.delete(timer);
+      void heal(exchange);
+    }, after);
+    healing.add(timer);
+  }
+}, 4_000);
+
+// --- traffic: 8 traders polling prices, one order in ten ---------------------------------------
 let ok = 0;
 const errors = new Map<string, number>();
 let running = true;
 const stop = () => (running = false);
 process.once('SIGINT', stop);
-setTimeout(stop, durationMs).unref();
-
-// A fault every 3 s: the exchange drops every socket while the traffic runs.
-const faults = setInterval(() => {
-  console.log(`fault: exchange drops ${sockets.size} sockets`);
-  for (const socket of sockets) socket.destroy();
-}, 3_000);
-
-const report = setInterval(() => {
-  const s = pool.stats();
-  console.log(
-    `trades=${trades} feed=${feed.state} ok=${ok} errors=${JSON.stringify(Object.fromEntries(errors))} ` +
-      `slots: healthy=${s.healthy} busy=${s.busy} connecting=${s.connecting} backoff=${s.backoff} poisoned=${s.poisoned}`,
-  );
-}, 1_000);
+process.once('SIGTERM', stop);
+if (durationMs !== Infinity) setTimeout(stop, durationMs).unref();
 
 async function trader(id: number): Promise<void> {
-  while (running) {
+  for (let n = 0; running; n++) {
     try {
-      const res = await pool.request({ path: '/ticker/price', query: { symbol: 'BTCUSDT' } });
+      const res =
+        n % 10 === 9
+          ? await pool.request({ method: 'POST', path: '/order', body: JSON.stringify({ symbol: 'BTCUSDT', side: 'BUY', qty: '0.01' }) })
+          : await pool.request({ path: '/ticker/price', query: { symbol: 'BTCUSDT' } });
       res.json();
       ok++;
     } catch (error) {
       const code = isLifelineError(error) ? error.code : 'UNKNOWN';
       errors.set(code, (errors.get(code) ?? 0) + 1);
     }
-    await new Promise((resolve) => setTimeout(resolve, 5 + id));
+    await new Promise((resolve) => setTimeout(resolve, 10 + id));
   }
 }
 
+const report = setInterval(() => {
+  const s = pool.stats();
+  console.log(
+    `requests ok=${ok} failed=${JSON.stringify(Object.fromEntries(errors))} | slots healthy=${s.healthy} busy=${s.busy} ` +
+      `connecting=${s.connecting} backoff=${s.backoff} poisoned=${s.poisoned} | feeds ${trades.state}/${depth.state} messages=${messages}`,
+  );
+}, 2_000);
+
 await Promise.all(Array.from({ length: 8 }, (_, i) => trader(i)));
-clearInterval(faults);
+
+clearInterval(faultTimer);
 clearInterval(report);
-clearInterval(ticker);
-await feed.close();
-await pool.close();
-stream.close();
-exchange.close();
-console.log(`done: ${ok} requests served, ${trades} trades received, feed connections ${feed.stats().connections}, errors: ${JSON.stringify(Object.fromEntries(errors))}`);
+for (const timer of healing) clearTimeout(timer);
+await dashboard.close();
+await Promise.all([trades.close(), depth.close(), pool.close()]);
+await exchange.close();
+console.log(
+  `done: ${ok} requests served, ${messages} feed messages, feed connections ${trades.stats().connections}+${depth.stats().connections}, ` +
+    `failed requests by code: ${JSON.stringify(Object.fromEntries(errors))}`,
+);
