@@ -4,7 +4,8 @@
  * live feed, and the page is saved as visualizations/dashboard.png.
  */
 import { existsSync, mkdirSync } from 'node:fs';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../scripts/headless-chromium.js';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { serveDashboard } from '../src/index.js';
 import { startHttpServer } from './helpers/http-server.js';
@@ -12,8 +13,6 @@ import { openFeed } from './helpers/feed.js';
 import { openPool } from './helpers/pool.js';
 import { startWsServer } from './helpers/ws-server.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const SCREENSHOT = 'visualizations/dashboard.png';
 /** Bounds a failing wait; a passing one returns as soon as the page shows it. */
 const WAIT = 10_000;
@@ -46,7 +45,7 @@ describe('the dashboard in Chromium', () => {
     const feed = openFeed({ url: venue.url });
     const dashboard = await serveDashboard({ pools: [pool], feeds: [feed] });
     onTestFinished(() => dashboard.close());
-    const browser = await chromium.launch({ executablePath: CHROMIUM, args: ARGS, timeout: WAIT });
+    const browser = await launchChromium(WAIT);
     onTestFinished(() => browser.close());
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     page.setDefaultTimeout(WAIT);
