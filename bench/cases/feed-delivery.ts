@@ -1,0 +1,107 @@
+/**
+ * The three receivers of the feed-delivery measurement, on one bench-server
+ * WebSocket each: a bare ws client (the reference), `feed.on('message')` and
+ * `feed.messages()`. Each asks the server for a blast of N ~100 B text
+ * messages and resolves with messages per second once the last one arrived.
+ */
+import { once } from 'node:events';
+import WebSocket from 'ws';
+import { Feed } from '../../src/index.js';
+import { waitUntil } from '../lib/wait.js';
+
+export interface Receiver {
+  name: string;
+  /** Messages per second for a blast of `n`. */
+  blast(n: number): Promise<number>;
+  close(): Promise<void>;
+}
+
+export const BARE_WS = 'bare ws client';
+export const FEED_ON = "lifeline feed.on('message')";
+export const FEED_ITERATOR = 'lifeline feed.messages()';
+
+/** Resolves with the rate once `onMessage` has been called `n` times after `start()`. */
+function countTo(n: number, listen: (onMessage: () => void) => () => void, start: () => void): Promise<number> {
+  return new Promise((resolve) => {
+    let got = 0;
+    const begun = performance.now();
+    const stop = listen(() => {
+      if (++got === n) {
+        stop();
+        resolve(n / ((performance.now() - begun) / 1e3));
+      }
+    });
+    start();
+  });
+}
+
+async function openFeed(url: string): Promise<Feed> {
+  const feed = Feed.connect({ url });
+  await waitUntil(() => feed.state === 'healthy', 5_000, 'a feed to connect');
+  return feed;
+}
+
+/** A blast that loses messages never completes; past this, the iterator is ended and the run fails. */
+const STALL_TIMEOUT = 30_000;
+
+export async function openReceivers(url: string): Promise<Receiver[]> {
+  // The same socket options as the feed's: no compression.
+  const bare = new WebSocket(url, { perMessageDeflate: false });
+  await once(bare, 'open');
+  const listening = await openFeed(url);
+  // The default buffer (1,024): ws hands over at most one 64 KiB read (~640 messages) before the reader's turn.
+  const iterated = await openFeed(url);
+  return [
+    {
+      name: BARE_WS,
+      blast: (n) =>
+        countTo(
+          n,
+          (onMessage) => {
+            // A fair floor: text frames decoded to strings, as the feed does.
+            const listener = (data: Buffer, isBinary: boolean) => {
+              if (!isBinary) data.toString();
+              onMessage();
+            };
+            bare.on('message', listener);
+            return () => bare.off('message', listener);
+          },
+          () => bare.send(`blast:${n}`),
+        ),
+      close: async () => {
+        bare.close();
+        await once(bare, 'close');
+      },
+    },
+    {
+      name: FEED_ON,
+      blast: (n) =>
+        countTo(
+          n,
+          (onMessage) => {
+            listening.on('message', onMessage);
+            return () => listening.off('message', onMessage);
+          },
+          () => void listening.send(`blast:${n}`),
+        ),
+      close: () => listening.close(),
+    },
+    {
+      name: FEED_ITERATOR,
+      async blast(n) {
+        const dropped = iterated.stats().dropped;
+        const messages = iterated.messages();
+        const watchdog = setTimeout(() => void messages.return?.(), STALL_TIMEOUT);
+        const begun = performance.now();
+        await iterated.send(`blast:${n}`);
+        let got = 0;
+        for await (const _ of messages) if (++got === n) break;
+        const rate = n / ((performance.now() - begun) / 1e3);
+        clearTimeout(watchdog);
+        if (got < n) throw new Error(`bench: feed.messages() delivered ${got} of ${n} (dropped ${iterated.stats().dropped - dropped})`);
+        return rate;
+      },
+      close: () => iterated.close(),
+    },
+  ];
+}
