@@ -67,15 +67,24 @@ export class HttpConnection implements SlotConnection {
       this.#lostError ??= error;
       socket.destroy();
     });
+    // The server's FIN is the end of a keep-alive connection: report it at once rather
+    // than at 'close' (a turn or more later), so the slot leaves the free list before a
+    // caller can be handed a socket that will only answer "other side closed".
+    socket.once('end', () => this.#lose());
     this.closed = new Promise((resolve) => {
       socket.once('close', () => {
-        this.#dead = true;
+        this.#lose();
         this.client.destroy().catch(() => {});
-        for (const listener of this.#listeners) listener(this.#lostError);
-        this.#listeners.clear();
         resolve();
       });
     });
+  }
+
+  #lose(): void {
+    if (this.#dead) return;
+    this.#dead = true;
+    for (const listener of this.#listeners) listener(this.#lostError);
+    this.#listeners.clear();
   }
 
   get dead(): boolean {

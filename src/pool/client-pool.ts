@@ -24,6 +24,7 @@ import {
   type SupervisorActor,
 } from '../machines/supervisor.js';
 import { checkNumber } from '../validate.js';
+import { neverSent } from './error-map.js';
 import { Lease, type LeaseOwner } from './lease.js';
 import { MAX_TIMEOUT, resolvePoolOptions, type ClientPoolOptions, type ResolvedPoolOptions } from './options.js';
 import type { RequestDefaults, RequestOptions } from './request.js';
@@ -67,6 +68,9 @@ function errorFor(code: ErrorCode): LifelineError {
       return new LifelineError(code);
   }
 }
+
+/** How many connections `request()` tries for a request that died before it was written. */
+const UNSENT_ATTEMPTS = 3;
 
 export class ClientPool implements LeaseOwner, AsyncDisposable {
   /** The flight recorder (`history` option), or undefined when recording is off. */
@@ -223,12 +227,19 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
    * and the request; `timeout` bounds only the wait.
    */
   async request(options: PoolRequestOptions): Promise<LifelineResponse> {
-    const acquired = this.#acquire(options?.timeout, options?.signal);
-    const lease = acquired instanceof Lease ? acquired : await acquired;
-    try {
-      return await lease.request(options);
-    } finally {
-      lease.release();
+    for (let attempt = 1; ; attempt++) {
+      const acquired = this.#acquire(options?.timeout, options?.signal);
+      const lease = acquired instanceof Lease ? acquired : await acquired;
+      try {
+        return await lease.request(options);
+      } catch (error) {
+        // A server's FIN can land between the grant and the write: the request dies queued,
+        // unsent, and goes out on the next connection instead (which is healing meanwhile).
+        if (attempt < UNSENT_ATTEMPTS && error instanceof LifelineError && neverSent(error)) continue;
+        throw error;
+      } finally {
+        lease.release();
+      }
     }
   }
 
