@@ -13,7 +13,7 @@
  * ```
  */
 import { EventEmitter } from 'node:events';
-import { createActor, fromPromise, type ActorRefFrom } from 'xstate';
+import { createActor, type ActorRefFrom } from 'xstate';
 import { closeActor } from '../actors/close-actor.js';
 import { openWebSocket, type WsFeedConnection } from '../actors/websocket.js';
 import { redactUrl } from '../inspect/redact.js';
@@ -73,10 +73,10 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
     super();
     this.#options = options;
     const sink = (data: string | Buffer, isBinary: boolean) => this.#deliver(data, isBinary);
-    const open = fromPromise<FeedConnection, { url: string }>(async ({ input, signal }) => {
+    const open = async (url: string, signal: AbortSignal): Promise<FeedConnection> => {
       const connection = await openWebSocket(
         {
-          url: input.url,
+          url,
           connectTimeout: options.connectTimeout,
           maxMessageSize: options.maxMessageSize,
           tls: options.tls,
@@ -90,7 +90,7 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
       if (signal.aborted) connection.destroy();
       else this.#connections++;
       return connection;
-    });
+    };
     const { history, redactor } = options.inspection;
     this.recorder =
       history > 0
@@ -101,11 +101,12 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
             stateOf: (snapshot) => feedState(snapshot as unknown as FeedSnapshot),
           })
         : undefined;
-    this.actor = createActor(feedMachine.provide({ actors: { open } }), {
+    this.actor = createActor(feedMachine, {
       ...(this.recorder ? { inspect: this.recorder.inspect } : {}),
       clock: options.clock,
       input: {
         urls: options.urls,
+        open,
         subscriptions: options.subscriptions,
         backoff: options.backoff,
         random: options.random,
