@@ -21,6 +21,8 @@ export interface WebSocketTarget {
   clock: FeedClock;
   /** How long a normal close may take before the socket is terminated (ms). */
   closeTimeout: number;
+  /** Keep `lastMessageAt` current (only staleness reads it; reading the clock per message is not free). */
+  trackLastMessage: boolean;
 }
 
 export type MessageSink = (data: string | Buffer, isBinary: boolean) => void;
@@ -40,8 +42,9 @@ export class WsFeedConnection implements FeedConnection {
     this.#closeTimeout = target.closeTimeout;
     const clock = target.clock;
     this.lastMessageAt = clock.now();
+    const track = target.trackLastMessage;
     ws.on('message', (data: Buffer, isBinary: boolean) => {
-      this.lastMessageAt = clock.now();
+      if (track) this.lastMessageAt = clock.now();
       const payload = isBinary ? data : data.toString();
       sink(payload, isBinary);
       if (this.#messageListeners.size > 0) {

@@ -83,6 +83,7 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
           headers: options.headers,
           clock: options.clock,
           closeTimeout: options.closeTimeout,
+          trackLastMessage: options.staleAfter !== undefined,
         },
         signal,
         sink,
@@ -232,7 +233,7 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
     } catch (error) {
       reportListenerError(error);
     }
-    for (const queue of this.#queues) queue.push(data, isBinary);
+    if (this.#queues.size > 0) for (const queue of this.#queues) queue.push(data, isBinary);
   }
 
   #safeEmit<K extends keyof FeedEvents>(event: K, ...args: FeedEvents[K]): void {
