@@ -17,7 +17,8 @@ import { createActor, type ActorRefFrom } from 'xstate';
 import { closeActor } from '../actors/close-actor.js';
 import { openWebSocket, type WsFeedConnection } from '../actors/websocket.js';
 import { redactUrl } from '../inspect/redact.js';
-import { FlightRecorder, type TransitionRecord } from '../inspect/recorder.js';
+import { recorderFor } from '../inspect/options.js';
+import type { FlightRecorder, TransitionRecord } from '../inspect/recorder.js';
 import { LifelineError } from '../errors.js';
 import { feedMachine, feedState, type FeedConnection, type FeedSnapshot, type FeedState } from '../machines/feed.js';
 import { MessageQueue, type FeedMessage } from './message-queue.js';
@@ -92,16 +93,11 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
       else this.#connections++;
       return connection;
     };
-    const { history, redactor } = options.inspection;
-    this.recorder =
-      history > 0
-        ? new FlightRecorder({
-            capacity: history,
-            redactor,
-            identify: (snapshot) => (snapshot.machine?.id === 'feed' ? 'feed' : undefined),
-            stateOf: (snapshot) => feedState(snapshot as unknown as FeedSnapshot),
-          })
-        : undefined;
+    this.recorder = recorderFor(
+      options.inspection,
+      (snapshot) => (snapshot.machine?.id === 'feed' ? 'feed' : undefined),
+      (snapshot) => feedState(snapshot as unknown as FeedSnapshot),
+    );
     this.actor = createActor(feedMachine, {
       ...(this.recorder ? { inspect: this.recorder.inspect } : {}),
       clock: options.clock,

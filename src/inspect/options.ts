@@ -3,6 +3,7 @@
  * which values are secret.
  */
 import { checkNumber, checkStrings } from '../validate.js';
+import { FlightRecorder, type RecorderOptions } from './recorder.js';
 import { headerSecrets, Redactor, urlSecrets } from './redact.js';
 
 export interface InspectionOptions {
@@ -37,4 +38,14 @@ export function resolveInspection(
     history: checkNumber('history', options.history, defaultHistory, { max: 100_000 }),
     redactor: new Redactor(secrets),
   };
+}
+
+/** The flight recorder a pool or feed asked for, or undefined when `history` is 0 (then no inspector is attached at all). */
+export function recorderFor(
+  inspection: ResolvedInspection,
+  identify: RecorderOptions['identify'],
+  stateOf: RecorderOptions['stateOf'],
+): FlightRecorder | undefined {
+  if (inspection.history === 0) return undefined;
+  return new FlightRecorder({ capacity: inspection.history, redactor: inspection.redactor, identify, stateOf });
 }

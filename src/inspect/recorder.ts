@@ -14,6 +14,7 @@
  */
 import type { InspectionEvent } from 'xstate';
 import type { Redactor } from './redact.js';
+import { eventLabel } from './transitions.js';
 
 /** One state change, as JSON. */
 export interface TransitionRecord {
@@ -52,7 +53,7 @@ export interface RecorderOptions {
    * Recognises the actors worth recording and names them; `undefined` for the
    * rest (the supervisor, dial and watch actors).
    */
-  identify: (snapshot: InspectedSnapshot, actorRef: InspectionEvent['actorRef']) => string | undefined;
+  identify: (snapshot: InspectedSnapshot) => string | undefined;
   /** The plain-string state of a recorded actor's snapshot. */
   stateOf: (snapshot: InspectedSnapshot) => string;
 }
@@ -99,21 +100,6 @@ interface Track {
   reported: unknown;
 }
 
-const DONE = /^xstate\.done\.actor\.(.+)$/;
-const ERROR = /^xstate\.error\.actor\.(.+)$/;
-const AFTER = /^xstate\.after\.([^.]+)\./;
-
-/** `xstate.error.actor.dial` → `dial.error`; `xstate.after.retryDelay.slot.backoff` → `after.retryDelay`. */
-export function eventLabel(type: string): string {
-  let match = DONE.exec(type);
-  if (match) return `${match[1]}.done`;
-  match = ERROR.exec(type);
-  if (match) return `${match[1]}.error`;
-  match = AFTER.exec(type);
-  if (match) return `after.${match[1]}`;
-  return type;
-}
-
 function reasonOf(error: unknown): string | undefined {
   if (error === undefined || error === null) return undefined;
   if (typeof error === 'object' && 'code' in error && typeof error.code === 'string') return error.code;
@@ -135,7 +121,7 @@ export class FlightRecorder {
   readonly inspect = (event: InspectionEvent): void => {
     if (event.type !== '@xstate.snapshot') return;
     const snapshot = event.snapshot as InspectedSnapshot;
-    const actor = this.#options.identify(snapshot, event.actorRef);
+    const actor = this.#options.identify(snapshot);
     if (actor === undefined) return;
     this.#observe(actor, snapshot, event.event.type);
   };

@@ -27,20 +27,33 @@ const DONE = 'xstate.done.actor.';
 const ERROR = 'xstate.error.actor.';
 const AFTER = 'xstate.after.';
 
-/** The delay of an `xstate.after.<delay>.<state node id>` event type, or undefined for any other event. */
-function delayName(eventType: string, source: AnyStateNode): string | undefined {
+/**
+ * The delay of an `xstate.after.<delay>.<state node id>` event type, or undefined
+ * for any other event. Without the state node's id (an inspected event carries
+ * none), the delay is the first segment: lifeline's delay names have no dot.
+ */
+function delayName(eventType: string, sourceId: string | undefined): string | undefined {
   if (!eventType.startsWith(AFTER)) return undefined;
   const rest = eventType.slice(AFTER.length);
-  const suffix = `.${source.id}`;
+  if (sourceId === undefined) return rest.split('.', 1)[0];
+  const suffix = `.${sourceId}`;
   return rest.endsWith(suffix) ? rest.slice(0, -suffix.length) : rest;
+}
+
+/**
+ * An event type as a person would say it: `dial.done`, `dial.error`,
+ * `after.retryDelay`; an event the machine receives keeps its type.
+ */
+export function eventLabel(eventType: string, sourceId?: string): string {
+  if (eventType.startsWith(DONE)) return `${eventType.slice(DONE.length)}.done`;
+  if (eventType.startsWith(ERROR)) return `${eventType.slice(ERROR.length)}.error`;
+  const delay = delayName(eventType, sourceId);
+  return delay === undefined ? eventType : `after.${delay}`;
 }
 
 /** The model's name for an event type of the original machine. */
 export function modelEventName(eventType: string, source: AnyStateNode): string {
-  if (eventType.startsWith(DONE)) return `${eventType.slice(DONE.length)}.done`;
-  if (eventType.startsWith(ERROR)) return `${eventType.slice(ERROR.length)}.error`;
-  const delay = delayName(eventType, source);
-  return delay === undefined ? eventType : `after.${delay}`;
+  return eventLabel(eventType, source.id);
 }
 
 function guardName(guard: unknown): string | undefined {
@@ -65,7 +78,7 @@ export function nodeTransitions(node: AnyStateNode): NodeTransition[] {
   const transitions: NodeTransition[] = [];
   for (const [eventType, definitions] of node.transitions as Map<string, AnyTransitionDefinition[]>) {
     const event = modelEventName(eventType, node);
-    const delay = delayName(eventType, node);
+    const delay = delayName(eventType, node.id);
     for (const definition of definitions) transitions.push(named(definition, event, delay));
   }
   for (const definition of (node.always ?? []) as AnyTransitionDefinition[]) transitions.push(named(definition, 'always', undefined));

@@ -15,7 +15,8 @@ import { closeActor } from '../actors/close-actor.js';
 import { dial, describeTarget, type DialTarget } from '../actors/dial.js';
 import { HttpConnection } from '../actors/http-connection.js';
 import { LifelineError, type ErrorCode } from '../errors.js';
-import { FlightRecorder, type TransitionRecord } from '../inspect/recorder.js';
+import { recorderFor } from '../inspect/options.js';
+import type { FlightRecorder, TransitionRecord } from '../inspect/recorder.js';
 import { slotMachine, slotState, type SlotConnection, type SlotSnapshot } from '../machines/slot.js';
 import {
   supervisorMachine,
@@ -119,17 +120,11 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
     const machine = supervisorMachine.provide({
       actors: { slot: slotMachine.provide({ actors: { dial: dialSlot } }) },
     });
-    const { history, redactor } = options.inspection;
-    this.recorder =
-      history > 0
-        ? new FlightRecorder({
-            capacity: history,
-            redactor,
-            identify: (snapshot) =>
-              snapshot.machine?.id === 'slot' ? `slot ${(snapshot.context as unknown as { index: number }).index}` : undefined,
-            stateOf: (snapshot) => slotState(snapshot as unknown as SlotSnapshot),
-          })
-        : undefined;
+    this.recorder = recorderFor(
+      options.inspection,
+      (snapshot) => (snapshot.machine?.id === 'slot' ? `slot ${(snapshot.context as unknown as { index: number }).index}` : undefined),
+      (snapshot) => slotState(snapshot as unknown as SlotSnapshot),
+    );
     this.actor = createActor(machine, {
       ...(this.recorder ? { inspect: this.recorder.inspect } : {}),
       clock: options.clock,
