@@ -75,7 +75,7 @@ describe('the dashboard in Chromium', () => {
     await page.goto(dashboard.url);
     await page.locator('#status.live').waitFor();
     await expect.poll(() => slotStates(page), POLL).toContain('healthy');
-    await page.locator('.card[data-source="pool 0"] [data-state="slot.connected.healthy"].lit').waitFor();
+    await page.locator('.card[data-source="pool 0"] [data-state="slot.healthy"].lit').waitFor();
     expect(await page.textContent('.card[data-source="pool 0"] h2 .label')).toBe(server.url);
     await page.locator('.card[data-source="feed 0"] [data-state="feed.connected.healthy"].lit').waitFor();
 

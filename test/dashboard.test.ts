@@ -61,7 +61,7 @@ describe('serveDashboard', () => {
     // url() only to a fragment of the page itself (the charts' arrowheads).
     expect(page.body).not.toMatch(/url\(\s*['"]?(?!#)/i);
     expect(page.body.replaceAll('http://www.w3.org/2000/svg', '').replaceAll('http://www.w3.org/1999/xlink', '')).not.toMatch(/https?:\/\//);
-    expect(page.body).toContain('data-state="slot.connected.healthy"');
+    expect(page.body).toContain('data-state="slot.healthy"');
     expect(page.body).toContain('data-state="feed.backoff"');
 
     const sse = await SseClient.open(`${dashboard.url}events`);

@@ -61,17 +61,13 @@ function startSlot(outcomes: ('fail' | 'ok')[]) {
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('slot machine', () => {
-  it('connects, reports ready, and goes healthy -> busy -> healthy', async () => {
-    const { slot, reports } = startSlot(['ok']);
+  it('connects and reports ready with its connection', async () => {
+    const { slot, reports, connections } = startSlot(['ok']);
     expect(slotState(slot.getSnapshot())).toBe('connecting');
     await settle();
     expect(slotState(slot.getSnapshot())).toBe('healthy');
     expect(reports.map((r) => r.type)).toEqual(['slot.ready']);
-    expect(reports[0]).toMatchObject({ slot: 3 });
-    slot.send({ type: 'lease' });
-    expect(slotState(slot.getSnapshot())).toBe('busy');
-    slot.send({ type: 'release', recycle: false });
-    expect(slotState(slot.getSnapshot())).toBe('healthy');
+    expect(reports[0]).toMatchObject({ slot: 3, connection: connections[0] });
   });
 
   it('follows the backoff schedule while dials fail: first retry immediate, then 100, 200, 400 ms', async () => {
@@ -126,13 +122,15 @@ describe('slot machine', () => {
     expect(delays).toEqual([0, 100, 200]);
   });
 
-  it('release with recycle poisons a busy slot', async () => {
-    const { slot, connections } = startSlot(['ok']);
+  it('recycle (a lease released unfit for reuse) poisons the slot and tears the connection down', async () => {
+    const { slot, connections, reports } = startSlot(['ok']);
     await settle();
-    slot.send({ type: 'lease' });
-    slot.send({ type: 'release', recycle: true });
+    slot.send({ type: 'recycle' });
     expect(slotState(slot.getSnapshot())).toBe('poisoned');
     expect(connections[0]!.destroyed).toBe(true);
+    expect(reports.map((r) => r.type)).toEqual(['slot.ready', 'slot.down']);
+    // A recycle is not a failure: the connection did nothing wrong on its own.
+    expect(slot.getSnapshot().context.attempts).toBe(0);
   });
 
   it('close from any state ends in closed and destroys the connection', async () => {

@@ -15,7 +15,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { ClientPool, isLifelineError, type Lease } from '../src/index.js';
 import { startHttpServer } from './helpers/http-server.js';
-import { expectSupervisorInvariants, slotStates } from './helpers/invariants.js';
+import { expectSupervisorInvariants, ledgerOf, slotStates } from './helpers/invariants.js';
 import { expectConserved, waitFor } from './helpers/pool.js';
 
 const CONNECTIONS = 3;
@@ -273,7 +273,7 @@ async function runInterleaving(family: Family, order: string[], seen: Set<string
       where,
     ).toEqual(model.stats());
     // The supervisor's own free list is the reference LIFO list, element by element.
-    expect(pool.actor.getSnapshot().context.free, where).toEqual(model.free);
+    expect(ledgerOf(pool).free, where).toEqual(model.free);
     const outcomes = Object.fromEntries([...waiters].map(([name, w]) => [name, w.outcome]));
     expect(outcomes, where).toEqual(Object.fromEntries(model.outcomes));
     for (const [name, w] of waiters) expect(w.settles, `${where}: ${name} settled ${w.settles} times`).toBeLessThanOrEqual(1);

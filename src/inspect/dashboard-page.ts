@@ -10,7 +10,7 @@
  * as markup: an error message is whatever a server sent.
  *
  * The statecharts come from `toSvg` as `<template>`s, one clone per pool and
- * per feed; each state is a `<g data-state="slot.connected.healthy">`, and the
+ * per feed; each state is a `<g data-state="slot.healthy">`, and the
  * script lights the states the actors are in, listing slot numbers on them.
  */
 
@@ -93,7 +93,7 @@ export const DASHBOARD_SCRIPT = `
   'use strict';
   var LOG_ROWS = ${LOG_ROWS};
   var CHART_NODE = {
-    pool: function (s) { return s === 'healthy' || s === 'busy' ? 'slot.connected.' + s : 'slot.' + s; },
+    pool: function (s) { return s === 'busy' ? 'slot.healthy' : 'slot.' + s; },
     feed: function (s) { return s === 'subscribing' || s === 'healthy' ? 'feed.connected.' + s : 'feed.' + s; }
   };
   var offset = 0; // this tab's clock minus the server's: times in state are the server's

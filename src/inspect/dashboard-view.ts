@@ -10,7 +10,6 @@
  */
 import type { Feed, FeedStats } from '../feed/feed.js';
 import type { ClientPool, PoolStats } from '../pool/client-pool.js';
-import { slotState } from '../machines/slot.js';
 import type { TransitionRecord } from './recorder.js';
 import { redactUrl } from './redact.js';
 
@@ -67,15 +66,16 @@ export const feedId = (index: number): string => `feed ${index}`;
 
 function poolView(pool: ClientPool, index: number): PoolView {
   const summaries = new Map(pool.recorder?.summaries().map((summary) => [summary.actor, summary]));
-  // The slot actors are the truth for state and attempts; the recorder adds what they do not keep.
-  const slots = pool.actor.getSnapshot().context.slots.map((slot, i): ActorView => {
-    const snapshot = slot.getSnapshot();
+  // The slot actors and the ledger are the truth for state, attempts and leases; the recorder adds what they do not keep.
+  const { slots: refs, ledger } = pool.actor.getSnapshot().context;
+  const granted = ledger.getSnapshot().context.granted;
+  const states = pool.slotStates();
+  const slots = refs.map((slot, i): ActorView => {
     const actor = `slot ${i}`;
     const summary = summaries.get(actor);
-    const view: ActorView = { actor, state: slotState(snapshot), attempts: snapshot.context.attempts };
+    const view: ActorView = { actor, state: states[i]!, attempts: slot.getSnapshot().context.attempts, served: granted[i]! };
     if (summary) {
       view.since = summary.since;
-      view.served = summary.leases;
       if (summary.lastError !== undefined) view.lastError = summary.lastError;
     }
     return view;

@@ -5,9 +5,9 @@
  * whoever listens (the dashboard).
  *
  * It is fed by XState's inspection API at the root actor, so it sees every
- * actor of the system without the machines knowing. A slot's healthy <-> busy
- * flips are counted (`leases`), not stored: on a busy pool they would push the
- * failures a post-mortem needs out of the ring within a second.
+ * actor of the system without the machines knowing. Leases are not state
+ * changes of a slot (the supervisor's ledger holds them, and counts them), so
+ * a busy pool does not push the failures a post-mortem needs out of the ring.
  *
  * Every string is scrubbed by the pool's or feed's `Redactor` before it is
  * stored: nothing the recorder holds can leak a secret.
@@ -41,8 +41,6 @@ export interface ActorSummary {
   /** Failures since the last stable spell. */
   attempts: number;
   lastError: string | undefined;
-  /** Times a slot was handed out (healthy -> busy). */
-  leases: number;
 }
 
 export interface RecorderOptions {
@@ -152,7 +150,7 @@ export class FlightRecorder {
     let track = this.#tracks.get(actor);
     if (!track) {
       track = {
-        summary: { actor, state, since: Date.now(), attempts, lastError: this.#scrub(lastError), leases: 0 },
+        summary: { actor, state, since: Date.now(), attempts, lastError: this.#scrub(lastError) },
         ring: new Ring(this.#options.capacity),
         reported: error,
       };
@@ -166,11 +164,6 @@ export class FlightRecorder {
     if (state === from) return;
     summary.state = state;
     summary.since = Date.now();
-    if (from === 'healthy' && state === 'busy') {
-      summary.leases++;
-      return;
-    }
-    if (from === 'busy' && state === 'healthy') return;
     const record: TransitionRecord = { seq: ++this.#seq, at: summary.since, actor, from, to: state, event: eventLabel(eventType) };
     if (error !== undefined && error !== track.reported) {
       record.reason = this.#scrub(lastError);

@@ -2,21 +2,28 @@
  * The slot machine: the life of one keep-alive connection.
  *
  * ```
- *  connecting --connected--> healthy --lease--> busy --release--> healthy
- *      |                       |                 |
- *    failed                  lost         lost / release(recycle)
- *      v                       v                 v
- *   backoff <---------------- poisoned <---------+
- *      |  after(retryDelay)
- *      +--> connecting
+ *  connecting --dial.done--> healthy --lost / recycle--> poisoned
+ *      |                                                    |  teardown.done
+ *    dial.error                                             v
+ *      +----------------------> backoff <-------------------+
+ *                                  |  after(retryDelay)
+ *                                  +--> connecting
  *  any --close--> closed (final)
  * ```
+ *
+ * A healthy slot is either free or leased: the lease is the supervisor's
+ * business (its ledger, `ledger.ts`), and a slot is reported `busy` while it is
+ * healthy and leased. Leases stay out of this machine on purpose: a lease and
+ * a release are the two events of every request, and as machine events they
+ * cost 2-4 us each; the ledger answers them in a fraction of that. What the
+ * slot needs to know of a lease it is told: `recycle`, when a caller's request
+ * left the connection unfit for reuse (`Connection: close`, a request aborted
+ * in flight, a body too large).
  *
  * Pure: no sockets here. The `dial` actor is a placeholder the pool replaces
  * with `machine.provide({ actors: { dial } })`; tests provide their own. The
  * slot reports to its supervisor (`parent`, passed in through input) with
- * `slot.ready`, `slot.down` and `slot.failed`, and the supervisor drives it with
- * `lease`, `release` and `close`.
+ * `slot.ready`, `slot.down` and `slot.failed`.
  */
 import { assign, fromCallback, fromPromise, sendTo, setup, type AnyActorRef, type SnapshotFrom } from 'xstate';
 import type { BackoffPolicy } from './backoff.js';
@@ -52,9 +59,9 @@ export interface SlotContext extends SlotInput {
 }
 
 export type SlotEvent =
-  | { type: 'lease' }
-  | { type: 'release'; recycle: boolean }
   | { type: 'lost'; error: Error | undefined }
+  /** From the ledger: the connection must not be reused. */
+  | { type: 'recycle' }
   | { type: 'close' };
 
 /** Events a slot sends its supervisor. */
@@ -63,8 +70,11 @@ export type SlotReport =
   | { type: 'slot.down'; slot: number }
   | { type: 'slot.failed'; slot: number; error: Error };
 
-/** The plain-string states a slot is in, as `stats()` and inspection report them. */
-export type SlotState = 'connecting' | 'healthy' | 'busy' | 'poisoned' | 'backoff' | 'closed';
+/** The states of the slot machine. */
+export type SlotMachineState = 'connecting' | 'healthy' | 'poisoned' | 'backoff' | 'closed';
+
+/** The plain-string states a slot is in, as `stats()` and inspection report them: `busy` is healthy and leased. */
+export type SlotState = SlotMachineState | 'busy';
 
 /** The default for `stableAfter`: a connection must stay up this long before failures are forgotten. */
 export const SLOT_STABLE_AFTER = 1_000;
@@ -101,10 +111,6 @@ export const slotMachine = setup({
       } catch {}
       await connection.closed;
     }),
-  },
-  guards: {
-    /** The caller's request left the connection unfit for reuse (`Connection: close`, an aborted request). */
-    recycle: ({ event }) => event.type === 'release' && event.recycle,
   },
   delays: {
     retryDelay: ({ context }) => context.retryDelay,
@@ -147,7 +153,7 @@ export const slotMachine = setup({
         src: 'dial',
         input: ({ context }) => ({ index: context.index }),
         onDone: {
-          target: 'connected',
+          target: 'healthy',
           actions: assign({ connection: ({ event }) => event.output }),
         },
         onError: {
@@ -167,8 +173,7 @@ export const slotMachine = setup({
         },
       },
     },
-    connected: {
-      initial: 'healthy',
+    healthy: {
       entry: 'reportReady',
       exit: 'reportDown',
       invoke: { id: 'watch', src: 'watch', input: ({ context }) => context.connection! },
@@ -180,19 +185,7 @@ export const slotMachine = setup({
           target: 'poisoned',
           actions: ['countFailure', assign({ lastError: ({ event }) => event.error })],
         },
-      },
-      states: {
-        healthy: {
-          on: { lease: 'busy' },
-        },
-        busy: {
-          on: {
-            release: [
-              { guard: 'recycle', target: '#slot.poisoned' },
-              { target: 'healthy' },
-            ],
-          },
-        },
+        recycle: 'poisoned',
       },
     },
     poisoned: {
@@ -218,10 +211,7 @@ export const slotMachine = setup({
 
 export type SlotSnapshot = SnapshotFrom<typeof slotMachine>;
 
-/** Maps a slot snapshot to its plain-string state. */
-export function slotState(snapshot: SlotSnapshot): SlotState {
-  if (snapshot.status !== 'active') return 'closed';
-  const value = snapshot.value;
-  if (typeof value === 'string') return value as SlotState;
-  return value.connected;
+/** Maps a slot snapshot to its machine state; whether a healthy slot is leased (busy) only the supervisor knows. */
+export function slotState(snapshot: SlotSnapshot): SlotMachineState {
+  return snapshot.status === 'active' ? (snapshot.value as SlotMachineState) : 'closed';
 }

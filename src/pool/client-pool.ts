@@ -1,9 +1,9 @@
 /**
  * `ClientPool`: the public face of a supervisor actor and its slots.
  *
- * Every acquire is an event to the supervisor; a `try` acquire is answered
- * inside `actor.send()`, so `tryAcquire()` is synchronous. Dead connections heal
- * in the slot actors, never on the caller's path.
+ * Every acquire and release is an event to the supervisor's lease ledger; a
+ * `try` acquire is answered inside `send()`, so `tryAcquire()` is synchronous.
+ * Dead connections heal in the slot actors, never on the caller's path.
  *
  * ```ts
  * await using pool = await ClientPool.connect({ url: 'http://127.0.0.1:8080', connections: 4 });
@@ -17,13 +17,9 @@ import { HttpConnection } from '../actors/http-connection.js';
 import { LifelineError, type ErrorCode } from '../errors.js';
 import { recorderFor } from '../inspect/options.js';
 import type { FlightRecorder, TransitionRecord } from '../inspect/recorder.js';
-import { slotMachine, slotState, type SlotConnection, type SlotSnapshot } from '../machines/slot.js';
-import {
-  supervisorMachine,
-  type AcquireReply,
-  type Grant,
-  type SupervisorActor,
-} from '../machines/supervisor.js';
+import type { AcquireReply, LedgerActor } from '../machines/ledger.js';
+import { slotMachine, slotState, type SlotConnection, type SlotSnapshot, type SlotState } from '../machines/slot.js';
+import { slotStates, supervisorMachine, type SupervisorActor } from '../machines/supervisor.js';
 import { checkNumber } from '../validate.js';
 import { neverSent } from './error-map.js';
 import { Lease, type LeaseOwner } from './lease.js';
@@ -84,8 +80,29 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
   readonly #connections = new Set<HttpConnection>();
   /** Dials in flight; close() waits for them to settle (an aborted dial settles once its socket is gone). */
   readonly #dials = new Set<Promise<unknown>>();
+  /** The supervisor's ledger, where every acquire and release goes (set once the supervisor starts). */
+  #ledger!: LedgerActor;
   #nextWaiter = 1;
   #closing: Promise<void> | undefined;
+  /**
+   * One reply serves every `tryAcquire()`: a try is answered inside `send()` or
+   * not at all, so its answer lands in these fields before `send()` returns,
+   * and the hot path allocates no closures.
+   */
+  #tryAnswering = false;
+  #trySlot = -1;
+  #tryLease = 0;
+  #tryConnection: SlotConnection | undefined;
+  readonly #tryReply: AcquireReply = {
+    granted: (slot, lease, connection) => {
+      // A grant after send() returned would have no taker: hand it straight back.
+      if (!this.#tryAnswering) return this.returnSlot(slot, lease, false);
+      this.#trySlot = slot;
+      this.#tryLease = lease;
+      this.#tryConnection = connection;
+    },
+    refused: () => {},
+  };
 
   private constructor(options: ResolvedPoolOptions) {
     this.#options = options;
@@ -148,6 +165,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
   static async connect(options: ClientPoolOptions): Promise<ClientPool> {
     const pool = new ClientPool(resolvePoolOptions(options));
     pool.actor.start();
+    pool.#ledger = pool.actor.getSnapshot().context.ledger;
     if (pool.#options.lazy) return pool;
     await new Promise<void>((resolve, reject) => {
       let subscription: Subscription | undefined;
@@ -187,19 +205,14 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
    */
   tryAcquire(): Lease | undefined {
     if (this.#closing) throw errorFor('POOL_CLOSED');
-    let grant: Grant | undefined;
-    let answering = true;
-    const reply: AcquireReply = {
-      granted: (g) => {
-        // A grant after send() returned would have no taker: hand it straight back.
-        if (answering) grant = g;
-        else this.returnSlot(g.slot, g.lease, false);
-      },
-      refused: () => {},
-    };
-    this.actor.send({ type: 'acquire', mode: 'try', waiter: 0, reply });
-    answering = false;
-    return grant && this.#lease(grant);
+    this.#trySlot = -1;
+    this.#tryAnswering = true;
+    this.#ledger.send({ type: 'acquire', mode: 'try', waiter: 0, reply: this.#tryReply });
+    this.#tryAnswering = false;
+    if (this.#trySlot < 0) return undefined;
+    const connection = this.#tryConnection as HttpConnection;
+    this.#tryConnection = undefined;
+    return new Lease(this, this.#trySlot, this.#tryLease, connection);
   }
 
   /**
@@ -254,11 +267,11 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
     const waiter = this.#nextWaiter++;
     let resolve: ((lease: Lease) => void) | undefined;
     let reject: ((error: LifelineError) => void) | undefined;
-    let immediate: Grant | undefined;
+    let immediate: Lease | undefined;
     let refusedAtOnce: ErrorCode | undefined;
     let settled = false;
     let timer: unknown;
-    const cancel = (code: ErrorCode) => this.actor.send({ type: 'acquire.cancel', waiter, code });
+    const cancel = (code: ErrorCode) => this.#ledger.send({ type: 'acquire.cancel', waiter, code });
     const onAbort = () => cancel('ACQUIRE_ABORTED');
     const finish = () => {
       settled = true;
@@ -266,15 +279,15 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
       signal?.removeEventListener('abort', onAbort);
     };
     const reply: AcquireReply = {
-      granted: (grant) => {
-        if (settled) return this.returnSlot(grant.slot, grant.lease, false);
+      granted: (slot, lease, connection) => {
+        if (settled) return this.returnSlot(slot, lease, false);
         if (!resolve) {
           settled = true;
-          immediate = grant;
+          immediate = new Lease(this, slot, lease, connection as HttpConnection);
           return;
         }
         finish();
-        resolve(this.#lease(grant));
+        resolve(new Lease(this, slot, lease, connection as HttpConnection));
       },
       refused: (code) => {
         if (settled) return;
@@ -288,8 +301,8 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
         reject(errorFor(code));
       },
     };
-    this.actor.send({ type: 'acquire', mode: 'wait', waiter, reply });
-    if (immediate) return this.#lease(immediate);
+    this.#ledger.send({ type: 'acquire', mode: 'wait', waiter, reply });
+    if (immediate) return immediate;
     if (refusedAtOnce) throw errorFor(refusedAtOnce);
     return new Promise<Lease>((res, rej) => {
       resolve = res;
@@ -323,12 +336,17 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
       backoff: 0,
       poisoned: 0,
       closed: 0,
-      waiting: snapshot.context.waiters.length,
+      waiting: snapshot.context.ledger?.getSnapshot().context.waiters.length ?? 0,
     };
-    for (const slot of snapshot.context.slots) stats[slotState(slot.getSnapshot())]++;
+    for (const state of this.slotStates()) stats[state]++;
     // Slots never spawned (closed before start) count as closed.
     stats.closed += this.#options.connections - snapshot.context.slots.length;
     return stats;
+  }
+
+  /** Each slot's state by index, `busy` for a healthy slot that is leased. */
+  slotStates(): SlotState[] {
+    return slotStates(this.actor.getSnapshot().context);
   }
 
   /**
@@ -347,12 +365,9 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
 
   /** @internal called by a lease. */
   returnSlot(slot: number, lease: number, recycle: boolean): void {
+    // Once the supervisor is closed its ledger is stopped with it: there is nothing to return to.
     if (this.actor.getSnapshot().status !== 'active') return;
-    this.actor.send({ type: 'release', slot, lease, recycle });
-  }
-
-  #lease(grant: Grant): Lease {
-    return new Lease(this, grant.slot, grant.lease, grant.connection as HttpConnection);
+    this.#ledger.send({ type: 'release', slot, lease, recycle });
   }
 
   async #close(): Promise<void> {

@@ -3,11 +3,16 @@
  * inspection handle): what must hold between any two events while the pool is open.
  */
 import { expect } from 'vitest';
-import { slotState, type ClientPool, type SlotState } from '../../src/index.js';
+import type { ClientPool, SlotState } from '../../src/index.js';
 
 /** Each slot's plain-string state, by slot index. */
 export function slotStates(pool: ClientPool): SlotState[] {
-  return pool.actor.getSnapshot().context.slots.map((slot) => slotState(slot.getSnapshot()));
+  return pool.slotStates();
+}
+
+/** The supervisor's ledger: free list, leases and waiters. */
+export function ledgerOf(pool: ClientPool) {
+  return pool.actor.getSnapshot().context.ledger.getSnapshot().context;
 }
 
 /**
@@ -17,7 +22,7 @@ export function slotStates(pool: ClientPool): SlotState[] {
 export function supervisorViolations(pool: ClientPool): string[] {
   const snapshot = pool.actor.getSnapshot();
   if (snapshot.status !== 'active' || !snapshot.matches('open')) return [];
-  const { free, leases, waiters } = snapshot.context;
+  const { free, leases, waiters } = ledgerOf(pool);
   const states = slotStates(pool);
   const stats = pool.stats();
   const violations: string[] = [];
