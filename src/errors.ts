@@ -15,6 +15,7 @@ export const ERROR_CODES = {
   POOL_CLOSED: 'the pool is closed or closing',
   ACQUIRE_TIMEOUT: 'no connection became free before the acquire deadline',
   ACQUIRE_ABORTED: "the caller's AbortSignal fired while waiting for a connection",
+  DEADLINE_EXCEEDED: "the request's deadline passed before its response was complete (the message says whether it was sent)",
   LEASE_RELEASED: 'the lease was used after release()',
   LEASE_BUSY: 'the lease already has a request in flight (one request at a time per connection)',
   CONNECTION_LOST: 'the connection died while the request was in flight',

@@ -11,6 +11,7 @@
  * ```
  */
 import { createActor, fromPromise, type Subscription } from 'xstate';
+import type { Clock } from '../actors/clock.js';
 import { closeActor } from '../actors/close-actor.js';
 import { dial, describeTarget, type DialTarget } from '../actors/dial.js';
 import { HttpConnection } from '../actors/http-connection.js';
@@ -21,8 +22,10 @@ import type { AcquireReply, LedgerActor } from '../machines/ledger.js';
 import { slotMachine, slotState, type SlotConnection, type SlotSnapshot, type SlotState } from '../machines/slot.js';
 import { slotStates, supervisorMachine, type SupervisorActor } from '../machines/supervisor.js';
 import { checkNumber } from '../validate.js';
+import { deadlineExceeded, remainingUntil } from './deadline.js';
 import { neverSent } from './error-map.js';
 import { Lease, type LeaseOwner } from './lease.js';
+import { isTransportFailure, mayRepeat } from './retry.js';
 import { MAX_TIMEOUT, resolvePoolOptions, type ClientPoolOptions, type ResolvedPoolOptions } from './options.js';
 import type { RequestDefaults, RequestOptions } from './request.js';
 import type { LifelineResponse } from './response.js';
@@ -37,6 +40,19 @@ export interface AcquireOptions {
 export interface PoolRequestOptions extends RequestOptions {
   /** How long to wait for a free connection (ms). Default: the pool's `acquireTimeout`. */
   timeout?: number;
+  /**
+   * Times a request that failed in transport (`CONNECTION_LOST`, `HEADERS_TIMEOUT`,
+   * `BODY_TIMEOUT`, `MALFORMED_RESPONSE`) is sent again, each time on a fresh
+   * acquire (another connection: the failed one is recycling), and never past
+   * `deadline`. Only requests safe to repeat are: see `idempotent`. Default: the pool's `retry`.
+   */
+  retry?: number;
+  /**
+   * Whether repeating this request is harmless. Default: true for GET, HEAD, OPTIONS,
+   * TRACE, PUT and DELETE, false otherwise; say `true` for a POST that carries an
+   * idempotency key the server deduplicates on.
+   */
+  idempotent?: boolean;
 }
 
 /** A count of slots by state; `healthy + busy + connecting + backoff + poisoned + closed == connections`. */
@@ -61,6 +77,8 @@ function errorFor(code: ErrorCode): LifelineError {
       return new LifelineError(code, 'the wait for a connection was aborted');
     case 'POOL_CLOSED':
       return new LifelineError(code, 'the pool is closed');
+    case 'DEADLINE_EXCEEDED':
+      return deadlineExceeded('acquire');
     default:
       return new LifelineError(code);
   }
@@ -68,6 +86,8 @@ function errorFor(code: ErrorCode): LifelineError {
 
 /** How many connections `request()` tries for a request that died before it was written. */
 const UNSENT_ATTEMPTS = 3;
+/** A bound on `retry`: past a handful, retrying is a loop, not a policy. */
+export const MAX_RETRIES = 10;
 
 export class ClientPool implements LeaseOwner, AsyncDisposable {
   /** The flight recorder (`history` option), or undefined when recording is off. */
@@ -231,19 +251,29 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
 
   /**
    * Acquire, send, release. A transport error poisons the connection and
-   * rejects with its code; nothing is retried. `signal` covers both the wait
-   * and the request; `timeout` bounds only the wait.
+   * rejects with its code; nothing is retried unless `retry` says so, and then
+   * only a request safe to repeat. `signal` covers the wait and the request;
+   * `timeout` bounds only the wait; `deadline` bounds all of it, retries included.
    */
   async request(options: PoolRequestOptions): Promise<LifelineResponse> {
-    for (let attempt = 1; ; attempt++) {
-      const acquired = this.#acquire(options?.timeout, options?.signal);
+    const deadline = options?.deadline;
+    let retries = options?.retry === undefined ? 0 : checkNumber('retry', options.retry, 0, { max: MAX_RETRIES });
+    if (retries > 0 && !mayRepeat(options.method, options.idempotent)) retries = 0;
+    for (let unsent = 1; ; ) {
+      const acquired = this.#acquire(options?.timeout, options?.signal, deadline);
       const lease = acquired instanceof Lease ? acquired : await acquired;
       try {
         return await lease.request(options);
       } catch (error) {
+        if (!(error instanceof LifelineError)) throw error;
         // A server's FIN can land between the grant and the write: the request dies queued,
         // unsent, and goes out on the next connection instead (which is healing meanwhile).
-        if (attempt < UNSENT_ATTEMPTS && error instanceof LifelineError && neverSent(error)) continue;
+        // Not a retry: the server saw nothing, whatever the method.
+        if (neverSent(error) && unsent++ < UNSENT_ATTEMPTS) continue;
+        if (retries > 0 && isTransportFailure(error) && (deadline === undefined || remainingUntil(deadline) > 0)) {
+          retries--;
+          continue;
+        }
         throw error;
       } finally {
         lease.release();
@@ -256,13 +286,22 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
    * slot is free, else a promise settled by the supervisor's reply or by the
    * caller's deadline or abort.
    */
-  #acquire(timeoutOption: number | undefined, signal: AbortSignal | undefined): Lease | Promise<Lease> {
+  #acquire(timeoutOption: number | undefined, signal: AbortSignal | undefined, deadline?: number): Lease | Promise<Lease> {
     if (this.#closing) throw errorFor('POOL_CLOSED');
-    const timeout =
+    let timeout =
       timeoutOption === undefined
         ? this.#options.acquireTimeout
         : checkNumber('timeout', timeoutOption, 0, { max: MAX_TIMEOUT });
     if (signal?.aborted) throw errorFor('ACQUIRE_ABORTED');
+    let timeoutCode: ErrorCode = 'ACQUIRE_TIMEOUT';
+    if (deadline !== undefined) {
+      const remaining = remainingUntil(deadline);
+      if (remaining <= 0) throw deadlineExceeded('acquire');
+      if (remaining < timeout) {
+        timeout = remaining;
+        timeoutCode = 'DEADLINE_EXCEEDED';
+      }
+    }
 
     const waiter = this.#nextWaiter++;
     let resolve: ((lease: Lease) => void) | undefined;
@@ -308,7 +347,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
       resolve = res;
       reject = rej;
       signal?.addEventListener('abort', onAbort, { once: true });
-      timer = this.#options.clock.setTimeout(() => cancel('ACQUIRE_TIMEOUT'), timeout);
+      timer = this.#options.clock.setTimeout(() => cancel(timeoutCode), timeout);
     });
   }
 
@@ -361,6 +400,11 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
+  }
+
+  /** @internal the pool's clock, which runs request deadlines. */
+  get clock(): Clock {
+    return this.#options.clock;
   }
 
   /** @internal called by a lease. */

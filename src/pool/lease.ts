@@ -12,13 +12,17 @@
  * ```
  */
 import { LifelineError } from '../errors.js';
+import type { Clock } from '../actors/clock.js';
 import type { HttpConnection } from '../actors/http-connection.js';
+import { deadlineExceeded, remainingUntil } from './deadline.js';
 import { buildDispatch, CollectHandler, type RequestDefaults, type RequestOptions } from './request.js';
 import type { LifelineResponse } from './response.js';
 
 /** What a lease needs from its pool. */
 export interface LeaseOwner {
   readonly requestDefaults: RequestDefaults;
+  /** Runs request deadlines. */
+  readonly clock: Clock;
   /** Hands the slot back to the supervisor; `recycle` poisons it instead of freeing it. */
   returnSlot(slot: number, lease: number, recycle: boolean): void;
 }
@@ -63,16 +67,29 @@ export class Lease implements Disposable {
     if (signal?.aborted) {
       return Promise.reject(new LifelineError('REQUEST_ABORTED', 'the request was aborted before it was sent'));
     }
+    let remaining: number | undefined;
+    if (options.deadline !== undefined) {
+      try {
+        remaining = remainingUntil(options.deadline);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+      // Better not sent than sent late: nothing has touched the connection, so it stays reusable.
+      if (remaining <= 0) return Promise.reject(deadlineExceeded('send'));
+    }
     if (this.#connection.dead) {
       this.#recycle = true;
       return Promise.reject(new LifelineError('CONNECTION_LOST', 'the connection closed before the request was sent'));
     }
     return new Promise<LifelineResponse>((resolve, reject) => {
       let onAbort: (() => void) | undefined;
+      let timer: unknown;
+      const clock = this.#owner.clock;
       const handler = new CollectHandler(this.#owner.requestDefaults.maxBodySize, (error, response, recycle) => {
         this.#inFlight = undefined;
         if (recycle) this.#recycle = true;
         if (onAbort) signal!.removeEventListener('abort', onAbort);
+        if (timer !== undefined) clock.clearTimeout(timer);
         if (error) reject(error);
         else resolve(response!);
       });
@@ -80,6 +97,10 @@ export class Lease implements Disposable {
       if (signal) {
         onAbort = () => handler.abort(new LifelineError('REQUEST_ABORTED', 'the request was aborted while in flight'));
         signal.addEventListener('abort', onAbort, { once: true });
+      }
+      if (remaining !== undefined) {
+        // An abort after undici took the request destroys the socket: the slot recycles and heals.
+        timer = clock.setTimeout(() => handler.abort(deadlineExceeded(handler.started ? 'response' : 'send')), remaining);
       }
       this.#connection.client.dispatch(dispatch, handler);
     });

@@ -32,6 +32,13 @@ export interface RequestOptions {
   bodyTimeout?: number;
   /** Aborts the request (`REQUEST_ABORTED`); with `pool.request` it also aborts the wait for a connection. */
   signal?: AbortSignal;
+  /**
+   * The time (ms since the epoch, as `Date.now()`) by which the whole response must be in:
+   * with `pool.request` the wait for a connection, the send and the read all fit in it. A
+   * request whose deadline has passed is not sent; one in flight is aborted and its connection
+   * recycled. Either way it rejects with `DEADLINE_EXCEEDED`. Default: none.
+   */
+  deadline?: number;
 }
 
 /** What the pool fixes for every request it sends. */
@@ -125,6 +132,11 @@ export class CollectHandler {
   ) {
     this.#maxBodySize = maxBodySize;
     this.#settle = settle;
+  }
+
+  /** Whether undici has taken the request to write it: from then on the server may see it. */
+  get started(): boolean {
+    return this.#abort !== undefined;
   }
 
   /** Abort the request; undici destroys the socket if the request had started. */
