@@ -7,20 +7,11 @@
  */
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
-import { isLifelineError, type LifelineError } from '../src/index.js';
+import { rejection } from './helpers/errors.js';
 import { startHttpServer } from './helpers/http-server.js';
 import { isFull, openPool, waitFor, waitForStats } from './helpers/pool.js';
 
 const BUDGET = 1_000;
-
-async function rejection(promise: Promise<unknown>): Promise<LifelineError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isLifelineError(error)) throw new Error(`expected a LifelineError, got ${String(error)}`);
-  return error;
-}
 
 async function simulatedPool(connections = 1) {
   const server = await startHttpServer();

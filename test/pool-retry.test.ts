@@ -7,7 +7,7 @@
 import type http from 'node:http';
 import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
-import { isLifelineError, type LifelineError } from '../src/index.js';
+import { rejection } from './helpers/errors.js';
 import { startHttpServer } from './helpers/http-server.js';
 import { openPool, waitFor } from './helpers/pool.js';
 
@@ -25,15 +25,6 @@ async function killingServer(kills: number) {
     res.end('ok');
   });
   return { server, seen };
-}
-
-async function rejection(promise: Promise<unknown>): Promise<LifelineError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  );
-  if (!isLifelineError(error)) throw new Error(`expected a LifelineError, got ${String(error)}`);
-  return error;
 }
 
 describe('retry', () => {
