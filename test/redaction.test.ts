@@ -1,15 +1,17 @@
 /**
  * Secrets never leave: known secrets in default headers, in a URL's
  * credentials and in a feed URL's query appear nowhere lifeline produces:
- * recorded history, summaries, stats, error messages.
+ * recorded history, summaries, stats, error messages, and what `console.log`
+ * (util.inspect) or JSON.stringify show of a pool, a feed or an error.
  */
+import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ClientPool, Feed, isLifelineError, isSecretName, REDACTED, Redactor } from '../src/index.js';
 import { urlSecrets } from '../src/inspect/redact.js';
 import { logFeed, logSlot } from '../src/testing/index.js';
 import { startHttpServer } from './helpers/http-server.js';
 import { openPool } from './helpers/pool.js';
-import { openFeed } from './helpers/feed.js';
+import { openFeed, waitForState } from './helpers/feed.js';
 import { startWsServer } from './helpers/ws-server.js';
 
 const SECRETS = {
@@ -97,6 +99,39 @@ describe('redaction', () => {
   });
 });
 
+describe('redaction in util.inspect and JSON.stringify', () => {
+  it('console.log of a pool, a feed, their actors and their errors shows no secret, while the real values are still sent', async () => {
+    const server = await startHttpServer((req, res) => res.end(JSON.stringify(req.headers)));
+    const venue = await startWsServer();
+    const url = server.url.replace('http://', `http://trader:${SECRETS.password}@`);
+    const headers = { 'x-api-key': SECRETS.apiKey, authorization: `Bearer ${SECRETS.bearer}` };
+    const pool = await openPool({ url, connections: 1, headers, history: 10 });
+    const feed = openFeed({ url: `${venue.url}/s?token=${SECRETS.token}`, headers: { cookie: `session=${SECRETS.cookie}` } });
+    await waitForState(feed, 'healthy');
+    // Scrubbed only in what is shown: the server still receives the real values.
+    expect((await pool.request({ path: '/' })).text()).toContain(SECRETS.apiKey);
+    expect(venue.acceptedAt.length).toBe(1);
+
+    await server.stop();
+    await venue.stop();
+    const errors = [
+      await ClientPool.connect({ url, headers, connections: 1 }).catch((e: unknown) => e),
+      await pool.request({ path: '/', timeout: 50 }).catch((e: unknown) => e),
+      await feed.send('x').catch((e: unknown) => e),
+    ];
+    for (const error of errors) expect(isLifelineError(error), String(error)).toBe(true);
+
+    const basic = Buffer.from(`trader:${SECRETS.password}`).toString('base64');
+    // Depth 6 reaches the actors' context and their input (where a feed's URLs live) and the errors' causes.
+    const shown = [pool, feed, pool.actor, feed.actor, pool.requestDefaults, ...errors].map((value) => inspect(value, { depth: 6 }));
+    shown.push(JSON.stringify(errors), JSON.stringify(pool.requestDefaults), JSON.stringify(feed.actor.getSnapshot().context.urls));
+    expectNoSecret(shown);
+    for (const text of shown) expect(text).not.toContain(basic);
+    // The scrubbed view still shows what is there: the header names, with the values replaced.
+    expect(inspect(pool.requestDefaults)).toContain(`'x-api-key', '${REDACTED}'`);
+  });
+});
+
 describe('Redactor', () => {
   it('replaces every occurrence of every secret, the longest first', () => {
     const redactor = new Redactor(['abcd', 'abcdef', 'xyz']);
@@ -111,6 +146,9 @@ describe('Redactor', () => {
     }
     for (const name of ['content-type', 'accept', 'x-request-id']) expect(isSecretName(name)).toBe(false);
     expect(isSecretName('x-desk', new Set(['x-desk']))).toBe(true);
-    expect(urlSecrets('wss://u:p%40ss@h/x?token=t1&symbol=BTC&signature=s1').sort()).toEqual(['p@ss', 's1', 't1', 'u'].sort());
+    // The password both as written (what a library echoing the URL prints) and decoded (what is sent).
+    expect(urlSecrets('wss://u:p%40ss@h/x?token=t1&symbol=BTC&signature=s1').sort()).toEqual(['p%40ss', 'p@ss', 's1', 't1', 'u'].sort());
+    // A malformed escape is a secret as written, not a crash.
+    expect(urlSecrets('wss://u:%E0%A4%A@h/')).toEqual(['u', '%E0%A4%A']);
   });
 });

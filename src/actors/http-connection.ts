@@ -11,6 +11,7 @@ import type net from 'node:net';
 import { Client } from 'undici';
 import { LifelineError } from '../errors.js';
 import type { SlotConnection } from '../machines/slot.js';
+import { toLifelineError } from '../pool/error-map.js';
 
 export interface HttpConnectionOptions {
   /** `http://host:port` or `https://host:port`; no path, no credentials. */
@@ -30,13 +31,22 @@ export class HttpConnection implements SlotConnection {
   readonly client: Client;
   readonly closed: Promise<void>;
   readonly #socket: net.Socket;
-  #lostError: Error | undefined;
+  #lostError: LifelineError | undefined;
   #dead = false;
   readonly #listeners = new Set<(error: Error | undefined) => void>();
 
   constructor(socket: net.Socket, options: HttpConnectionOptions) {
     this.#socket = socket;
     let handedOver = false;
+    // Until undici reads the socket nobody does, and bytes the server sends before the
+    // first request would sit in its buffer, to be parsed later as the answer to that
+    // request: a desync. Nothing can be an answer before a question, so such bytes
+    // poison the idle connection at once and the slot heals before anyone is handed it.
+    const onEarlyData = (chunk: Buffer) => {
+      this.#lostError ??= new LifelineError('MALFORMED_RESPONSE', `the server sent ${chunk.length} bytes before any request`);
+      socket.destroy();
+    };
+    socket.on('data', onEarlyData);
     this.client = new Client(options.origin, {
       connect: (_opts, callback) => {
         if (handedOver || socket.destroyed) {
@@ -44,6 +54,9 @@ export class HttpConnection implements SlotConnection {
           return;
         }
         handedOver = true;
+        // From here undici reads the socket (paused mode, on 'readable'); hold the bytes for it.
+        socket.off('data', onEarlyData);
+        socket.pause();
         // undici unrefs the socket whenever it is idle, and refs it only if it unref'd it itself.
         socket.ref();
         // Must be asynchronous: undici's client ignores a connect callback that re-enters it.
@@ -56,15 +69,19 @@ export class HttpConnection implements SlotConnection {
       headersTimeout: options.headersTimeout,
       bodyTimeout: options.bodyTimeout,
     });
-    // undici reports socket errors to the request in flight; this listener only keeps
-    // an idle socket's error (ECONNRESET) from becoming an uncaught exception.
+    // undici reports socket errors to the request in flight; this listener keeps an idle
+    // socket's error (ECONNRESET) from becoming an uncaught exception, and reports the
+    // loss at once: a socket emits 'error' only once destroyed. That is a turn before
+    // 'close', and before the promise of a request that completed just as undici gave up
+    // on the socket (a stray response behind it) lets its caller release the slot.
     socket.on('error', (error) => {
-      this.#lostError ??= error;
+      this.#noteError(error);
+      this.#lose();
     });
     // 'disconnect' is undici telling us it gave up on the socket (a parser error, a
     // keep-alive hint that expired); without this a slot could hold a Client with no socket.
     this.client.on('disconnect', (_origin, _targets, error) => {
-      this.#lostError ??= error;
+      this.#noteError(error);
       socket.destroy();
     });
     // The server's FIN is the end of a keep-alive connection: report it at once rather
@@ -78,6 +95,17 @@ export class HttpConnection implements SlotConnection {
         resolve();
       });
     });
+  }
+
+  /**
+   * Keeps the first error as a lifeline code, so the slot's `lost` (and the flight
+   * recorder's reason) names it as a caller would see it. undici's informational
+   * errors (`reset` after `Connection: close`, an expired keep-alive) are its own
+   * decision to close, not a failure: they leave no error.
+   */
+  #noteError(error: Error): void {
+    if ((error as { code?: unknown }).code === 'UND_ERR_INFO') return;
+    this.#lostError ??= toLifelineError(error);
   }
 
   #lose(): void {

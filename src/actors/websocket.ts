@@ -19,7 +19,7 @@ export interface WebSocketTarget {
   tls: TlsOptions | undefined;
   headers: Record<string, string> | undefined;
   clock: FeedClock;
-  /** How long a normal close may take before the socket is terminated (ms). */
+  /** How long a closing handshake may take before the socket is terminated (ms): the feed's own close, or one the peer started. */
   closeTimeout: number;
   /** Keep `lastMessageAt` current (only staleness reads it; reading the clock per message is not free). */
   trackLastMessage: boolean;
@@ -35,6 +35,7 @@ export class WsFeedConnection implements FeedConnection {
   readonly #listeners = new Set<(event: FeedConnectionEvent) => void>();
   readonly #messageListeners = new Set<(event: FeedConnectionEvent) => void>();
   #error: LifelineError | undefined;
+  #closeCode = 0;
   #gone = false;
 
   constructor(ws: WebSocket, target: WebSocketTarget, sink: MessageSink) {
@@ -58,12 +59,17 @@ export class WsFeedConnection implements FeedConnection {
         error.code === 'WS_ERR_UNSUPPORTED_MESSAGE_LENGTH'
           ? new LifelineError('MESSAGE_TOO_LARGE', `a message exceeded maxMessageSize (${target.maxMessageSize} bytes)`, { cause: error })
           : new LifelineError('FEED_LOST', `the WebSocket failed: ${error.code ?? error.message}`, { cause: error });
+      // A frame that breaks the protocol (bad bits, opcode, UTF-8, close code, mask, size)
+      // fails the connection. ws has queued its close frame and half-closed, and would wait
+      // for the peer's FIN: a peer that never sends one kept the feed 'healthy' on a dead
+      // socket for ws's close timeout. Nothing more is owed to that peer: drop it now.
+      ws.terminate();
     });
     this.closed = new Promise((resolve) => {
       ws.once('close', (code: number) => {
         this.#gone = true;
-        const error = this.#error ?? new LifelineError('FEED_LOST', `the WebSocket closed (code ${code})`);
-        this.#emit({ type: 'lost', error });
+        this.#closeCode = code;
+        this.#emit({ type: 'lost', error: this.#lostError() });
         this.#listeners.clear();
         this.#messageListeners.clear();
         resolve();
@@ -100,7 +106,14 @@ export class WsFeedConnection implements FeedConnection {
   }
 
   onEvent(listener: (event: FeedConnectionEvent) => void, options?: { messages?: boolean }): () => void {
-    if (this.#gone) return () => {};
+    if (this.#gone) {
+      // A guard, as HttpConnection.onLost has: nothing between 'open' and the machine's watch
+      // subscribing waits on I/O today, but a socket gone by then would never report `lost`
+      // and the feed would stay live on it for good.
+      const error = this.#lostError();
+      queueMicrotask(() => listener({ type: 'lost', error }));
+      return () => {};
+    }
     this.#listeners.add(listener);
     if (options?.messages) this.#messageListeners.add(listener);
     return () => {
@@ -109,9 +122,20 @@ export class WsFeedConnection implements FeedConnection {
     };
   }
 
+  /** Why the socket is gone: the error that failed it, else the close code the peer sent. */
+  #lostError(): LifelineError {
+    this.#error ??= new LifelineError('FEED_LOST', `the WebSocket closed (code ${this.#closeCode})`);
+    return this.#error;
+  }
+
   #emit(event: FeedConnectionEvent): void {
     for (const listener of this.#listeners) listener(event);
   }
+}
+
+/** ws 8.23 takes `closeTimeout` (ms, default 30 000); @types/ws 8.18 does not declare it yet. */
+interface WsCloseTimeout {
+  closeTimeout?: number;
 }
 
 /** Opens a WebSocket; rejects with CONNECT_FAILED on refusal, a bad handshake, timeout or abort. */
@@ -122,8 +146,11 @@ export function openWebSocket(target: WebSocketTarget, signal: AbortSignal, sink
       reject(new LifelineError('CONNECT_FAILED', `connect to ${where} aborted`));
       return;
     }
-    const ws = new WebSocket(target.url, {
+    const options: WebSocket.ClientOptions & WsCloseTimeout = {
       maxPayload: target.maxMessageSize,
+      // ws waits 30 s by default for the peer to finish a closing handshake (after the peer's
+      // own close frame too); a peer that never closes its side must not hold a feed that long.
+      closeTimeout: target.closeTimeout,
       handshakeTimeout: target.connectTimeout,
       perMessageDeflate: false,
       headers: target.headers,
@@ -134,7 +161,8 @@ export function openWebSocket(target: WebSocketTarget, signal: AbortSignal, sink
         rejectUnauthorized: target.tls.rejectUnauthorized ?? true,
         servername: target.tls.servername,
       }),
-    });
+    };
+    const ws = new WebSocket(target.url, options);
     let failure: LifelineError | undefined;
     const fail = (reason: string, cause?: unknown) => {
       failure ??= new LifelineError('CONNECT_FAILED', `connect to ${where} failed: ${reason}`, { cause });

@@ -7,16 +7,23 @@ import type { TlsOptions } from '../actors/dial.js';
 import { FEED_BACKOFF, type BackoffOptions, type BackoffPolicy } from '../machines/backoff.js';
 import { FEED_STABLE_AFTER, type FeedClock, type HeartbeatOptions } from '../machines/feed.js';
 import {
+  checkArray,
   checkBackoff,
   checkFunction,
+  checkInstance,
   checkKnownKeys,
   checkNumber,
   checkObject,
   checkOneOf,
+  checkRandom,
+  checkStrings,
+  checkTls,
+  guardOptions,
   invalid,
   invalidSaying,
-  checkStrings,
 } from '../validate.js';
+import { flattenHeaders, type HeaderInput } from '../pool/headers.js';
+import { scrubbedView } from '../inspect/redact.js';
 import { DEFAULT_HISTORY } from '../inspect/recorder.js';
 import { INSPECTION_KEYS, resolveInspection, type InspectionOptions, type ResolvedInspection } from '../inspect/options.js';
 import { MAX_TIMEOUT } from '../pool/options.js';
@@ -113,6 +120,9 @@ const KNOWN = [
   'random',
 ] as const;
 
+/** Every option `Feed.connect` knows, for tools that enumerate them (the options fuzz test). */
+export const FEED_OPTION_KEYS: readonly string[] = KNOWN;
+
 function checkWsUrl(field: string, value: unknown): string {
   if (typeof value !== 'string') throw invalid(field, 'a ws:// or wss:// URL string', value);
   let url: URL;
@@ -126,6 +136,10 @@ function checkWsUrl(field: string, value: unknown): string {
 }
 
 export function resolveFeedOptions(value: unknown): ResolvedFeedOptions {
+  return guardOptions(() => resolve(value));
+}
+
+function resolve(value: unknown): ResolvedFeedOptions {
   const options = checkObject('options', value);
   if (!options) throw invalid('options', 'an object with `url` or `urls`', value);
   checkKnownKeys('', options, KNOWN);
@@ -133,8 +147,10 @@ export function resolveFeedOptions(value: unknown): ResolvedFeedOptions {
   let urls: string[];
   if (options.urls !== undefined) {
     if (options.url !== undefined) throw invalidSaying('url', 'left out when `urls` is given', 'both');
-    if (!Array.isArray(options.urls) || options.urls.length === 0) throw invalid('urls', 'a non-empty array of ws:// or wss:// URLs', options.urls);
-    urls = options.urls.map((url, i) => checkWsUrl(`urls[${i}]`, url));
+    const expected = 'a non-empty array of ws:// or wss:// URLs';
+    const items = checkArray('urls', options.urls, expected);
+    if (items.length === 0) throw invalid('urls', expected, options.urls);
+    urls = items.map((url, i) => checkWsUrl(`urls[${i}]`, url));
   } else {
     urls = [checkWsUrl('url', options.url)];
   }
@@ -152,26 +168,29 @@ export function resolveFeedOptions(value: unknown): ResolvedFeedOptions {
   }
   const staleAfter = options.staleAfter === undefined ? undefined : checkNumber('staleAfter', options.staleAfter, 0, { min: 1, max: MAX_TIMEOUT });
 
+  // The same checks as a pool's default headers (HTTP token names; no CR, LF or NUL in a value), at
+  // connect rather than as a TypeError from ws on every reconnect. ws gets the checked copy.
   const headersObject = checkObject('headers', options.headers);
+  const flatHeaders = headersObject ? flattenHeaders(headersObject as HeaderInput, 'INVALID_OPTIONS', 'headers') : [];
+  let headers: Record<string, string> | undefined;
   if (headersObject) {
-    for (const [name, headerValue] of Object.entries(headersObject)) {
-      if (typeof headerValue !== 'string') throw invalid(`headers.${name}`, 'a string', headerValue);
-      if (/[\r\n\0]/.test(headerValue)) throw invalidSaying(`headers.${name}`, 'a value without CR, LF or NUL', 'one with them');
+    headers = {};
+    for (let i = 0; i < flatHeaders.length; i += 2) {
+      const name = flatHeaders[i]!;
+      headers[name] = name in headers ? `${headers[name]}, ${flatHeaders[i + 1]}` : flatHeaders[i + 1]!;
     }
   }
-  const tls = checkObject('tls', options.tls);
-  if (tls) checkKnownKeys('tls', tls, ['ca', 'cert', 'key', 'rejectUnauthorized', 'servername']);
-  const clock = checkObject('clock', options.clock) as FeedClock | undefined;
-  if (clock && (typeof clock.setTimeout !== 'function' || typeof clock.clearTimeout !== 'function' || typeof clock.now !== 'function')) {
-    throw invalid('clock', 'an object with setTimeout, clearTimeout and now', clock);
-  }
+  const tls = checkTls('tls', options.tls);
+  const clock = checkInstance('clock', options.clock, ['setTimeout', 'clearTimeout', 'now']) as FeedClock | undefined;
+  const inspection = resolveInspection(options, flatHeaders, urls, DEFAULT_HISTORY);
   const maxReconnects =
     options.maxReconnects === undefined || options.maxReconnects === Infinity
       ? DEFAULT_MAX_RECONNECTS
       : checkNumber('maxReconnects', options.maxReconnects, 0);
 
   return {
-    urls,
+    // The machine keeps them in its context; console.log(feed.actor) shows them scrubbed.
+    urls: scrubbedView(urls, inspection.redactor),
     subscriptions: checkStrings('subscriptions', options.subscriptions),
     heartbeat,
     staleAfter,
@@ -183,12 +202,12 @@ export function resolveFeedOptions(value: unknown): ResolvedFeedOptions {
     ackTimeout: checkNumber('ackTimeout', options.ackTimeout, DEFAULT_ACK_TIMEOUT, { min: 1, max: MAX_TIMEOUT }),
     messageBuffer: checkNumber('messageBuffer', options.messageBuffer, DEFAULT_MESSAGE_BUFFER, { min: 1 }),
     overflow: checkOneOf<Overflow>('overflow', options.overflow, ['drop-oldest', 'drop-newest'], DEFAULT_OVERFLOW),
-    headers: headersObject as Record<string, string> | undefined,
-    tls: tls ? { ...(tls as TlsOptions), rejectUnauthorized: (tls.rejectUnauthorized as boolean | undefined) ?? true } : undefined,
+    headers,
+    tls,
     clock: clock ?? unrefClock,
-    random: checkFunction<() => number>('random', options.random) ?? Math.random,
+    random: checkRandom('random', options.random),
     stableAfter: FEED_STABLE_AFTER,
-    inspection: resolveInspection(options, headersObject ? (Object.entries(headersObject).flat() as string[]) : [], urls, DEFAULT_HISTORY),
+    inspection,
     closeTimeout: DEFAULT_CLOSE_TIMEOUT,
   };
 }

@@ -10,6 +10,8 @@
  * printing a URL) is caught too.
  */
 
+import { inspect } from 'node:util';
+
 /** Header or parameter names whose values are secret, whatever the user says. */
 const SECRET_NAME = /authorization|cookie|key|token|secret|signature|password|passwd|credential|session/i;
 
@@ -38,9 +40,19 @@ export function urlSecrets(url: string, extra?: ReadonlySet<string>): string[] {
   } catch {
     return [];
   }
-  const secrets = [parsed.username, parsed.password].map((part) => decodeURIComponent(part));
+  // Both spellings: the raw one is what a library echoing the URL would print.
+  const secrets = [parsed.username, parsed.password].flatMap((part) => [...new Set([part, decodeUrlPart(part) ?? part])]);
   for (const [name, value] of parsed.searchParams) if (isSecretName(name, extra)) secrets.push(value);
   return secrets;
+}
+
+/** A percent-encoded URL part decoded, or undefined when its encoding is malformed (`%E0%A4%A`). */
+export function decodeUrlPart(part: string): string | undefined {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return undefined;
+  }
 }
 
 /** The values of secret headers in a flat `[name, value, ...]` list. */
@@ -65,4 +77,21 @@ export class Redactor {
     for (const secret of this.#secrets) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
     return out;
   }
+}
+
+/**
+ * Makes `value` show itself scrubbed to `util.inspect` (console.log, a REPL) and
+ * `JSON.stringify`, for a value that must hold the real secrets to do its job
+ * (the default headers sent with every request, a feed's URLs). The value itself
+ * is unchanged; both hooks are non-enumerable.
+ */
+export function scrubbedView<T extends object>(value: T, redactor: Redactor): T {
+  const scrub = (item: unknown): unknown =>
+    typeof item === 'string' ? redactor.text(item) : Array.isArray(item) ? item.map(scrub) : item;
+  const view = () => scrub(Array.isArray(value) ? [...value] : { ...value });
+  Object.defineProperty(value, 'toJSON', { value: view });
+  Object.defineProperty(value, inspect.custom, {
+    value: (_depth: number, options: object, show: typeof inspect) => show(view(), options),
+  });
+  return value;
 }

@@ -16,15 +16,26 @@ export type HeaderInput = Record<string, string | number | readonly string[] | u
 /** Checks and flattens headers; names are lower-cased. Throws `code` naming the header (never its value). */
 export function flattenHeaders(headers: HeaderInput, code: ErrorCode, field: string): string[] {
   const flat: string[] = [];
-  for (const name of Object.keys(headers)) {
-    const value = headers[name];
+  let names: string[];
+  try {
+    names = Object.keys(headers);
+  } catch {
+    throw new LifelineError(code, `Expected \`${field}\` to be a plain object, got one whose keys cannot be listed`);
+  }
+  for (const name of names) {
+    let value: unknown;
+    try {
+      value = headers[name];
+    } catch {
+      const where = TOKEN.test(name) ? `${field}.${name.toLowerCase()}` : field;
+      throw new LifelineError(code, `Expected \`${where}\` to be readable, got a getter that threw`);
+    }
     if (value === undefined) continue;
     if (!TOKEN.test(name)) {
       throw new LifelineError(code, `Expected \`${field}\` names to be HTTP tokens, got an invalid name of ${name.length} characters`);
     }
     const lower = name.toLowerCase();
-    const values = Array.isArray(value) ? value : [value];
-    for (const item of values) {
+    for (const item of headerValues(value, code, `${field}.${lower}`)) {
       if (typeof item !== 'string' && typeof item !== 'number') {
         throw new LifelineError(code, `Expected \`${field}.${lower}\` to be a string, got ${typeof item}`);
       }
@@ -36,6 +47,15 @@ export function flattenHeaders(headers: HeaderInput, code: ErrorCode, field: str
     }
   }
   return flat;
+}
+
+/** A header's values, read once; an array (or Proxy of one) that throws when read is refused, naming the header. */
+function headerValues(value: unknown, code: ErrorCode, field: string): readonly unknown[] {
+  try {
+    return Array.isArray(value) ? Array.from({ length: value.length as number }, (_, i) => (value as unknown[])[i]) : [value];
+  } catch {
+    throw new LifelineError(code, `Expected \`${field}\` to be a string or an array of strings, got one that cannot be read`);
+  }
 }
 
 /** Request headers override default headers of the same name; the rest of the defaults are kept. */

@@ -12,10 +12,14 @@ export interface Got {
   body: string;
 }
 
-/** One request on its own socket (no agent), so nothing stays open after the answer. */
-export function get(url: string, options: { method?: string; headers?: Record<string, string> } = {}): Promise<Got> {
+/**
+ * One request on its own socket (no agent), so nothing stays open after the answer.
+ * `path` is sent exactly as written (in `url`, dot segments would be resolved before it left).
+ */
+export function get(url: string, options: { method?: string; headers?: Record<string, string>; path?: string; body?: string } = {}): Promise<Got> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { agent: false, method: options.method ?? 'GET', headers: options.headers }, (res) => {
+    const { method = 'GET', headers, path } = options;
+    const req = http.request(url, { agent: false, method, headers, ...(path !== undefined && { path }) }, (res) => {
       let body = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (body += chunk));
@@ -23,7 +27,7 @@ export function get(url: string, options: { method?: string; headers?: Record<st
       res.on('error', reject);
     });
     req.on('error', reject);
-    req.end();
+    req.end(options.body);
   });
 }
 

@@ -1,0 +1,257 @@
+/**
+ * Hostile options: whatever object a caller hands `ClientPool.connect` or
+ * `Feed.connect` (wrong types, NaN, Infinity, huge numbers, CR/LF/NUL, getters
+ * that throw, Proxies, `__proto__` keys, arrays, unknown keys, bad URLs,
+ * symbols, bigints...), connect either works (and the pool or feed is closed
+ * again) or fails with `INVALID_OPTIONS` naming the offending field. Nothing
+ * else escapes: no TypeError, no unhandled rejection (vitest fails the run on
+ * one), no hang, and no secret of the valid part of the options in a message.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ClientPool, Feed, isLifelineError, SLOT_BACKOFF, type ClientPoolOptions, type FeedOptions } from '../../src/index.js';
+import { FEED_OPTION_KEYS } from '../../src/feed/options.js';
+import { POOL_OPTION_KEYS, resolvePoolOptions } from '../../src/pool/options.js';
+import { startHttpServer } from '../helpers/http-server.js';
+import { startWsServer } from '../helpers/ws-server.js';
+
+const SECRET = 'fz-SECRET-7c1e9a';
+
+const POOL_FIELDS = [...POOL_OPTION_KEYS];
+const FEED_FIELDS = [...FEED_OPTION_KEYS];
+/** Keys of the nested option objects, so a nested mutation hits a real key as often as an unknown one. */
+const NESTED_KEYS: Record<string, string[]> = {
+  headers: ['x-api-key', 'authorization', 'x a', 'x\r\ny', '__proto__', ''],
+  tls: ['ca', 'cert', 'key', 'rejectUnauthorized', 'servername', 'rejectUnauthorised'],
+  backoff: ['initial', 'max', 'factor', 'jitter', 'delay', 'maximum'],
+  heartbeat: ['interval', 'timeout', 'every'],
+};
+
+/** Fresh hostile values (a maker each, since a revoked Proxy or a getter must be new every run). */
+const HOSTILE_MAKERS: (() => unknown)[] = [
+  () => Number.NaN,
+  () => Infinity,
+  () => -Infinity,
+  () => -1,
+  () => -0,
+  () => 0.5,
+  () => 1e300,
+  () => 2 ** 31,
+  () => Number.MAX_SAFE_INTEGER + 2,
+  () => 10n,
+  () => 10n ** 400n,
+  () => Symbol('hostile'),
+  () => null,
+  () => '',
+  () => 'a\r\nx-injected: 1',
+  () => 'a\0b',
+  () => '\u2028\ud800',
+  () => 'x'.repeat(100_000),
+  () => [],
+  () => [1, , 'x'],
+  () => new Date(0),
+  () => () => {},
+  () => new Map([['url', 'http://x']]),
+  () => Buffer.from('buffer'),
+  () => JSON.parse('{"__proto__": {"polluted": true}, "x": 1}') as unknown,
+  () => Object.create(null) as unknown,
+  () => ({ get url() { throw new Error('getter'); }, get initial() { throw new Error('getter'); } }),
+  () => new Proxy({}, { ownKeys: () => { throw new Error('ownKeys trap'); } }),
+  () => new Proxy({ a: 1 }, { get: () => { throw new Error('get trap'); } }),
+  () => new Proxy([1, 2], { get: () => { throw new Error('array get trap'); } }),
+  () => {
+    const { proxy, revoke } = Proxy.revocable({}, {});
+    revoke();
+    return proxy;
+  },
+  () => new Proxy(new URL('http://127.0.0.1:1'), {}),
+  () => ({ toString: () => { throw new Error('toString'); }, valueOf: () => { throw new Error('valueOf'); } }),
+];
+const BAD_URLS = [
+  '',
+  'not a url',
+  'ftp://127.0.0.1/',
+  'file:///etc/passwd',
+  'javascript:alert(1)',
+  'http://',
+  'http://[::1',
+  'http://127.0.0.1:99999',
+  'http://a b/',
+  'http://\0/',
+  'http://127.0.0.1/?a=1',
+  'http://127.0.0.1/#f',
+  `http://u:%E0%A4%A@127.0.0.1/`,
+  `ws://u:${SECRET}@127.0.0.1/`,
+  `wss://127.0.0.1/?token=${SECRET}`,
+  `http://u:${SECRET}@127.0.0.1:99999/`,
+];
+
+const hostile: fc.Arbitrary<() => unknown> = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom(...HOSTILE_MAKERS) },
+  { weight: 1, arbitrary: fc.constantFrom(...BAD_URLS).map((url) => () => url) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .anything({ withBigInt: true, withNullPrototype: true, withSparseArray: true, withTypedArray: true, withMap: true, withDate: true, maxDepth: 2 })
+      .map((value) => () => value),
+  },
+);
+
+/** One mutation of a valid base: a field (known or not) replaced, a nested key replaced, or the whole object replaced. */
+type Mutation =
+  | { kind: 'field'; field: string; make: () => unknown }
+  | { kind: 'getter'; field: string }
+  | { kind: 'nested'; field: string; key: string; make: () => unknown }
+  | { kind: 'whole'; make: () => unknown };
+
+function mutation(fields: string[]): fc.Arbitrary<Mutation> {
+  const nestable = fields.filter((f) => f in NESTED_KEYS);
+  return fc.oneof(
+    { weight: 4, arbitrary: fc.record({ kind: fc.constant('field' as const), field: fc.constantFrom(...fields), make: hostile }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('field' as const), field: fc.string({ minLength: 1, maxLength: 8 }), make: hostile }) },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('getter' as const), field: fc.constantFrom(...fields) }) },
+    {
+      weight: 2,
+      arbitrary: fc
+        .constantFrom(...nestable)
+        .chain((field) => fc.record({ kind: fc.constant('nested' as const), field: fc.constant(field), key: fc.constantFrom(...NESTED_KEYS[field]!), make: hostile })),
+    },
+    { weight: 1, arbitrary: fc.record({ kind: fc.constant('whole' as const), make: hostile }) },
+  );
+}
+
+/** The options with the mutation applied, and the field an error must name. */
+function apply(base: Record<string, unknown>, m: Mutation): { options: unknown; field: string } {
+  // A whole object replaced can be refused for itself (`options`) or for a field it lacks (`url`).
+  if (m.kind === 'whole') return { options: m.make(), field: '`' };
+  const options: Record<string, unknown> = { ...base };
+  if (m.kind === 'getter') {
+    Object.defineProperty(options, m.field, { enumerable: true, get: () => { throw new Error('hostile getter'); } });
+  } else if (m.kind === 'nested') {
+    // Object.defineProperty, so a `__proto__` key is an own key, as JSON.parse would make it.
+    const nested = {};
+    Object.defineProperty(nested, m.key, { enumerable: true, value: m.make() });
+    options[m.field] = nested;
+  } else {
+    Object.defineProperty(options, m.field, { enumerable: true, writable: true, value: m.make() });
+  }
+  return { options, field: m.field };
+}
+
+/** Whatever connect did is one of the two allowed outcomes; an accepted pool or feed is closed. */
+async function expectWorksOrRefused(connect: () => Promise<{ close(): Promise<void> }>, field: string): Promise<'works' | 'refused'> {
+  let opened: { close(): Promise<void> } | undefined;
+  let error: unknown;
+  try {
+    opened = await connect();
+  } catch (e) {
+    error = e;
+  }
+  if (opened) {
+    await opened.close();
+    return 'works';
+  }
+  expect(isLifelineError(error, 'INVALID_OPTIONS'), `not INVALID_OPTIONS: ${String(error)}`).toBe(true);
+  const message = (error as Error).message;
+  expect(message, 'the message names the offending field').toContain(field);
+  expect(message).not.toContain(SECRET);
+  expect(message.length, 'a message never echoes a long value').toBeLessThan(600);
+  return 'refused';
+}
+
+describe('options fuzzing', () => {
+  it('ClientPool.connect: every hostile option works or is refused with INVALID_OPTIONS naming it', async () => {
+    const server = await startHttpServer();
+    // lazy: the option checks are the point, not a connection; the mutation of `lazy` itself still dials eagerly.
+    const base = { url: server.url, connections: 1, lazy: true, headers: { 'x-api-key': SECRET } };
+    const outcomes = { works: 0, refused: 0 };
+    await fc.assert(
+      fc.asyncProperty(mutation(POOL_FIELDS), async (m) => {
+        const { options, field } = apply(base, m);
+        outcomes[await expectWorksOrRefused(() => ClientPool.connect(options as ClientPoolOptions), field)]++;
+      }),
+      { numRuns: 250 },
+    );
+    // Both outcomes were really exercised: a fuzzer that only ever refuses proves nothing about "works".
+    expect(outcomes.works).toBeGreaterThan(0);
+    expect(outcomes.refused).toBeGreaterThan(outcomes.works);
+  });
+
+  it('Feed.connect: every hostile option works or throws INVALID_OPTIONS naming it', async () => {
+    const server = await startWsServer();
+    const base = { url: server.url, headers: { authorization: `Bearer ${SECRET}` }, subscriptions: ['s'] };
+    const outcomes = { works: 0, refused: 0 };
+    await fc.assert(
+      fc.asyncProperty(mutation(FEED_FIELDS), async (m) => {
+        const { options, field } = apply(base, m);
+        outcomes[await expectWorksOrRefused(async () => Feed.connect(options as FeedOptions), field)]++;
+      }),
+      { numRuns: 250 },
+    );
+    expect(outcomes.works).toBeGreaterThan(0);
+    expect(outcomes.refused).toBeGreaterThan(outcomes.works);
+  });
+
+  it('options are never read through their prototype (a polluted Object.prototype cannot set one)', async () => {
+    const server = await startHttpServer();
+    // Read through the prototype, `lazy: 'yes'` would be refused; read as own data, the defaults apply.
+    const options = Object.create({ lazy: 'yes', connections: -1 }) as Record<string, unknown>;
+    options.url = server.url;
+    const pool = await ClientPool.connect(options as unknown as ClientPoolOptions);
+    expect(pool.stats()).toMatchObject({ connections: 4, healthy: 4 });
+    await pool.close();
+  });
+
+  it('a user delay or random function that throws or returns garbage cannot stop or storm reconnects', () => {
+    const throwing = resolvePoolOptions({ url: 'http://x', backoff: { delay: () => { throw new Error('delay'); } } });
+    // Thrown inside the slot actor, it would fail the actor; instead the policy falls back to `initial`.
+    expect(throwing.backoff(3, throwing.random)).toBe(SLOT_BACKOFF.initial);
+    for (const bad of [() => Number.NaN, () => -1, () => 1, () => 'x', () => { throw new Error('random'); }]) {
+      const { random, backoff } = resolvePoolOptions({ url: 'http://x', random: bad as () => number });
+      const r = random();
+      expect(r >= 0 && r < 1, String(bad)).toBe(true);
+      // NaN here would become a 1 ms timer: a reconnect storm.
+      expect(Number.isFinite(backoff(5, random))).toBe(true);
+    }
+  });
+
+  it.each([
+    ['a getter that throws', { get url(): string { throw new Error('boom'); } }, 'Expected `url` to be a readable value, got a getter that threw'],
+    ['keys that cannot be listed', new Proxy({}, { ownKeys: () => { throw new Error('trap'); } }), 'Expected `options` to be a plain object, got one whose keys cannot be listed'],
+    ['a Proxy of a URL', { url: new Proxy(new URL('http://127.0.0.1:1'), {}) }, 'Expected `url` to be an http:// or https:// URL string, got an object'],
+    ['malformed percent-encoded credentials', { url: 'http://u:%E0%A4%A@127.0.0.1:1' }, 'Expected `url` to be a URL whose credentials are validly percent-encoded, got malformed ones'],
+    ['a header getter that throws', { url: 'http://x', headers: { get 'x-key'(): string { throw new Error('h'); } } }, 'Expected `headers.x-key` to be a readable value, got a getter that threw'],
+    ['a header array that cannot be read', { url: 'http://x', headers: { accept: new Proxy(['a'], { get: () => { throw new Error('t'); } }) } }, 'Expected `headers.accept` to be a string or an array of strings, got one that cannot be read'],
+    ['tls.ca of the wrong type', { url: 'https://x', tls: { ca: 5 } }, 'Expected `tls.ca` to be a PEM string or Buffer, or an array of them, got 5 (number)'],
+    ['tls on an http URL, still checked', { url: 'http://x', tls: 'yes' }, 'Expected `tls` to be an object, got a string of 3 characters'],
+    ['tls.rejectUnauthorized that is merely falsy', { url: 'https://x', tls: { rejectUnauthorized: 0 } }, 'Expected `tls.rejectUnauthorized` to be a boolean, got 0 (number)'],
+    ['a basePath with NUL', { url: 'http://x', basePath: '/a\0b' }, 'Expected `basePath` to be a path string of visible ASCII characters, without query or fragment, got a string of 4 characters'],
+    ['a bigint of 401 digits', { url: 'http://x', connections: 10n ** 400n }, 'Expected `connections` to be an integer from 1 to 1024, got a 401-digit number (bigint)'],
+  ])('ClientPool.connect refuses %s', async (_name, options, message) => {
+    const error = await ClientPool.connect(options as unknown as ClientPoolOptions).catch((e: unknown) => e);
+    expect(isLifelineError(error, 'INVALID_OPTIONS'), String(error)).toBe(true);
+    expect((error as Error).message).toBe(message);
+  });
+
+  it.each([
+    ['a sparse urls array', { urls: [, 'ws://x'] }, 'Expected `urls[0]` to be a ws:// or wss:// URL string, got undefined'],
+    ['a sparse subscriptions array', { url: 'ws://x', subscriptions: [, 's'] }, 'Expected `subscriptions[0]` to be a string, got undefined'],
+    ['a header name that is no HTTP token', { url: 'ws://x', headers: { 'a b': 'v' } }, 'Expected `headers` names to be HTTP tokens, got an invalid name of 3 characters'],
+    ['tls.ca of the wrong type', { url: 'wss://x', tls: { ca: [5] } }, 'Expected `tls.ca[0]` to be a PEM string or Buffer, got 5 (number)'],
+    ['malformed percent-encoded credentials', { url: 'ws://u:%E0%A4%A@127.0.0.1:1' }, undefined],
+  ])('Feed.connect refuses %s (or, for credentials ws sends as they are, works)', async (_name, options, message) => {
+    let error: unknown;
+    try {
+      await Feed.connect(options as unknown as FeedOptions).close();
+    } catch (e) {
+      error = e;
+    }
+    if (message === undefined) {
+      // ws sends a feed URL's credentials itself; lifeline only has to not crash collecting them as secrets.
+      expect(error).toBeUndefined();
+      return;
+    }
+    expect(isLifelineError(error, 'INVALID_OPTIONS'), String(error)).toBe(true);
+    expect((error as Error).message).toBe(message);
+  });
+});
