@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromTransition } from 'xstate';
 import type { ErrorCode } from '../src/errors.js';
-import { ledgerLogic, type AcquireReply } from '../src/machines/ledger.js';
+import { ledgerLogic, SWEEP_INTERVAL, type AcquireReply, type ConnectionLimits } from '../src/machines/ledger.js';
 import type { SlotConnection } from '../src/machines/slot.js';
 
 const SLOTS = 3;
@@ -24,10 +24,12 @@ const connection = (): SlotConnection => ({
 
 type Answer = { granted: [slot: number, lease: number, connection: SlotConnection] } | { refused: ErrorCode };
 
-function startLedger() {
+function startLedger(limits: Partial<ConnectionLimits> = {}) {
   const slots = Array.from({ length: SLOTS }, recorder);
   const parent = recorder();
-  const ledger = createActor(ledgerLogic, { input: { slots, parent } }).start();
+  const clock = { now: 0 };
+  const input = { slots, parent, idleTimeout: 0, maxConnectionAge: 0, ...limits, now: () => clock.now, random: () => 0.5 };
+  const ledger = createActor(ledgerLogic, { input }).start();
   const connections = Array.from({ length: SLOTS }, connection);
   let nextWaiter = 1;
   /** Sends an acquire and returns the answers it has had so far (they keep arriving for a queued waiter). */
@@ -42,9 +44,12 @@ function startLedger() {
     return { waiter, answers };
   };
   const ready = (slot: number) => ledger.send({ type: 'slot.ready', slot, connection: connections[slot]! });
-  const release = (slot: number, lease: number, recycle = false) => ledger.send({ type: 'release', slot, lease, recycle });
+  const release = (slot: number, lease: number, recycle = false, keepAlive = -1) =>
+    ledger.send({ type: 'release', slot, lease, recycle, keepAlive });
   const context = () => ledger.getSnapshot().context;
-  return { ledger, slots, parent, connections, acquire, ready, release, context };
+  /** What each slot was told (recycle), by index. */
+  const told = () => slots.map((slot) => slot.getSnapshot().context);
+  return { ledger, slots, parent, clock, connections, acquire, ready, release, context, told };
 }
 
 const grantOf = (answers: Answer[]) => {
@@ -167,5 +172,89 @@ describe('lease ledger', () => {
     ready(0);
     ledger.send({ type: 'close' });
     expect(parent.getSnapshot().context).toEqual(['ledger.drained']);
+  });
+
+  describe('connection limits', () => {
+    it('a connection idle past idleTimeout is not handed out: it is recycled and the next one is', () => {
+      const { acquire, ready, release, clock, told } = startLedger({ idleTimeout: 1_000 });
+      ready(0);
+      clock.now = 500;
+      ready(1);
+      const lease = grantOf(acquire('try').answers);
+      release(lease.slot, lease.lease);
+      // Slot 0 has been idle since 0, slot 1 since 500; at 1 200 only slot 1 is fit.
+      clock.now = 1_200;
+      acquire('try'); // takes slot 1 (warmest), fit
+      expect(told()).toEqual([[], [], []]);
+      const next = acquire('try');
+      // Slot 0 is past its idle limit: recycled, and nothing else is free.
+      expect(next.answers).toEqual([]);
+      expect(told()[0]).toEqual(['recycle']);
+    });
+
+    it('a sweep recycles free connections that would pass idleTimeout before the next sweep', () => {
+      const { ledger, ready, clock, told, context } = startLedger({ idleTimeout: 1_000 });
+      ready(0);
+      ready(1);
+      clock.now = 1_000 - SWEEP_INTERVAL - 1;
+      ledger.send({ type: 'sweep' });
+      expect(told()).toEqual([[], [], []]);
+      clock.now = 1_000 - SWEEP_INTERVAL;
+      ledger.send({ type: 'sweep' });
+      expect(told()).toEqual([['recycle'], ['recycle'], []]);
+      expect(context().free).toEqual([]);
+    });
+
+    it("honours the server's Keep-Alive: timeout, less a margin, on that connection", () => {
+      const { ledger, acquire, ready, release, clock, told, context } = startLedger();
+      ready(0);
+      ready(1);
+      const lease = grantOf(acquire('try').answers);
+      // timeout=5: trusted minus one second, so 4 s.
+      release(lease.slot, lease.lease, false, 5_000);
+      expect(context().idleLimit[lease.slot]).toBe(4_000);
+      clock.now = 4_000 - SWEEP_INTERVAL;
+      ledger.send({ type: 'sweep' });
+      // Only the connection the server announced its timeout on is recycled.
+      expect(told()[lease.slot]).toEqual(['recycle']);
+      expect(told()[1 - lease.slot]).toEqual([]);
+      // timeout=1 leaves half of it: 500 ms.
+      const other = grantOf(acquire('try').answers);
+      release(other.slot, other.lease, false, 1_000);
+      expect(context().idleLimit[other.slot]).toBe(500);
+    });
+
+    it('recycles a connection older than maxConnectionAge when it is released, instead of reusing it', () => {
+      const { acquire, ready, release, clock, told } = startLedger({ maxConnectionAge: 10_000 });
+      ready(0);
+      const waiter = acquire('wait');
+      const lease = grantOf(waiter.answers);
+      const next = acquire('wait');
+      // random() is 0.5: this connection's age limit is 10 000 * (1 - 0.1 * 0.5) = 9 500.
+      clock.now = 9_499;
+      release(lease.slot, lease.lease);
+      expect(told()[0]).toEqual([]);
+      const again = grantOf(next.answers);
+      clock.now = 9_500;
+      const last = acquire('wait');
+      release(again.slot, again.lease);
+      expect(told()[0]).toEqual(['recycle']);
+      expect(last.answers).toEqual([]);
+    });
+
+    it('without limits the clock is never read', () => {
+      const { acquire, ready, release, ledger } = startLedger();
+      const reads = { count: 0 };
+      const context = ledger.getSnapshot().context as { now: () => number };
+      const now = context.now;
+      Object.assign(context, { now: () => (reads.count++, now()) });
+      ready(0);
+      for (let i = 0; i < 10; i++) {
+        const lease = grantOf(acquire('try').answers);
+        release(lease.slot, lease.lease);
+      }
+      ledger.send({ type: 'sweep' });
+      expect(reads.count).toBe(0);
+    });
   });
 });

@@ -7,6 +7,13 @@
 export interface Clock {
   setTimeout(fn: (...args: unknown[]) => void, timeout: number): unknown;
   clearTimeout(id: unknown): void;
+  /** Monotonic ms, for idle times and connection ages; `performance.now()` when absent. xstate's `SimulatedClock` has it. */
+  now?(): number;
+}
+
+/** The clock's own time when it keeps one (a simulated clock must be read, not the wall), else `performance.now()`. */
+export function clockNow(clock: Clock): () => number {
+  return typeof clock.now === 'function' ? () => clock.now!() : () => performance.now();
 }
 
 /** Real time: unref'd timers, and `now()` (monotonic, ms) for the feed's staleness check. */

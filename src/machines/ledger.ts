@@ -10,6 +10,8 @@
  *  release(recycle) --> the slot is told to recycle; it heals in its own actor
  *  slot.ready    --> first waiter? grant : free list       slot.down --> out of the free list, lease ends
  *  close         --> refuse waiters and every later acquire; report drained once no lease is out
+ *  sweep         --> recycle free connections about to pass idleTimeout, maxConnectionAge or the
+ *                    server's own `Keep-Alive: timeout`, so they heal before a caller could meet a stale one
  * ```
  *
  * Why a transition function (`fromTransition`) and not a state machine: its
@@ -54,8 +56,13 @@ export type LedgerEvent =
   | { type: 'acquire'; mode: 'try' | 'wait'; waiter: number; reply: AcquireReply }
   /** The caller gave up: its AbortSignal fired or its deadline (a timer on the pool's clock) passed. */
   | { type: 'acquire.cancel'; waiter: number; code: ErrorCode }
-  /** `recycle`: the caller's request left the connection unfit for reuse. */
-  | { type: 'release'; slot: number; lease: number; recycle: boolean }
+  /**
+   * `recycle`: the caller's request left the connection unfit for reuse. `keepAlive`: the
+   * idle timeout the server announced on the last response (`Keep-Alive: timeout=N`, ms), or -1.
+   */
+  | { type: 'release'; slot: number; lease: number; recycle: boolean; keepAlive: number }
+  /** From the supervisor, every `SWEEP_INTERVAL`: recycle idle connections before the server drops them. */
+  | { type: 'sweep' }
   | Extract<SlotReport, { type: 'slot.ready' | 'slot.down' }>
   | { type: 'close' };
 
@@ -65,16 +72,44 @@ export type LedgerReport = { type: 'ledger.drained' };
 /** What the ledger tells a slot. */
 export type LedgerCommand = { type: 'recycle' };
 
-export interface LedgerInput {
+/** When a connection is too old or has been idle too long to hand out (0: no limit). */
+export interface ConnectionLimits {
+  /** Recycle a connection idle this long (ms). */
+  idleTimeout: number;
+  /** Recycle a connection this old (ms), each a little sooner, at random, so they do not all go at once. */
+  maxConnectionAge: number;
+}
+
+export interface LedgerInput extends ConnectionLimits {
   /** The slot actors, by index: a recycled slot is told so. */
   slots: readonly AnyActorRef[];
   /** The supervisor, told when the last lease ends after `close`. */
   parent: AnyActorRef;
+  /** Monotonic ms, read only where a limit is in force. */
+  now: () => number;
+  random: () => number;
 }
+
+/** How often the supervisor asks for a sweep (ms); a sweep recycles what would expire before the next one. */
+export const SWEEP_INTERVAL = 100;
+/** A server's `Keep-Alive: timeout=N` is trusted minus this much (or half of it, if less): its timer and ours do not start together. */
+export const KEEP_ALIVE_MARGIN = 1_000;
+/** How much sooner than `maxConnectionAge` a connection may be recycled, as a fraction of it. */
+export const AGE_JITTER = 0.1;
 
 export interface LedgerContext {
   readonly slots: readonly AnyActorRef[];
   readonly parent: AnyActorRef;
+  readonly limits: ConnectionLimits;
+  readonly now: () => number;
+  readonly random: () => number;
+  /** Whether any limit is in force (configured, or announced by the server): only then is the clock read. */
+  timed: boolean;
+  /** When each slot's connection came up, went back on the free list, and the idle and age limits it is held to. */
+  readonly bornAt: number[];
+  readonly freedAt: number[];
+  readonly idleLimit: number[];
+  readonly ageLimit: number[];
   /** Healthy, unleased slot indexes; the last one is the most recently released (warmest). */
   readonly free: number[];
   /** The lease number a slot is out under; 0 when it is not leased. */
@@ -89,6 +124,35 @@ export interface LedgerContext {
 }
 
 type Defer = (fn: () => void) => void;
+
+/** The slot's connection is past a limit, or will be within `early` ms. */
+function expired(context: LedgerContext, slot: number, now: number, early: number): boolean {
+  return now - context.freedAt[slot]! >= context.idleLimit[slot]! - early || now - context.bornAt[slot]! >= context.ageLimit[slot]! - early;
+}
+
+/** Sends a healthy slot to heal with a fresh connection; it comes back with `slot.ready`. */
+function recycleSlot(context: LedgerContext, slot: number, defer: Defer): void {
+  const ref = context.slots[slot]!;
+  defer(() => ref.send({ type: 'recycle' } satisfies LedgerCommand));
+}
+
+/** The warmest free slot that is fit to hand out; any expired one on the way is recycled. */
+function takeFree(context: LedgerContext, defer: Defer): number | undefined {
+  let slot = context.free.pop();
+  if (!context.timed) return slot;
+  const now = context.now();
+  while (slot !== undefined && expired(context, slot, now, 0)) {
+    recycleSlot(context, slot, defer);
+    slot = context.free.pop();
+  }
+  return slot;
+}
+
+/** The idle limit a server's `Keep-Alive: timeout` implies, never above the configured one. */
+function announcedLimit(context: LedgerContext, keepAlive: number): number {
+  const configured = context.limits.idleTimeout || Infinity;
+  return Math.min(configured, keepAlive - Math.min(KEEP_ALIVE_MARGIN, keepAlive / 2));
+}
 
 function grant(context: LedgerContext, slot: number, reply: AcquireReply): void {
   const lease = context.nextLease++;
@@ -116,21 +180,43 @@ function endLease(context: LedgerContext, slot: number, defer: Defer): void {
   reportIfDrained(context, defer);
 }
 
-function release(context: LedgerContext, slot: number, lease: number, recycle: boolean, defer: Defer): void {
+function release(context: LedgerContext, event: Extract<LedgerEvent, { type: 'release' }>, defer: Defer): void {
+  const { slot, lease } = event;
   // A stale lease: the slot died (and may have been reissued) since this lease was granted.
   if (context.leases[slot] !== lease) return;
   if (context.closing) return endLease(context, slot, defer);
+  if (event.keepAlive >= 0) {
+    context.idleLimit[slot] = announcedLimit(context, event.keepAlive);
+    context.timed = true;
+  }
+  let recycle = event.recycle;
+  if (context.timed) {
+    const now = context.now();
+    context.freedAt[slot] = now;
+    recycle ||= expired(context, slot, now, 0);
+  }
   if (recycle) {
     context.leases[slot] = 0;
-    const ref = context.slots[slot]!;
-    defer(() => ref.send({ type: 'recycle' } satisfies LedgerCommand));
-    return;
+    return recycleSlot(context, slot, defer);
   }
   const waiter = context.waiters.shift();
   // Hand-off: the slot stays leased and goes straight to the first waiter.
   if (waiter) return grant(context, slot, waiter.reply);
   context.leases[slot] = 0;
   context.free.push(slot);
+}
+
+/** Recycles every free connection that would pass a limit before the next sweep. */
+function sweep(context: LedgerContext, defer: Defer): void {
+  if (!context.timed || context.closing) return;
+  const now = context.now();
+  const free = context.free;
+  for (let i = free.length - 1; i >= 0; i--) {
+    const slot = free[i]!;
+    if (!expired(context, slot, now, SWEEP_INTERVAL)) continue;
+    free.splice(i, 1);
+    recycleSlot(context, slot, defer);
+  }
 }
 
 function ledgerTransition(context: LedgerContext, event: LedgerEvent, { defer }: { defer: Defer }): LedgerContext {
@@ -141,14 +227,17 @@ function ledgerTransition(context: LedgerContext, event: LedgerEvent, { defer }:
         break;
       }
       // LIFO: the last slot pushed (the warmest connection) is the first handed out.
-      const slot = context.free.pop();
+      const slot = takeFree(context, defer);
       if (slot !== undefined) grant(context, slot, event.reply);
       else if (event.mode === 'wait') context.waiters.push({ id: event.waiter, reply: event.reply });
       // A `try` with nothing free gets no answer: the caller reads that as "none".
       break;
     }
     case 'release':
-      release(context, event.slot, event.lease, event.recycle, defer);
+      release(context, event, defer);
+      break;
+    case 'sweep':
+      sweep(context, defer);
       break;
     case 'acquire.cancel': {
       const index = context.waiters.findIndex((w) => w.id === event.waiter);
@@ -157,10 +246,17 @@ function ledgerTransition(context: LedgerContext, event: LedgerEvent, { defer }:
       waiter!.reply.refused(event.code);
       break;
     }
-    case 'slot.ready':
-      context.connections[event.slot] = event.connection;
-      if (!context.closing) offer(context, event.slot);
+    case 'slot.ready': {
+      const { slot } = event;
+      context.connections[slot] = event.connection;
+      // A new connection: the server has announced nothing on it yet.
+      context.idleLimit[slot] = context.limits.idleTimeout || Infinity;
+      const { maxConnectionAge } = context.limits;
+      context.ageLimit[slot] = maxConnectionAge ? maxConnectionAge * (1 - AGE_JITTER * context.random()) : Infinity;
+      context.bornAt[slot] = context.freedAt[slot] = context.timed ? context.now() : 0;
+      if (!context.closing) offer(context, slot);
       break;
+    }
     case 'slot.down': {
       const { slot } = event;
       context.connections[slot] = undefined;
@@ -182,9 +278,18 @@ function ledgerTransition(context: LedgerContext, event: LedgerEvent, { defer }:
 
 export const ledgerLogic = fromTransition(ledgerTransition, ({ input }: { input: LedgerInput }): LedgerContext => {
   const size = input.slots.length;
+  const limits = { idleTimeout: input.idleTimeout, maxConnectionAge: input.maxConnectionAge };
   return {
     slots: input.slots,
     parent: input.parent,
+    limits,
+    now: input.now,
+    random: input.random,
+    timed: limits.idleTimeout > 0 || limits.maxConnectionAge > 0,
+    bornAt: new Array<number>(size).fill(0),
+    freedAt: new Array<number>(size).fill(0),
+    idleLimit: new Array<number>(size).fill(Infinity),
+    ageLimit: new Array<number>(size).fill(Infinity),
     free: [],
     leases: new Array<number>(size).fill(0),
     connections: new Array<SlotConnection | undefined>(size).fill(undefined),

@@ -4,7 +4,7 @@
  * holds the pool's modes.
  *
  * ```
- *  open: starting --all ready / lazy--> running
+ *  open: starting --all ready / lazy--> running (every sweepInterval: tell the ledger to sweep)
  *          | first dial failed (eager)
  *          v
  *  closing (ledger refuses waiters; wait for leases to end, up to drainTimeout) --> closed (final)
@@ -19,12 +19,12 @@
  */
 import { assign, sendTo, setup, type ActorRefFrom, type AnyActorRef } from 'xstate';
 import type { BackoffPolicy } from './backoff.js';
-import { ledgerLogic, type LedgerActor, type LedgerEvent, type LedgerReport } from './ledger.js';
+import { ledgerLogic, SWEEP_INTERVAL, type ConnectionLimits, type LedgerActor, type LedgerEvent, type LedgerReport } from './ledger.js';
 import { slotMachine, slotState, type SlotReport, type SlotState } from './slot.js';
 
 export type SupervisorEvent = { type: 'close' } | SlotReport | LedgerReport;
 
-export interface SupervisorInput {
+export interface SupervisorInput extends ConnectionLimits {
   connections: number;
   /** Resolve `connect()` at once and let slots connect in the background. */
   lazy: boolean;
@@ -32,6 +32,8 @@ export interface SupervisorInput {
   drainTimeout: number;
   backoff: BackoffPolicy;
   random: () => number;
+  /** Monotonic ms on the pool's clock: connection ages and idle times. */
+  now: () => number;
   stableAfter: number;
 }
 
@@ -62,6 +64,7 @@ export const supervisorMachine = setup({
   },
   delays: {
     drainTimeout: ({ context }) => context.input.drainTimeout,
+    sweepInterval: SWEEP_INTERVAL,
   },
   actions: {
     spawnSlots: assign({
@@ -81,8 +84,19 @@ export const supervisorMachine = setup({
     }),
     spawnLedger: assign({
       ledger: ({ context, spawn, self }) =>
-        spawn('ledger', { id: 'ledger', input: { slots: context.slots, parent: self as AnyActorRef } }),
+        spawn('ledger', {
+          id: 'ledger',
+          input: {
+            slots: context.slots,
+            parent: self as AnyActorRef,
+            idleTimeout: context.input.idleTimeout,
+            maxConnectionAge: context.input.maxConnectionAge,
+            now: context.input.now,
+            random: context.input.random,
+          },
+        }),
     }),
+    sweep: sendTo(({ context }) => context.ledger, { type: 'sweep' } satisfies LedgerEvent),
     countReady: assign({ ready: ({ context }) => context.ready + 1 }),
     /** Slot reports and close go on to the ledger as they came. */
     tellLedger: sendTo(
@@ -120,7 +134,10 @@ export const supervisorMachine = setup({
             'slot.failed': { guard: 'eager', target: '#supervisor.closed', actions: 'recordFailure' },
           },
         },
-        running: {},
+        running: {
+          // The ledger recycles idle and old connections ahead of the server's timers, in the background.
+          after: { sweepInterval: { target: 'running', reenter: true, actions: 'sweep' } },
+        },
       },
     },
     closing: {

@@ -26,7 +26,7 @@ import { deadlineExceeded, remainingUntil } from './deadline.js';
 import { neverSent } from './error-map.js';
 import { Lease, type LeaseOwner } from './lease.js';
 import { isTransportFailure, mayRepeat } from './retry.js';
-import { MAX_TIMEOUT, resolvePoolOptions, type ClientPoolOptions, type ResolvedPoolOptions } from './options.js';
+import { MAX_RETRIES, MAX_TIMEOUT, resolvePoolOptions, type ClientPoolOptions, type ResolvedPoolOptions } from './options.js';
 import type { RequestDefaults, RequestOptions } from './request.js';
 import type { LifelineResponse } from './response.js';
 
@@ -86,8 +86,7 @@ function errorFor(code: ErrorCode): LifelineError {
 
 /** How many connections `request()` tries for a request that died before it was written. */
 const UNSENT_ATTEMPTS = 3;
-/** A bound on `retry`: past a handful, retrying is a loop, not a policy. */
-export const MAX_RETRIES = 10;
+
 
 export class ClientPool implements LeaseOwner, AsyncDisposable {
   /** The flight recorder (`history` option), or undefined when recording is off. */
@@ -171,7 +170,10 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
         drainTimeout: options.drainTimeout,
         backoff: options.backoff,
         random: options.random,
+        now: options.now,
         stableAfter: options.stableAfter,
+        idleTimeout: options.idleTimeout,
+        maxConnectionAge: options.maxConnectionAge,
       },
     });
   }
@@ -257,7 +259,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
    */
   async request(options: PoolRequestOptions): Promise<LifelineResponse> {
     const deadline = options?.deadline;
-    let retries = options?.retry === undefined ? 0 : checkNumber('retry', options.retry, 0, { max: MAX_RETRIES });
+    let retries = options?.retry === undefined ? this.#options.retry : checkNumber('retry', options.retry, 0, { max: MAX_RETRIES });
     if (retries > 0 && !mayRepeat(options.method, options.idempotent)) retries = 0;
     for (let unsent = 1; ; ) {
       const acquired = this.#acquire(options?.timeout, options?.signal, deadline);
@@ -408,10 +410,10 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
   }
 
   /** @internal called by a lease. */
-  returnSlot(slot: number, lease: number, recycle: boolean): void {
+  returnSlot(slot: number, lease: number, recycle: boolean, keepAlive = -1): void {
     // Once the supervisor is closed its ledger is stopped with it: there is nothing to return to.
     if (this.actor.getSnapshot().status !== 'active') return;
-    this.#ledger.send({ type: 'release', slot, lease, recycle });
+    this.#ledger.send({ type: 'release', slot, lease, recycle, keepAlive });
   }
 
   async #close(): Promise<void> {

@@ -23,8 +23,11 @@ export interface LeaseOwner {
   readonly requestDefaults: RequestDefaults;
   /** Runs request deadlines. */
   readonly clock: Clock;
-  /** Hands the slot back to the supervisor; `recycle` poisons it instead of freeing it. */
-  returnSlot(slot: number, lease: number, recycle: boolean): void;
+  /**
+   * Hands the slot back to the supervisor; `recycle` poisons it instead of freeing it;
+   * `keepAlive` is the server's announced idle timeout (ms), or -1.
+   */
+  returnSlot(slot: number, lease: number, recycle: boolean, keepAlive: number): void;
 }
 
 export class Lease implements Disposable {
@@ -35,6 +38,8 @@ export class Lease implements Disposable {
   readonly #owner: LeaseOwner;
   #released = false;
   #recycle = false;
+  /** The idle timeout the server announced on this lease's last response (ms), or -1. */
+  #keepAlive = -1;
   #inFlight: CollectHandler | undefined;
 
   constructor(owner: LeaseOwner, slot: number, lease: number, connection: HttpConnection) {
@@ -88,6 +93,7 @@ export class Lease implements Disposable {
       const handler = new CollectHandler(this.#owner.requestDefaults.maxBodySize, (error, response, recycle) => {
         this.#inFlight = undefined;
         if (recycle) this.#recycle = true;
+        if (handler.keepAlive >= 0) this.#keepAlive = handler.keepAlive;
         if (onAbort) signal!.removeEventListener('abort', onAbort);
         if (timer !== undefined) clock.clearTimeout(timer);
         if (error) reject(error);
@@ -118,7 +124,7 @@ export class Lease implements Disposable {
       this.#recycle = true;
       inFlight.abort(new LifelineError('LEASE_RELEASED', 'the lease was released while its request was in flight'));
     }
-    this.#owner.returnSlot(this.slot, this.#lease, this.#recycle || this.#connection.dead);
+    this.#owner.returnSlot(this.slot, this.#lease, this.#recycle || this.#connection.dead, this.#keepAlive);
   }
 
   [Symbol.dispose](): void {

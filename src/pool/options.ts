@@ -2,20 +2,24 @@
  * `ClientPool.connect` options: the public type with each default in its doc
  * comment, one constant per default, and the single place they are validated.
  */
-import { unrefClock, type Clock } from '../actors/clock.js';
+import { clockNow, unrefClock, type Clock } from '../actors/clock.js';
 import type { TlsOptions } from '../actors/dial.js';
 import { SLOT_BACKOFF, type BackoffOptions, type BackoffPolicy } from '../machines/backoff.js';
 import { SLOT_STABLE_AFTER } from '../machines/slot.js';
 import {
   checkBackoff,
   checkBoolean,
-  checkFunction,
+  checkInstance,
   checkKnownKeys,
   checkNumber,
   checkObject,
+  checkRandom,
+  checkTls,
+  guardOptions,
   invalid,
   invalidSaying,
 } from '../validate.js';
+import { decodeUrlPart, scrubbedView } from '../inspect/redact.js';
 import { flattenHeaders, type HeaderInput } from './headers.js';
 import { INSPECTION_KEYS, resolveInspection, type InspectionOptions, type ResolvedInspection } from '../inspect/options.js';
 
@@ -29,12 +33,19 @@ export const DEFAULT_KEEP_ALIVE = 60_000;
 export const DEFAULT_ACQUIRE_TIMEOUT = 5_000;
 export const DEFAULT_DRAIN_TIMEOUT = 5_000;
 export const DEFAULT_LAZY = false;
-/** Pools record no history unless asked: the recorder's inspector costs each lease cycle about 8 us. */
+/** No idle limit of our own: a server's `Keep-Alive: timeout` is honoured regardless. */
+export const DEFAULT_IDLE_TIMEOUT = 0;
+export const DEFAULT_MAX_CONNECTION_AGE = 0;
+/** `pool.request` repeats nothing unless asked. */
+export const DEFAULT_RETRY = 0;
+/** Pools record no history unless asked: the recorder's inspector costs each lease cycle about 1 us, twice the cycle itself. */
 export const DEFAULT_POOL_HISTORY = 0;
 /** Upper bound on `connections`: one pool is not meant to open a socket per request. */
 export const MAX_CONNECTIONS = 1_024;
 /** The longest timeout accepted (about 24 days): what `setTimeout` can hold. */
 export const MAX_TIMEOUT = 2_147_483_647;
+/** A bound on `retry`: past a handful, retrying is a loop, not a policy. */
+export const MAX_RETRIES = 10;
 
 export interface ClientPoolOptions extends InspectionOptions {
   /** Origin, `http://` or `https://`, optionally with a path that prefixes `basePath`. Required. */
@@ -67,6 +78,20 @@ export interface ClientPoolOptions extends InspectionOptions {
   acquireTimeout?: number;
   /** How long `close()` waits for leased connections before closing them anyway, in ms. Default {@link DEFAULT_DRAIN_TIMEOUT} (5 000). */
   drainTimeout?: number;
+  /**
+   * Recycle a connection that has been idle this long, in ms, before the server (or a
+   * NAT, a load balancer) drops it under a request; 0 = none. A server's
+   * `Keep-Alive: timeout=N` is honoured either way. Default {@link DEFAULT_IDLE_TIMEOUT} (0).
+   */
+  idleTimeout?: number;
+  /**
+   * Recycle a connection this old, in ms, so DNS changes and rebalanced backends are
+   * picked up; each goes up to 10% sooner, at random, so they do not all go at once;
+   * 0 = never. Default {@link DEFAULT_MAX_CONNECTION_AGE} (0).
+   */
+  maxConnectionAge?: number;
+  /** How many times `pool.request` repeats a request safe to repeat after a transport failure. Default {@link DEFAULT_RETRY} (0). */
+  retry?: number;
   /** The clock of the pool's actors (backoff, deadlines); tests pass xstate's `SimulatedClock`. Default: real, unref'd timers. */
   clock?: Clock;
   /** Random source for jitter, returning [0, 1). Default `Math.random`. */
@@ -92,7 +117,12 @@ export interface ResolvedPoolOptions {
   lazy: boolean;
   acquireTimeout: number;
   drainTimeout: number;
+  idleTimeout: number;
+  maxConnectionAge: number;
+  retry: number;
   clock: Clock;
+  /** Monotonic ms on `clock`. */
+  now: () => number;
   random: () => number;
   stableAfter: number;
   /** Recorder capacity and the scrubber of everything inspection produces. */
@@ -115,32 +145,38 @@ const KNOWN = [
   'lazy',
   'acquireTimeout',
   'drainTimeout',
+  'idleTimeout',
+  'maxConnectionAge',
+  'retry',
   'clock',
   'random',
   ...INSPECTION_KEYS,
 ] as const;
 
-const TLS_KEYS = ['ca', 'cert', 'key', 'rejectUnauthorized', 'servername'] as const;
+/** Every option `ClientPool.connect` knows, for tools that enumerate them (the options fuzz test). */
+export const POOL_OPTION_KEYS: readonly string[] = KNOWN;
 
 function parseUrl(value: unknown): URL {
-  if (value instanceof URL) return value;
-  if (typeof value !== 'string') throw invalid('url', 'an http:// or https:// URL string', value);
-  try {
-    return new URL(value);
-  } catch {
-    // The URL itself is not echoed: it may carry a password.
-    throw invalid('url', 'an http:// or https:// URL string', value);
+  const expected = 'an http:// or https:// URL string';
+  if (typeof value === 'string') {
+    try {
+      return new URL(value);
+    } catch {
+      // The URL itself is not echoed: it may carry a password.
+      throw invalid('url', expected, value);
+    }
   }
+  // A copy: a URL (or a Proxy of one, or a lookalike) is read once, here, and can fail only here.
+  try {
+    if (value instanceof URL) return new URL(value.href);
+  } catch {
+    // fall through: not a usable URL
+  }
+  throw invalid('url', expected, value);
 }
 
-function checkTls(value: unknown): TlsOptions {
-  const tls = checkObject('tls', value) ?? {};
-  checkKnownKeys('tls', tls, TLS_KEYS);
-  return {
-    ...(tls as TlsOptions),
-    rejectUnauthorized: checkBoolean('tls.rejectUnauthorized', tls.rejectUnauthorized, true),
-  };
-}
+/** Visible ASCII only: undici refuses control characters in a path at every request, and CR/LF would split it. */
+const BASE_PATH = /^[\x21-\x7e]*$/;
 
 function joinPath(prefix: string, path: string): string {
   const trimmed = `${prefix}/${path}`.replace(/\/{2,}/g, '/').replace(/\/$/, '');
@@ -148,6 +184,10 @@ function joinPath(prefix: string, path: string): string {
 }
 
 export function resolvePoolOptions(value: unknown): ResolvedPoolOptions {
+  return guardOptions(() => resolve(value));
+}
+
+function resolve(value: unknown): ResolvedPoolOptions {
   const options = checkObject('options', value);
   if (!options) throw invalid('options', 'an object with at least `url`', value);
   checkKnownKeys('', options, KNOWN);
@@ -160,34 +200,39 @@ export function resolvePoolOptions(value: unknown): ResolvedPoolOptions {
   const secure = url.protocol === 'https:';
 
   const basePath = options.basePath ?? '';
-  if (typeof basePath !== 'string' || /[?#\s]/.test(basePath)) {
-    throw invalid('basePath', 'a path string without query, fragment or whitespace', basePath);
+  if (typeof basePath !== 'string' || !BASE_PATH.test(basePath) || /[?#]/.test(basePath)) {
+    throw invalid('basePath', 'a path string of visible ASCII characters, without query or fragment', basePath);
   }
 
   const headerObject = checkObject('headers', options.headers) ?? {};
   const headers = flattenHeaders(headerObject as HeaderInput, 'INVALID_OPTIONS', 'headers');
   // Credentials in the URL become a Basic authorization header and leave the URL.
   if (url.username || url.password) {
-    const credentials = `${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`;
+    const user = decodeUrlPart(url.username);
+    const password = decodeUrlPart(url.password);
+    if (user === undefined || password === undefined) {
+      throw invalidSaying('url', 'a URL whose credentials are validly percent-encoded', 'malformed ones');
+    }
+    const credentials = `${user}:${password}`;
     if (!headers.includes('authorization')) {
       headers.push('authorization', `Basic ${Buffer.from(credentials).toString('base64')}`);
     }
   }
 
   const keepAlive = options.keepAlive === false ? 0 : checkNumber('keepAlive', options.keepAlive, DEFAULT_KEEP_ALIVE, { max: MAX_TIMEOUT });
-  const random = checkFunction<() => number>('random', options.random) ?? Math.random;
-  const clock = checkObject('clock', options.clock) as Clock | undefined;
-  if (clock && (typeof clock.setTimeout !== 'function' || typeof clock.clearTimeout !== 'function')) {
-    throw invalid('clock', 'an object with setTimeout and clearTimeout', clock);
-  }
+  const random = checkRandom('random', options.random);
+  const clock = checkInstance('clock', options.clock, ['setTimeout', 'clearTimeout']) as Clock | undefined;
+  const tls = checkTls('tls', options.tls);
+  const inspection = resolveInspection(options, headers, [url.href], DEFAULT_POOL_HISTORY);
 
   return {
     origin: url.origin,
     host: url.hostname.replace(/^\[|\]$/g, ''),
     port: url.port ? Number(url.port) : secure ? 443 : 80,
-    tls: secure ? checkTls(options.tls) : undefined,
+    tls: secure ? (tls ?? { rejectUnauthorized: true }) : undefined,
     basePath: joinPath(url.pathname, basePath),
-    headers,
+    // Sent with every request, so it holds the real values; console.log(pool) shows them scrubbed.
+    headers: scrubbedView(headers, inspection.redactor),
     connections: checkNumber('connections', options.connections, DEFAULT_CONNECTIONS, { min: 1, max: MAX_CONNECTIONS }),
     connectTimeout: checkNumber('connectTimeout', options.connectTimeout, DEFAULT_CONNECT_TIMEOUT, { min: 1, max: MAX_TIMEOUT }),
     headersTimeout: checkNumber('headersTimeout', options.headersTimeout, DEFAULT_HEADERS_TIMEOUT, { min: 1, max: MAX_TIMEOUT }),
@@ -199,9 +244,13 @@ export function resolvePoolOptions(value: unknown): ResolvedPoolOptions {
     lazy: checkBoolean('lazy', options.lazy, DEFAULT_LAZY),
     acquireTimeout: checkNumber('acquireTimeout', options.acquireTimeout, DEFAULT_ACQUIRE_TIMEOUT, { max: MAX_TIMEOUT }),
     drainTimeout: checkNumber('drainTimeout', options.drainTimeout, DEFAULT_DRAIN_TIMEOUT, { max: MAX_TIMEOUT }),
+    idleTimeout: checkNumber('idleTimeout', options.idleTimeout, DEFAULT_IDLE_TIMEOUT, { max: MAX_TIMEOUT }),
+    maxConnectionAge: checkNumber('maxConnectionAge', options.maxConnectionAge, DEFAULT_MAX_CONNECTION_AGE, { max: MAX_TIMEOUT }),
+    retry: checkNumber('retry', options.retry, DEFAULT_RETRY, { max: MAX_RETRIES }),
     clock: clock ?? unrefClock,
+    now: clockNow(clock ?? unrefClock),
     random,
     stableAfter: SLOT_STABLE_AFTER,
-    inspection: resolveInspection(options, headers, [url.href], DEFAULT_POOL_HISTORY),
+    inspection,
   };
 }

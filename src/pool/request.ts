@@ -9,7 +9,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { LifelineError } from '../errors.js';
-import { poisonsConnection, toLifelineError } from './error-map.js';
+import { cutShort, poisonsConnection, toLifelineError } from './error-map.js';
 import { flattenHeaders, mergeHeaders, type HeaderInput } from './headers.js';
 import { LifelineResponse } from './response.js';
 
@@ -94,15 +94,23 @@ interface HeaderFacts {
   close: boolean;
   /** The declared body length, or -1 when none is declared. */
   contentLength: number;
+  /** How long the server keeps the connection open while idle (`Keep-Alive: timeout=N`), in ms; -1 when it does not say. */
+  keepAlive: number;
 }
 
 function readHeaderFacts(rawHeaders: Buffer[]): HeaderFacts {
-  const facts: HeaderFacts = { close: false, contentLength: -1 };
+  const facts: HeaderFacts = { close: false, contentLength: -1, keepAlive: -1 };
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
     // Compare lengths first: most headers are skipped without decoding their name.
-    if (name.length === 10 && name.toString('latin1').toLowerCase() === 'connection') {
-      if (/\bclose\b/i.test(rawHeaders[i + 1]!.toString('latin1'))) facts.close = true;
+    if (name.length === 10) {
+      const lower = name.toString('latin1').toLowerCase();
+      if (lower === 'connection') {
+        if (/\bclose\b/i.test(rawHeaders[i + 1]!.toString('latin1'))) facts.close = true;
+      } else if (lower === 'keep-alive') {
+        const timeout = /(?:^|[\s,])timeout\s*=\s*(\d+)/i.exec(rawHeaders[i + 1]!.toString('latin1'));
+        if (timeout) facts.keepAlive = Number(timeout[1]) * 1_000;
+      }
     } else if (name.length === 14 && name.toString('latin1').toLowerCase() === 'content-length') {
       facts.contentLength = Number(rawHeaders[i + 1]!.toString('latin1'));
     }
@@ -122,6 +130,7 @@ export class CollectHandler {
   #chunks: Buffer[] = [];
   #size = 0;
   #recycle = false;
+  #keepAlive = -1;
   #done = false;
   readonly #maxBodySize: number;
   readonly #settle: (error: LifelineError | undefined, response: LifelineResponse | undefined, recycle: boolean) => void;
@@ -132,6 +141,11 @@ export class CollectHandler {
   ) {
     this.#maxBodySize = maxBodySize;
     this.#settle = settle;
+  }
+
+  /** The server's idle timeout for this connection from the response's `Keep-Alive` header (ms), or -1. */
+  get keepAlive(): number {
+    return this.#keepAlive;
   }
 
   /** Whether undici has taken the request to write it: from then on the server may see it. */
@@ -156,6 +170,7 @@ export class CollectHandler {
     this.#rawHeaders = rawHeaders;
     const facts = readHeaderFacts(rawHeaders);
     this.#recycle = facts.close;
+    this.#keepAlive = facts.keepAlive;
     const max = this.#maxBodySize;
     if (max > 0 && facts.contentLength > max) {
       this.#abort?.(tooLarge(max));
@@ -184,7 +199,8 @@ export class CollectHandler {
   }
 
   onError(error: Error): void {
-    this.#fail(toLifelineError(error));
+    // A status means undici accepted the head: a framing error from here on is the body cut short.
+    this.#fail((this.#status > 0 && cutShort(error)) || toLifelineError(error));
   }
 
   #fail(error: LifelineError): void {
