@@ -25,8 +25,9 @@ import { healingCase } from './cases/healing.js';
 import { hotPathCase } from './cases/hot-path.js';
 import { httpCase } from './cases/http.js';
 import { memoryCase } from './cases/memory.js';
+import { staleCase } from './cases/stale.js';
 
-const CASES: BenchCase[] = [httpCase, hotPathCase, healingCase, feedsCase, memoryCase];
+const CASES: BenchCase[] = [httpCase, hotPathCase, healingCase, staleCase, feedsCase, memoryCase];
 
 const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, case: { type: 'string' } },
