@@ -162,4 +162,28 @@ describe('request', () => {
     expect(server.connections).toBe(1);
     expect(pool.stats().healthy).toBe(1);
   });
+
+  it('request options whose getters throw are refused with INVALID_REQUEST naming the field, sending nothing', async () => {
+    const server = await startHttpServer();
+    const pool = await openPool({ url: server.url, connections: 1 });
+    const hostile = (field: string) =>
+      Object.defineProperty({ path: '/' }, field, {
+        enumerable: true,
+        get() {
+          throw new Error('boom');
+        },
+      });
+    for (const field of ['path', 'method', 'body', 'deadline']) {
+      const viaPool = await pool.request(hostile(field) as never).catch((e: unknown) => e);
+      expect(isLifelineError(viaPool, 'INVALID_REQUEST'), field).toBe(true);
+      expect((viaPool as Error).message).toBe(`Expected \`${field}\` to be readable, got a getter that threw`);
+      const lease = pool.tryAcquire()!;
+      await expect(lease.request(hostile(field) as never)).rejects.toMatchObject({ code: 'INVALID_REQUEST' });
+      lease.release();
+    }
+    const viaTimeout = await pool.request(hostile('timeout') as never).catch((e: unknown) => e);
+    expect(isLifelineError(viaTimeout, 'INVALID_REQUEST')).toBe(true);
+    expect(server.requests).toBe(0);
+    expect(pool.stats()).toMatchObject({ healthy: 1, busy: 0 });
+  });
 });

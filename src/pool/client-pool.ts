@@ -27,7 +27,7 @@ import { neverSent } from './error-map.js';
 import { Lease, type LeaseOwner } from './lease.js';
 import { isTransportFailure, mayRepeat } from './retry.js';
 import { MAX_RETRIES, MAX_TIMEOUT, resolvePoolOptions, type ClientPoolOptions, type ResolvedPoolOptions } from './options.js';
-import type { RequestDefaults, RequestOptions } from './request.js';
+import { readRequest, type RequestDefaults, type RequestOptions } from './request.js';
 import type { LifelineResponse } from './response.js';
 
 export interface AcquireOptions {
@@ -257,12 +257,13 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
    * only a request safe to repeat. `signal` covers the wait and the request;
    * `timeout` bounds only the wait; `deadline` bounds all of it, retries included.
    */
-  async request(options: PoolRequestOptions): Promise<LifelineResponse> {
-    const deadline = options?.deadline;
-    let retries = options?.retry === undefined ? this.#options.retry : checkNumber('retry', options.retry, 0, { max: MAX_RETRIES });
+  async request(given: PoolRequestOptions): Promise<LifelineResponse> {
+    const options = readRequest(given, ['timeout', 'retry', 'idempotent']);
+    const deadline = options.deadline;
+    let retries = options.retry === undefined ? this.#options.retry : checkNumber('retry', options.retry, 0, { max: MAX_RETRIES });
     if (retries > 0 && !mayRepeat(options.method, options.idempotent)) retries = 0;
     for (let unsent = 1; ; ) {
-      const acquired = this.#acquire(options?.timeout, options?.signal, deadline);
+      const acquired = this.#acquire(options.timeout, options.signal, deadline);
       const lease = acquired instanceof Lease ? acquired : await acquired;
       try {
         return await lease.request(options);

@@ -15,7 +15,7 @@ import { LifelineError } from '../errors.js';
 import type { Clock } from '../actors/clock.js';
 import type { HttpConnection } from '../actors/http-connection.js';
 import { deadlineExceeded, remainingUntil } from './deadline.js';
-import { buildDispatch, CollectHandler, type RequestDefaults, type RequestOptions } from './request.js';
+import { buildDispatch, CollectHandler, readRequest, type RequestDefaults, type RequestOptions } from './request.js';
 import type { LifelineResponse } from './response.js';
 
 /** What a lease needs from its pool. */
@@ -57,13 +57,15 @@ export class Lease implements Disposable {
    * Sends one request on this lease's connection and resolves with the whole
    * response. Rejects with a `LifelineError`; it never retries.
    */
-  request(options: RequestOptions): Promise<LifelineResponse> {
+  request(given: RequestOptions): Promise<LifelineResponse> {
     if (this.#released) return Promise.reject(new LifelineError('LEASE_RELEASED', 'the lease was used after release()'));
     if (this.#inFlight) {
       return Promise.reject(new LifelineError('LEASE_BUSY', 'the lease already has a request in flight'));
     }
     let dispatch;
+    let options: RequestOptions;
     try {
+      options = readRequest(given);
       dispatch = buildDispatch(options, this.#owner.requestDefaults);
     } catch (error) {
       return Promise.reject(error);

@@ -64,6 +64,29 @@ function invalidRequest(message: string): LifelineError {
   return new LifelineError('INVALID_REQUEST', message);
 }
 
+const REQUEST_KEYS = ['method', 'path', 'query', 'headers', 'body', 'headersTimeout', 'bodyTimeout', 'signal', 'deadline'] as const;
+
+/**
+ * The request options as plain data, each field read once, here: a getter or a
+ * Proxy trap that throws becomes `INVALID_REQUEST` naming the field, instead of
+ * an error from deep inside a send, and no later step can read a different value.
+ * `extra` names the fields a caller of `pool.request` adds.
+ */
+export function readRequest<T extends RequestOptions>(options: T, extra: readonly (keyof T & string)[] = []): T {
+  if (typeof options !== 'object' || options === null) throw invalidRequest('Expected request options to be an object');
+  const copy = {} as Record<string, unknown>;
+  for (const key of [...REQUEST_KEYS, ...extra]) {
+    let value: unknown;
+    try {
+      value = (options as Record<string, unknown>)[key];
+    } catch {
+      throw invalidRequest(`Expected \`${key}\` to be readable, got a getter that threw`);
+    }
+    if (value !== undefined) copy[key] = value;
+  }
+  return copy as T;
+}
+
 export function buildDispatch(options: RequestOptions, defaults: RequestDefaults): Dispatcher.DispatchOptions {
   if (typeof options !== 'object' || options === null) throw invalidRequest('Expected request options to be an object');
   const { path, method = 'GET', body } = options;
