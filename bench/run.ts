@@ -26,8 +26,9 @@ import { hotPathCase } from './cases/hot-path.js';
 import { httpCase } from './cases/http.js';
 import { memoryCase } from './cases/memory.js';
 import { staleCase } from './cases/stale.js';
+import { stormCase } from './cases/storm.js';
 
-const CASES: BenchCase[] = [httpCase, hotPathCase, healingCase, staleCase, feedsCase, memoryCase];
+const CASES: BenchCase[] = [httpCase, hotPathCase, healingCase, staleCase, stormCase, feedsCase, memoryCase];
 
 const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, case: { type: 'string' } },

@@ -18,6 +18,7 @@ export {
   DEFAULT_POOL_HISTORY,
 } from './pool/options.js';
 export type { TlsOptions } from './actors/dial.js';
+export { DialLimiter, type DialLimiterOptions, type DialLimiterStats } from './actors/dial-limiter.js';
 export type { Clock } from './actors/clock.js';
 export { LifelineError, isLifelineError, ERROR_CODES, type ErrorCode } from './errors.js';
 export {

@@ -22,6 +22,7 @@ import type { FlightRecorder, TransitionRecord } from '../inspect/recorder.js';
 import { LifelineError } from '../errors.js';
 import { feedMachine, feedState, type FeedConnection, type FeedSnapshot, type FeedState } from '../machines/feed.js';
 import { MessageQueue, type FeedMessage } from './message-queue.js';
+import { limitedDial } from '../actors/dial-limiter.js';
 import { resolveFeedOptions, type FeedOptions, type ResolvedFeedOptions } from './options.js';
 
 export type FeedActor = ActorRefFrom<typeof feedMachine>;
@@ -75,7 +76,8 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
     this.#options = options;
     const sink = (data: string | Buffer, isBinary: boolean) => this.#deliver(data, isBinary);
     const open = async (url: string, signal: AbortSignal): Promise<FeedConnection> => {
-      const connection = await openWebSocket(
+      const connection = await limitedDial(options.dialLimiter, signal, () =>
+        openWebSocket(
         {
           url,
           connectTimeout: options.connectTimeout,
@@ -88,6 +90,7 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
         },
         signal,
         sink,
+        ),
       );
       if (signal.aborted) connection.destroy();
       else this.#connections++;

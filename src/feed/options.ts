@@ -3,6 +3,7 @@
  * comment, one constant per default, and the one place they are validated.
  */
 import { unrefClock } from '../actors/clock.js';
+import { checkDialLimiter, type DialLimiter } from '../actors/dial-limiter.js';
 import type { TlsOptions } from '../actors/dial.js';
 import { FEED_BACKOFF, type BackoffOptions, type BackoffPolicy } from '../machines/backoff.js';
 import { FEED_STABLE_AFTER, type FeedClock, type HeartbeatOptions } from '../machines/feed.js';
@@ -70,6 +71,8 @@ export interface FeedOptions extends InspectionOptions {
   headers?: Record<string, string>;
   /** TLS options for `wss://`. Certificates are verified by default. */
   tls?: TlsOptions;
+  /** Shared bound on dials (under way at once, started per second) across the pools and feeds given the same one. Default none. */
+  dialLimiter?: DialLimiter;
   /** Clock for heartbeat, staleness and backoff; tests pass xstate's `SimulatedClock`. Default: real, unref'd timers. */
   clock?: FeedClock;
   /** Random source for jitter, returning [0, 1). Default `Math.random`. */
@@ -91,6 +94,7 @@ export interface ResolvedFeedOptions {
   overflow: Overflow;
   headers: Record<string, string> | undefined;
   tls: TlsOptions | undefined;
+  dialLimiter: DialLimiter | undefined;
   clock: FeedClock;
   random: () => number;
   stableAfter: number;
@@ -116,6 +120,7 @@ const KNOWN = [
   'headers',
   ...INSPECTION_KEYS,
   'tls',
+  'dialLimiter',
   'clock',
   'random',
 ] as const;
@@ -204,6 +209,7 @@ function resolve(value: unknown): ResolvedFeedOptions {
     overflow: checkOneOf<Overflow>('overflow', options.overflow, ['drop-oldest', 'drop-newest'], DEFAULT_OVERFLOW),
     headers,
     tls,
+    dialLimiter: checkDialLimiter(options.dialLimiter),
     clock: clock ?? unrefClock,
     random: checkRandom('random', options.random),
     stableAfter: FEED_STABLE_AFTER,

@@ -14,6 +14,7 @@ import { createActor, fromPromise, type Subscription } from 'xstate';
 import type { Clock } from '../actors/clock.js';
 import { closeActor } from '../actors/close-actor.js';
 import { dial, describeTarget, type DialTarget } from '../actors/dial.js';
+import { limitedDial } from '../actors/dial-limiter.js';
 import { HttpConnection } from '../actors/http-connection.js';
 import { LifelineError, type ErrorCode } from '../errors.js';
 import { recorderFor } from '../inspect/options.js';
@@ -138,7 +139,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
     const connections = this.#connections;
     const dials = this.#dials;
     const dialSlot = fromPromise<SlotConnection, { index: number }>(async ({ signal }) => {
-      const dialing = dial(target, signal);
+      const dialing = limitedDial(options.dialLimiter, signal, () => dial(target, signal));
       dials.add(dialing);
       const settled = () => dials.delete(dialing);
       dialing.then(settled, settled);

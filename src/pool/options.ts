@@ -4,6 +4,7 @@
  */
 import { clockNow, unrefClock, type Clock } from '../actors/clock.js';
 import type { TlsOptions } from '../actors/dial.js';
+import { checkDialLimiter, type DialLimiter } from '../actors/dial-limiter.js';
 import { SLOT_BACKOFF, type BackoffOptions, type BackoffPolicy } from '../machines/backoff.js';
 import { SLOT_STABLE_AFTER } from '../machines/slot.js';
 import {
@@ -92,6 +93,8 @@ export interface ClientPoolOptions extends InspectionOptions {
   maxConnectionAge?: number;
   /** How many times `pool.request` repeats a request safe to repeat after a transport failure. Default {@link DEFAULT_RETRY} (0). */
   retry?: number;
+  /** Shared bound on dials (under way at once, started per second) across the pools and feeds given the same one. Default none. */
+  dialLimiter?: DialLimiter;
   /** The clock of the pool's actors (backoff, deadlines); tests pass xstate's `SimulatedClock`. Default: real, unref'd timers. */
   clock?: Clock;
   /** Random source for jitter, returning [0, 1). Default `Math.random`. */
@@ -120,6 +123,7 @@ export interface ResolvedPoolOptions {
   idleTimeout: number;
   maxConnectionAge: number;
   retry: number;
+  dialLimiter: DialLimiter | undefined;
   clock: Clock;
   /** Monotonic ms on `clock`. */
   now: () => number;
@@ -148,6 +152,7 @@ const KNOWN = [
   'idleTimeout',
   'maxConnectionAge',
   'retry',
+  'dialLimiter',
   'clock',
   'random',
   ...INSPECTION_KEYS,
@@ -247,6 +252,7 @@ function resolve(value: unknown): ResolvedPoolOptions {
     idleTimeout: checkNumber('idleTimeout', options.idleTimeout, DEFAULT_IDLE_TIMEOUT, { max: MAX_TIMEOUT }),
     maxConnectionAge: checkNumber('maxConnectionAge', options.maxConnectionAge, DEFAULT_MAX_CONNECTION_AGE, { max: MAX_TIMEOUT }),
     retry: checkNumber('retry', options.retry, DEFAULT_RETRY, { max: MAX_RETRIES }),
+    dialLimiter: checkDialLimiter(options.dialLimiter),
     clock: clock ?? unrefClock,
     now: clockNow(clock ?? unrefClock),
     random,
