@@ -358,7 +358,7 @@ describe('FaultHttpServer', () => {
 // ================================================================== WebSocket
 
 describe('FaultWsServer', () => {
-  it('received logs each connection’s messages in order; clients tracks open sockets; broadcast reaches every client', async () => {
+  it('received logs each connection’s messages in order; clients and closedAt track open sockets; broadcast reaches every client', async () => {
     const server = await startWsServer();
     expect(server.url).toBe(`ws://127.0.0.1:${server.port}`);
     const a = await connectWs(server.url);
@@ -381,9 +381,13 @@ describe('FaultWsServer', () => {
     expect(gotA).toEqual(['hello', 'binary:bytes']);
     expect(gotB).toEqual(['hello', 'binary:bytes']);
 
+    expect(server.closedAt).toEqual([undefined, undefined]);
     a.close();
     await once(a, 'close');
     await waitFor(() => server.clients.size === 1, () => server.clients.size);
+    // closedAt tells which logs belong to connections still open.
+    expect(server.closedAt[0]).toBeGreaterThanOrEqual(server.acceptedAt[0]!);
+    expect(server.closedAt[1]).toBeUndefined();
     server.broadcast('again');
     await waitFor(() => gotB.length === 3, () => gotB);
     expect(gotB[2]).toBe('again');

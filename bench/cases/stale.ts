@@ -16,6 +16,7 @@
  */
 import { Pool } from 'undici';
 import { ClientPool, isLifelineError } from '../../src/index.js';
+import { seededRandom } from '../../src/testing/index.js';
 import type { BenchCase } from '../lib/case.js';
 import { startIdleServer, type IdleMode } from '../lib/idle-server.js';
 import { percentile } from '../lib/stats.js';
@@ -68,18 +69,6 @@ const CONTENDERS: Contender[] = [
   },
 ];
 
-/** mulberry32: the same gaps on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function why(error: unknown): string {
   if (isLifelineError(error)) return error.code;
   const code = (error as { code?: unknown }).code;
@@ -107,7 +96,7 @@ async function runMode(mode: IdleMode, seconds: number) {
     const loops = CONTENDERS.flatMap((_, i) =>
       clients[i]!.map(async (client, caller) => {
         // Every contender's caller k waits the same gaps as every other's.
-        const random = seeded(1 + caller);
+        const random = seededRandom(1 + caller);
         const tally = tallies[i]!;
         // A first request, so the connection has served before the first idle gap.
         await client.get().catch(() => {});

@@ -26,6 +26,11 @@ export class FaultWsServer extends FaultServer {
   readonly received: string[][] = [];
   /** `performance.now()` of each WebSocket opened. */
   readonly acceptedAt: number[] = [];
+  /**
+   * `performance.now()` of each WebSocket's close, undefined while it is open: which of
+   * the `received` logs belong to connections still up (a client's current one).
+   */
+  readonly closedAt: (number | undefined)[] = [];
   /** Open WebSockets. */
   readonly clients = new Set<WebSocket>();
   #answerPings = true;
@@ -97,11 +102,15 @@ export class FaultWsServer extends FaultServer {
   }
 
   #open(socket: WebSocket): void {
-    this.acceptedAt.push(performance.now());
+    const index = this.acceptedAt.push(performance.now()) - 1;
+    this.closedAt.push(undefined);
     const log: string[] = [];
     this.received.push(log);
     this.clients.add(socket);
-    socket.on('close', () => this.clients.delete(socket));
+    socket.on('close', () => {
+      this.clients.delete(socket);
+      this.closedAt[index] = performance.now();
+    });
     socket.on('error', () => {});
     socket.on('ping', (data) => {
       if (this.#answerPings && socket.readyState === socket.OPEN) socket.pong(data);

@@ -9,3 +9,4 @@ export { FaultServer } from './fault-server.js';
 export { StateLog, logSlot, logFeed } from './state-log.js';
 export { toTestMachine, modelEventName, transitionKey, type TestMachine, type ModelTransition } from './model.js';
 export { machinePaths, pathFromEvents, type MachinePaths, type MachinePathsOptions, type ModelPath, type ModelSnapshot } from './paths.js';
+export { seededRandom } from './seeded-random.js';
