@@ -24,11 +24,11 @@ const connection = (): SlotConnection => ({
 
 type Answer = { granted: [slot: number, lease: number, connection: SlotConnection] } | { refused: ErrorCode };
 
-function startLedger(limits: Partial<ConnectionLimits> = {}) {
+function startLedger(limits: Partial<ConnectionLimits & { strategy: 'lifo' | 'round-robin' }> = {}) {
   const slots = Array.from({ length: SLOTS }, recorder);
   const parent = recorder();
   const clock = { now: 0 };
-  const input = { slots, parent, idleTimeout: 0, maxConnectionAge: 0, ...limits, now: () => clock.now, random: () => 0.5 };
+  const input = { slots, parent, strategy: 'lifo' as const, idleTimeout: 0, maxConnectionAge: 0, ...limits, now: () => clock.now, random: () => 0.5 };
   const ledger = createActor(ledgerLogic, { input }).start();
   const connections = Array.from({ length: SLOTS }, connection);
   let nextWaiter = 1;
@@ -121,6 +121,30 @@ describe('lease ledger', () => {
     expect(next.answers).toEqual([]);
     expect(context().free).toEqual([]);
     expect(context().leases[0]).toBe(0);
+  });
+
+  it('round-robin hands out the least recently released slot, so every connection takes its turn', () => {
+    const { acquire, ready, release } = startLedger({ strategy: 'round-robin' });
+    for (let slot = 0; slot < SLOTS; slot++) ready(slot);
+    const order: number[] = [];
+    for (let i = 0; i < 6; i++) {
+      const lease = grantOf(acquire('try').answers);
+      order.push(lease.slot);
+      release(lease.slot, lease.lease);
+    }
+    expect(order).toEqual([0, 1, 2, 0, 1, 2]);
+  });
+
+  it('a recycle request takes a free slot off the list and tells it; a leased one is left alone', () => {
+    const { ledger, acquire, ready, told, context } = startLedger();
+    ready(0);
+    ready(1);
+    const leased = grantOf(acquire('try').answers);
+    ledger.send({ type: 'recycle', slot: leased.slot });
+    ledger.send({ type: 'recycle', slot: 1 - leased.slot });
+    expect(told()[leased.slot]).toEqual([]);
+    expect(told()[1 - leased.slot]).toEqual(['recycle']);
+    expect(context().free).toEqual([]);
   });
 
   it('a slot that goes down leaves the free list', () => {

@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ClientPool, isLifelineError, type ClientPoolOptions } from '../src/index.js';
+import { POOL_OPTION_KEYS } from '../src/pool/options.js';
 
 async function connectError(options: unknown): Promise<Error> {
   const error = await ClientPool.connect(options as ClientPoolOptions).catch((e: unknown) => e);
@@ -29,7 +30,7 @@ describe('options', () => {
     [{ url: 'http://x', backoff: { delay: 5 } }, 'Expected `backoff.delay` to be a function, got 5 (number)'],
     [{ url: 'http://x', headers: [] }, 'Expected `headers` to be an object, got an array of 0'],
     [{ url: 'http://x', headers: { 'bad name': 'v' } }, 'Expected `headers` names to be HTTP tokens, got an invalid name of 8 characters'],
-    [{ url: 'http://x', conections: 4 }, 'Unknown option `conections`; known options are url, basePath, headers, connections, connectTimeout, headersTimeout, bodyTimeout, maxBodySize, noDelay, keepAlive, tls, backoff, lazy, acquireTimeout, drainTimeout, idleTimeout, maxConnectionAge, retry, dialLimiter, clock, random, history, secretHeaders'],
+    [{ url: 'http://x', conections: 4 }, `Unknown option \`conections\`; known options are ${POOL_OPTION_KEYS.join(', ')}`],
     [{ url: 'https://x', tls: { rejectUnauthorised: false } }, 'Unknown option `tls.rejectUnauthorised`; known options are ca, cert, key, rejectUnauthorized, servername'],
   ])('%j is refused', async (options, message) => {
     expect((await connectError(options)).message).toBe(message);

@@ -6,10 +6,12 @@
  * ```
  *  acquire(try)  --> free slot? grant : no answer ("none free")
  *  acquire(wait) --> free slot? grant : queue the waiter
+ *                    (the newest free slot, LIFO; or the oldest, with strategy round-robin)
  *  release       --> first waiter? hand the slot over : back on the free list
  *  release(recycle) --> the slot is told to recycle; it heals in its own actor
  *  slot.ready    --> first waiter? grant : free list       slot.down --> out of the free list, lease ends
  *  close         --> refuse waiters and every later acquire; report drained once no lease is out
+ *  recycle(slot) --> a free slot heals with a new connection (the pool moves it to another origin)
  *  sweep         --> recycle free connections about to pass idleTimeout, maxConnectionAge or the
  *                    server's own `Keep-Alive: timeout`, so they heal before a caller could meet a stale one
  * ```
@@ -63,6 +65,8 @@ export type LedgerEvent =
   | { type: 'release'; slot: number; lease: number; recycle: boolean; keepAlive: number }
   /** From the supervisor, every `SWEEP_INTERVAL`: recycle idle connections before the server drops them. */
   | { type: 'sweep' }
+  /** From the pool: recycle this slot if it is free (to move it to another origin); a leased one is left alone. */
+  | { type: 'recycle'; slot: number }
   | Extract<SlotReport, { type: 'slot.ready' | 'slot.down' }>
   | { type: 'close' };
 
@@ -81,6 +85,8 @@ export interface ConnectionLimits {
 }
 
 export interface LedgerInput extends ConnectionLimits {
+  /** `lifo`: the most recently released slot first. `round-robin`: the least recently released first. */
+  strategy: 'lifo' | 'round-robin';
   /** The slot actors, by index: a recycled slot is told so. */
   slots: readonly AnyActorRef[];
   /** The supervisor, told when the last lease ends after `close`. */
@@ -101,6 +107,8 @@ export interface LedgerContext {
   readonly slots: readonly AnyActorRef[];
   readonly parent: AnyActorRef;
   readonly limits: ConnectionLimits;
+  /** Take the free list's oldest entry (round-robin) instead of its newest (LIFO). */
+  readonly fifo: boolean;
   readonly now: () => number;
   readonly random: () => number;
   /** Whether any limit is in force (configured, or announced by the server): only then is the clock read. */
@@ -138,12 +146,13 @@ function recycleSlot(context: LedgerContext, slot: number, defer: Defer): void {
 
 /** The warmest free slot that is fit to hand out; any expired one on the way is recycled. */
 function takeFree(context: LedgerContext, defer: Defer): number | undefined {
-  let slot = context.free.pop();
+  const free = context.free;
+  let slot = context.fifo ? free.shift() : free.pop();
   if (!context.timed) return slot;
   const now = context.now();
   while (slot !== undefined && expired(context, slot, now, 0)) {
     recycleSlot(context, slot, defer);
-    slot = context.free.pop();
+    slot = context.fifo ? free.shift() : free.pop();
   }
   return slot;
 }
@@ -239,6 +248,13 @@ function ledgerTransition(context: LedgerContext, event: LedgerEvent, { defer }:
     case 'sweep':
       sweep(context, defer);
       break;
+    case 'recycle': {
+      const index = context.free.indexOf(event.slot);
+      if (index < 0 || context.closing) break;
+      context.free.splice(index, 1);
+      recycleSlot(context, event.slot, defer);
+      break;
+    }
     case 'acquire.cancel': {
       const index = context.waiters.findIndex((w) => w.id === event.waiter);
       if (index < 0) break; // already served: the grant won the race
@@ -283,6 +299,7 @@ export const ledgerLogic = fromTransition(ledgerTransition, ({ input }: { input:
     slots: input.slots,
     parent: input.parent,
     limits,
+    fifo: input.strategy === 'round-robin',
     now: input.now,
     random: input.random,
     timed: limits.idleTimeout > 0 || limits.maxConnectionAge > 0,

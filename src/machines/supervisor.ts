@@ -26,6 +26,7 @@ export type SupervisorEvent = { type: 'close' } | SlotReport | LedgerReport;
 
 export interface SupervisorInput extends ConnectionLimits {
   connections: number;
+  strategy: 'lifo' | 'round-robin';
   /** Resolve `connect()` at once and let slots connect in the background. */
   lazy: boolean;
   /** How long `close()` waits for leased slots before closing them anyway (ms). */
@@ -89,6 +90,7 @@ export const supervisorMachine = setup({
           input: {
             slots: context.slots,
             parent: self as AnyActorRef,
+            strategy: context.input.strategy,
             idleTimeout: context.input.idleTimeout,
             maxConnectionAge: context.input.maxConnectionAge,
             now: context.input.now,

@@ -26,6 +26,7 @@ import { checkNumber } from '../validate.js';
 import { deadlineExceeded, remainingUntil } from './deadline.js';
 import { neverSent } from './error-map.js';
 import { Lease, type LeaseOwner } from './lease.js';
+import { HOMING_INTERVAL, OriginAssignment } from './origins.js';
 import { isTransportFailure, mayRepeat } from './retry.js';
 import { MAX_RETRIES, MAX_TIMEOUT, resolvePoolOptions, type ClientPoolOptions, type ResolvedPoolOptions } from './options.js';
 import { readRequest, type RequestDefaults, type RequestOptions } from './request.js';
@@ -102,6 +103,10 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
   readonly #dials = new Set<Promise<unknown>>();
   /** The supervisor's ledger, where every acquire and release goes (set once the supervisor starts). */
   #ledger!: LedgerActor;
+  /** Which origin each slot dials (one origin: always the same). */
+  readonly #assignment: OriginAssignment;
+  /** Brings displaced slots back to their home origin, with several origins. */
+  #homing: unknown;
   #nextWaiter = 1;
   #closing: Promise<void> | undefined;
   /**
@@ -127,25 +132,54 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
   private constructor(options: ResolvedPoolOptions) {
     this.#options = options;
     this.requestDefaults = { basePath: options.basePath, headers: options.headers, maxBodySize: options.maxBodySize };
-    const target: DialTarget = {
-      host: options.host,
-      port: options.port,
-      tls: options.tls,
-      alpn: options.tls ? ['http/1.1'] : undefined,
-      connectTimeout: options.connectTimeout,
-      noDelay: options.noDelay,
-      keepAlive: options.keepAlive,
-    };
+    const targets = options.origins.map(
+      (origin): DialTarget => ({
+        host: origin.host,
+        port: origin.port,
+        tls: options.tls,
+        alpn: options.tls ? ['http/1.1'] : undefined,
+        connectTimeout: options.connectTimeout,
+        noDelay: options.noDelay,
+        keepAlive: options.keepAlive,
+      }),
+    );
+    const assignment = new OriginAssignment(targets.length, options.connections, options.now);
+    this.#assignment = assignment;
+    const connected = new Array<boolean>(options.connections).fill(false);
     const connections = this.#connections;
     const dials = this.#dials;
-    const dialSlot = fromPromise<SlotConnection, { index: number }>(async ({ signal }) => {
-      const dialing = limitedDial(options.dialLimiter, signal, () => dial(target, signal));
+    /** One dial on `origin`, in its turn; its outcome is counted against the origin. */
+    const dialOrigin = async (index: number, origin: number, signal: AbortSignal) => {
+      const dialing = limitedDial(options.dialLimiter, signal, () => dial(targets[origin]!, signal));
       dials.add(dialing);
       const settled = () => dials.delete(dialing);
       dialing.then(settled, settled);
-      const socket = await dialing;
+      try {
+        const socket = await dialing;
+        assignment.connected(index, origin);
+        return socket;
+      } catch (error) {
+        if (!signal.aborted) assignment.failed(index, origin);
+        throw error;
+      }
+    };
+    const dialSlot = fromPromise<SlotConnection, { index: number }>(async ({ input: { index }, signal }) => {
+      let origin = assignment.choose(index);
+      let socket;
+      // A slot's first connect tries every origin before it fails: one pod down must not fail connect().
+      for (let tried = 1; ; tried++) {
+        try {
+          socket = await dialOrigin(index, origin, signal);
+          break;
+        } catch (error) {
+          if (connected[index] || tried >= targets.length || signal.aborted) throw error;
+          origin = (origin + 1) % targets.length;
+          assignment.place(index, origin);
+        }
+      }
+      connected[index] = true;
       const connection = new HttpConnection(socket, {
-        origin: options.origin,
+        origin: options.origins[origin]!.origin,
         headersTimeout: options.headersTimeout,
         bodyTimeout: options.bodyTimeout,
       });
@@ -167,6 +201,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
       clock: options.clock,
       input: {
         connections: options.connections,
+        strategy: options.strategy,
         lazy: options.lazy,
         drainTimeout: options.drainTimeout,
         backoff: options.backoff,
@@ -189,6 +224,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
     const pool = new ClientPool(resolvePoolOptions(options));
     pool.actor.start();
     pool.#ledger = pool.actor.getSnapshot().context.ledger;
+    if (pool.#options.origins.length > 1) pool.#bringHome();
     if (pool.#options.lazy) return pool;
     await new Promise<void>((resolve, reject) => {
       let subscription: Subscription | undefined;
@@ -200,7 +236,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
         } else if (snapshot.status !== 'active') {
           subscription?.unsubscribe();
           const cause = snapshot.context.failure;
-          const where = describeTarget(pool.#options);
+          const where = pool.#options.origins.map(describeTarget).join(', ');
           reject(
             new LifelineError('CONNECT_FAILED', `could not open ${pool.#options.connections} connections to ${where}: ${cause?.message ?? 'closed'}`, {
               cause,
@@ -406,6 +442,21 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
     await this.close();
   }
 
+  /** Every HOMING_INTERVAL, slots whose home origin is back are recycled to return to it (while free). */
+  #bringHome(): void {
+    const clock = this.#options.clock;
+    const tick = () => {
+      for (const slot of this.#assignment.returning()) this.#ledger.send({ type: 'recycle', slot });
+      this.#homing = clock.setTimeout(tick, HOMING_INTERVAL);
+    };
+    this.#homing = clock.setTimeout(tick, HOMING_INTERVAL);
+  }
+
+  /** The origin each slot is connected or connecting to, by slot (an index into the pool's `urls`). */
+  slotOrigins(): readonly number[] {
+    return this.#assignment.current();
+  }
+
   /** @internal the pool's clock, which runs request deadlines. */
   get clock(): Clock {
     return this.#options.clock;
@@ -419,6 +470,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
   }
 
   async #close(): Promise<void> {
+    if (this.#homing !== undefined) this.#options.clock.clearTimeout(this.#homing);
     await closeActor(this.actor);
     await Promise.allSettled([...this.#dials]);
     const open = [...this.#connections];

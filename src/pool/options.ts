@@ -9,11 +9,13 @@ import { SLOT_BACKOFF, type BackoffOptions, type BackoffPolicy } from '../machin
 import { SLOT_STABLE_AFTER } from '../machines/slot.js';
 import {
   checkBackoff,
+  checkArray,
   checkBoolean,
   checkInstance,
   checkKnownKeys,
   checkNumber,
   checkObject,
+  checkOneOf,
   checkRandom,
   checkTls,
   guardOptions,
@@ -48,9 +50,27 @@ export const MAX_TIMEOUT = 2_147_483_647;
 /** A bound on `retry`: past a handful, retrying is a loop, not a policy. */
 export const MAX_RETRIES = 10;
 
+/** Which free connection a request gets. */
+export type Strategy = 'lifo' | 'round-robin';
+export const DEFAULT_STRATEGY: Strategy = 'lifo';
+
 export interface ClientPoolOptions extends InspectionOptions {
-  /** Origin, `http://` or `https://`, optionally with a path that prefixes `basePath`. Required. */
-  url: string | URL;
+  /** Origin, `http://` or `https://`, optionally with a path that prefixes `basePath`. One of `url` or `urls` is required. */
+  url?: string | URL;
+  /**
+   * Several origins serving the same API (pods behind a balancer, a venue's regional
+   * endpoints): the connections are spread over them, slot i on origin i mod n. A slot
+   * whose origin keeps refusing moves to the origin with the fewest recent failures,
+   * and returns once its own has been quiet for a while. Same scheme and path for all.
+   */
+  urls?: (string | URL)[];
+  /**
+   * `lifo`: the most recently released connection first (the warmest: its TCP window is
+   * open and its TLS session hot). `round-robin`: the least recently released first, so
+   * requests spread evenly over connections, and so over the origins and pods behind
+   * them. Default {@link DEFAULT_STRATEGY} ('lifo').
+   */
+  strategy?: Strategy;
   /** Prefixed to every request path. Default `''`. */
   basePath?: string;
   /** Default headers sent with every request; a request's own header of the same name wins. Default none. */
@@ -101,10 +121,22 @@ export interface ClientPoolOptions extends InspectionOptions {
   random?: () => number;
 }
 
-export interface ResolvedPoolOptions {
+/** One origin of a pool: where its slots dial. */
+export interface PoolOrigin {
+  /** `scheme://host:port`: what undici puts in the Host header, and how the pool names it. */
   origin: string;
   host: string;
   port: number;
+}
+
+export interface ResolvedPoolOptions {
+  /** The first origin's: how the pool names itself. */
+  origin: string;
+  host: string;
+  port: number;
+  /** Every origin, in the order given (slot i starts on origins[i % n]). */
+  origins: PoolOrigin[];
+  strategy: Strategy;
   tls: TlsOptions | undefined;
   basePath: string;
   /** Default headers, validated and flattened once. */
@@ -135,6 +167,8 @@ export interface ResolvedPoolOptions {
 
 const KNOWN = [
   'url',
+  'urls',
+  'strategy',
   'basePath',
   'headers',
   'connections',
@@ -161,14 +195,14 @@ const KNOWN = [
 /** Every option `ClientPool.connect` knows, for tools that enumerate them (the options fuzz test). */
 export const POOL_OPTION_KEYS: readonly string[] = KNOWN;
 
-function parseUrl(value: unknown): URL {
+function parseUrl(field: string, value: unknown): URL {
   const expected = 'an http:// or https:// URL string';
   if (typeof value === 'string') {
     try {
       return new URL(value);
     } catch {
       // The URL itself is not echoed: it may carry a password.
-      throw invalid('url', expected, value);
+      throw invalid(field, expected, value);
     }
   }
   // A copy: a URL (or a Proxy of one, or a lookalike) is read once, here, and can fail only here.
@@ -177,7 +211,7 @@ function parseUrl(value: unknown): URL {
   } catch {
     // fall through: not a usable URL
   }
-  throw invalid('url', expected, value);
+  throw invalid(field, expected, value);
 }
 
 /** Visible ASCII only: undici refuses control characters in a path at every request, and CR/LF would split it. */
@@ -197,11 +231,27 @@ function resolve(value: unknown): ResolvedPoolOptions {
   if (!options) throw invalid('options', 'an object with at least `url`', value);
   checkKnownKeys('', options, KNOWN);
 
-  const url = parseUrl(options.url);
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw invalidSaying('url', 'an http:// or https:// URL', `a ${url.protocol} URL`);
+  if (options.url !== undefined && options.urls !== undefined) throw invalidSaying('url', 'left out when `urls` is given', 'both');
+  const urls =
+    options.urls === undefined
+      ? [parseUrl('url', options.url)]
+      : checkArray('urls', options.urls, 'a non-empty array of http:// or https:// URLs').map((item, i) => parseUrl(`urls[${i}]`, item));
+  if (urls.length === 0) throw invalidSaying('urls', 'a non-empty array of http:// or https:// URLs', 'an empty array');
+  if (urls.length > MAX_CONNECTIONS) throw invalidSaying('urls', `at most ${MAX_CONNECTIONS} URLs`, `${urls.length}`);
+  for (const [i, each] of urls.entries()) {
+    const field = options.urls === undefined ? 'url' : `urls[${i}]`;
+    if (each.protocol !== 'http:' && each.protocol !== 'https:') {
+      throw invalidSaying(field, 'an http:// or https:// URL', `a ${each.protocol} URL`);
+    }
+    if (each.search || each.hash) throw invalidSaying(field, 'a URL without query or fragment', 'a URL with one');
+    if (i > 0 && (each.protocol !== urls[0]!.protocol || each.pathname !== urls[0]!.pathname)) {
+      throw invalidSaying(field, "the scheme and path of `urls[0]` (the origins serve one API)", 'others');
+    }
+    if (i > 0 && (each.username !== urls[0]!.username || each.password !== urls[0]!.password)) {
+      throw invalidSaying(field, 'the credentials of `urls[0]`, or none', 'others');
+    }
   }
-  if (url.search || url.hash) throw invalidSaying('url', 'a URL without query or fragment', 'a URL with one');
+  const url = urls[0]!;
   const secure = url.protocol === 'https:';
 
   const basePath = options.basePath ?? '';
@@ -228,12 +278,19 @@ function resolve(value: unknown): ResolvedPoolOptions {
   const random = checkRandom('random', options.random);
   const clock = checkInstance('clock', options.clock, ['setTimeout', 'clearTimeout']) as Clock | undefined;
   const tls = checkTls('tls', options.tls);
-  const inspection = resolveInspection(options, headers, [url.href], DEFAULT_POOL_HISTORY);
+  const inspection = resolveInspection(options, headers, urls.map((each) => each.href), DEFAULT_POOL_HISTORY);
+  const origins = urls.map(
+    (each): PoolOrigin => ({
+      origin: each.origin,
+      host: each.hostname.replace(/^\[|\]$/g, ''),
+      port: each.port ? Number(each.port) : secure ? 443 : 80,
+    }),
+  );
 
   return {
-    origin: url.origin,
-    host: url.hostname.replace(/^\[|\]$/g, ''),
-    port: url.port ? Number(url.port) : secure ? 443 : 80,
+    ...origins[0]!,
+    origins,
+    strategy: checkOneOf<Strategy>('strategy', options.strategy, ['lifo', 'round-robin'], DEFAULT_STRATEGY),
     tls: secure ? (tls ?? { rejectUnauthorized: true }) : undefined,
     basePath: joinPath(url.pathname, basePath),
     // Sent with every request, so it holds the real values; console.log(pool) shows them scrubbed.
