@@ -4,12 +4,14 @@
  * after a full run; `node build/bench/report.js` re-renders it from
  * bench/results.json alone.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { readResults, type BenchResults } from './lib/results.js';
 import { renderMarkdown, type Table } from './lib/table.js';
 
 export const REPORT_PATH = 'BENCHMARKS.md';
+/** Hand-written: why a target is missed, with the profile that shows it. Rendered under the targets. */
+export const NOTES_PATH = 'bench/notes.md';
 
 function targetsTable(results: BenchResults): Table {
   return {
@@ -43,6 +45,7 @@ export function renderReport(results: BenchResults): string {
     '',
     renderMarkdown(targetsTable(results), '##'),
   ];
+  if (existsSync(NOTES_PATH)) lines.push('', readFileSync(NOTES_PATH, 'utf8').trimEnd());
   for (const c of results.cases) {
     lines.push('', `## ${c.title}`);
     for (const table of c.tables) lines.push('', renderMarkdown(table));

@@ -24,7 +24,7 @@ const pool = await ClientPool.connect({
   basePath: '/api/v3',
   headers: { 'x-api-key': 'demo-secret-key-0001' }, // secret by name: scrubbed from everything inspection shows
   connections: 4,
-  history: 100, // the flight recorder the dashboard shows (pools record nothing unless asked)
+  history: 200, // the flight recorder the dashboard shows (100 state changes per slot by default)
   acquireTimeout: 1_000,
   backoff: { initial: 100, max: 2_000 },
 });

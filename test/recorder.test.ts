@@ -83,9 +83,28 @@ describe('flight recorder', () => {
     }
   });
 
-  it('is off for a pool unless asked (history: 0 by default), and then attaches no inspector', async () => {
+  it('records a pool by default, by watching its slots: no inspector, so leases cost nothing more', async () => {
     const server = await startHttpServer();
     const pool = await ClientPool.connect({ url: server.url, connections: 1 });
+    onTestFinished(() => pool.close());
+    // The actor is an xstate Actor; its options say whether an inspector was attached at creation.
+    expect((pool.actor as unknown as { options: { inspect?: unknown } }).options.inspect).toBeUndefined();
+    for (let i = 0; i < 5; i++) pool.tryAcquire()!.release();
+    server.dropAll();
+    const log = logSlot(pool, 0);
+    while ((await log.next()) !== 'healthy');
+    expect(pool.history().map((r) => `${r.from}>${r.to}:${r.event}`)).toEqual([
+      'connecting>healthy:dial.done',
+      'healthy>poisoned:lost',
+      'poisoned>backoff:teardown.done',
+      'backoff>connecting:after.retryDelay',
+      'connecting>healthy:dial.done',
+    ]);
+  });
+
+  it('is off for a pool with history: 0', async () => {
+    const server = await startHttpServer();
+    const pool = await ClientPool.connect({ url: server.url, connections: 1, history: 0 });
     onTestFinished(() => pool.close());
     server.dropAll();
     await logSlot(pool, 0).next();

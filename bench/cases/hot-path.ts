@@ -1,8 +1,8 @@
 /**
  * Case 2: the hot path without I/O. One caller takes a free connection and
  * gives it back, over and over, on a pool of 4 with nothing in flight:
- * lifeline's tryAcquire + release (bare, with a no-op XState inspector, with the
- * flight recorder of `history: 100`), its awaited acquire, generic-pool's and
+ * lifeline's tryAcquire + release (bare with `history: 0`, with a no-op XState
+ * inspector, with the flight recorder of `history: 100`, the default), its awaited acquire, generic-pool's and
  * tarn's acquire/release (the reference: generic-pool), and a bare array (the floor).
  */
 import { createPool } from 'generic-pool';
@@ -26,7 +26,7 @@ interface HotContender {
 const REFERENCE = 'generic-pool acquire + release';
 const BARE = 'lifeline tryAcquire + release';
 const INSPECTED = 'lifeline, no-op inspector attached';
-const RECORDED = 'lifeline, history: 100 (recorder)';
+const RECORDED = 'lifeline, history: 100 (recorder, the default)';
 
 async function cyclesPerSecond(contender: HotContender, durationMs: number): Promise<number> {
   let cycles = 0;
@@ -52,12 +52,13 @@ function lifelineTry(name: string, pool: ClientPool): HotContender {
 }
 
 async function openContenders(origin: string): Promise<HotContender[]> {
-  const bare = await ClientPool.connect({ url: origin, connections: SIZE });
-  const inspected = await ClientPool.connect({ url: origin, connections: SIZE });
+  const bare = await ClientPool.connect({ url: origin, connections: SIZE, history: 0 });
+  const inspected = await ClientPool.connect({ url: origin, connections: SIZE, history: 0 });
   // What any inspector costs, whatever it does: XState builds and delivers an inspection event per step.
   inspected.actor.system.inspect(() => {});
+  // The default: the flight recorder watches the slots (it attaches no inspector).
   const recorded = await ClientPool.connect({ url: origin, connections: SIZE, history: 100 });
-  const awaited = await ClientPool.connect({ url: origin, connections: SIZE });
+  const awaited = await ClientPool.connect({ url: origin, connections: SIZE, history: 0 });
 
   const generic = createPool({ create: async () => ({}), destroy: async () => {} }, { min: SIZE, max: SIZE });
   await generic.ready();
@@ -131,10 +132,16 @@ export const hotPathCase: BenchCase = {
     const inspector = cost(INSPECTED) / cost(BARE);
     const recorder = cost(RECORDED) / cost(BARE);
     context.target({
-      name: 'hot path: an inspector attached',
+      name: 'hot path: the flight recorder attached (history: 100, the default)',
       goal: 'cycle <= 2.00x the bare one',
-      measured: `no-op inspector ${inspector.toFixed(2)}x, recorder (history: 100) ${recorder.toFixed(2)}x`,
-      pass: inspector <= 2 && recorder <= 2,
+      measured: `${recorder.toFixed(2)}x`,
+      pass: recorder <= 2,
+    });
+    context.target({
+      name: 'hot path: a no-op XState inspector attached (pool.actor.system.inspect)',
+      goal: 'cycle <= 2.00x the bare one',
+      measured: `${inspector.toFixed(2)}x`,
+      pass: inspector <= 2,
     });
   },
 };

@@ -4,8 +4,10 @@
  * code), kept in a ring per actor for a post-mortem, and streamed live to
  * whoever listens (the dashboard).
  *
- * It is fed by XState's inspection API at the root actor, so it sees every
- * actor of the system without the machines knowing. Leases are not state
+ * A feed's recorder is fed by XState's inspection API at the root actor, so it
+ * sees every actor of the system without the machines knowing. A pool's
+ * watches its slot actors instead (`watch`): an inspector would also see every
+ * lease of the ledger, and cost each one. Leases are not state
  * changes of a slot (the supervisor's ledger holds them, and counts them), so
  * a busy pool does not push the failures a post-mortem needs out of the ring.
  *
@@ -66,6 +68,12 @@ export interface InspectedSnapshot {
 
 export const DEFAULT_HISTORY = 100;
 
+/** What `watch` needs of an actor: its snapshot now and each one after. */
+export interface WatchedActor {
+  getSnapshot(): unknown;
+  subscribe(next: (snapshot: unknown) => void): { unsubscribe(): void };
+}
+
 /** Keeps the last `capacity` records, oldest overwritten first. */
 class Ring<T> {
   readonly #items: (T | undefined)[];
@@ -123,6 +131,22 @@ export class FlightRecorder {
     if (actor === undefined) return;
     this.#observe(actor, snapshot, event.event.type);
   };
+
+  /**
+   * Records one actor by subscribing to it, instead of through an inspector: what a
+   * pool does for its slots, so that recording costs its hot path (ledger events)
+   * nothing. `cause` reads the type of the event that entered the snapshot's state.
+   * Returns an unsubscribe.
+   */
+  watch(actor: string, ref: WatchedActor, cause: (snapshot: InspectedSnapshot) => string): () => void {
+    const initial = ref.getSnapshot() as InspectedSnapshot;
+    this.#observe(actor, initial, cause(initial));
+    const subscription = ref.subscribe((snapshot) => {
+      const inspected = snapshot as InspectedSnapshot;
+      this.#observe(actor, inspected, cause(inspected));
+    });
+    return () => subscription.unsubscribe();
+  }
 
   /** Every record kept, oldest first, as plain JSON-ready objects. */
   history(): TransitionRecord[] {

@@ -56,6 +56,12 @@ export interface SlotContext extends SlotInput {
   /** The delay chosen on entering `backoff` (ms). */
   retryDelay: number;
   lastError: Error | undefined;
+  /**
+   * The type of the event that entered the current state. A flight recorder
+   * subscribed to the slot reads it from the snapshot, so a pool's recording needs
+   * no XState inspector, which would cost every event of the system, leases included.
+   */
+  cause: string;
 }
 
 export type SlotEvent =
@@ -125,6 +131,7 @@ export const slotMachine = setup({
       ({ context }) => context.parent,
       ({ context }): SlotReport => ({ type: 'slot.down', slot: context.index }),
     ),
+    noteCause: assign({ cause: ({ event }) => event.type }),
     countFailure: assign({ attempts: ({ context }) => context.attempts + 1 }),
     forgetFailures: assign({ attempts: 0, lastError: undefined }),
     forgetConnection: assign({ connection: undefined }),
@@ -141,6 +148,7 @@ export const slotMachine = setup({
     attempts: 0,
     retryDelay: 0,
     lastError: undefined,
+    cause: 'xstate.init',
   }),
   initial: 'connecting',
   on: {
@@ -148,6 +156,7 @@ export const slotMachine = setup({
   },
   states: {
     connecting: {
+      entry: 'noteCause',
       invoke: {
         id: 'dial',
         src: 'dial',
@@ -174,7 +183,7 @@ export const slotMachine = setup({
       },
     },
     healthy: {
-      entry: 'reportReady',
+      entry: ['noteCause', 'reportReady'],
       exit: 'reportDown',
       invoke: { id: 'watch', src: 'watch', input: ({ context }) => context.connection! },
       after: {
@@ -189,6 +198,7 @@ export const slotMachine = setup({
       },
     },
     poisoned: {
+      entry: 'noteCause',
       invoke: {
         id: 'teardown',
         src: 'teardown',
@@ -197,14 +207,14 @@ export const slotMachine = setup({
       },
     },
     backoff: {
-      entry: 'chooseRetryDelay',
+      entry: ['noteCause', 'chooseRetryDelay'],
       after: {
         retryDelay: 'connecting',
       },
     },
     closed: {
       type: 'final',
-      entry: ({ context }) => context.connection?.destroy(),
+      entry: ['noteCause', ({ context }) => context.connection?.destroy()],
     },
   },
 });

@@ -41,8 +41,8 @@ export const DEFAULT_IDLE_TIMEOUT = 0;
 export const DEFAULT_MAX_CONNECTION_AGE = 0;
 /** `pool.request` repeats nothing unless asked. */
 export const DEFAULT_RETRY = 0;
-/** Pools record no history unless asked: the recorder's inspector costs each lease cycle about 1 us, twice the cycle itself. */
-export const DEFAULT_POOL_HISTORY = 0;
+/** Pools record by default, like feeds: the recorder watches the slot actors, and a lease is not a slot transition, so the hot path pays nothing for it. */
+export const DEFAULT_POOL_HISTORY = 100;
 /** Upper bound on `connections`: one pool is not meant to open a socket per request. */
 export const MAX_CONNECTIONS = 1_024;
 /** The longest timeout accepted (about 24 days): what `setTimeout` can hold. */
