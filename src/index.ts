@@ -47,5 +47,17 @@ export {
 export { feedMachine, feedState, FEED_STABLE_AFTER, type FeedState, type FeedClock, type HeartbeatOptions } from './machines/feed.js';
 export { FlightRecorder, DEFAULT_HISTORY, type TransitionRecord, type ActorSummary } from './inspect/recorder.js';
 export { Redactor, REDACTED, isSecretName, redactUrl } from './inspect/redact.js';
+export {
+  POOL_ACQUIRE_CHANNEL,
+  POOL_REQUEST_CHANNEL,
+  SLOT_STATE_CHANNEL,
+  FEED_STATE_CHANNEL,
+  FEED_MESSAGE_CHANNEL,
+  type AcquireMessage,
+  type RequestMessage,
+  type SlotStateMessage,
+  type FeedStateMessage,
+  type FeedMessageInfo,
+} from './inspect/diagnostics.js';
 export type { InspectionOptions } from './inspect/options.js';
 export { serveDashboard, DEFAULT_DASHBOARD_HOST, STATS_INTERVAL, type Dashboard, type DashboardOptions } from './inspect/dashboard.js';

@@ -18,6 +18,7 @@ import { closeActor } from '../actors/close-actor.js';
 import { openWebSocket, type WsFeedConnection } from '../actors/websocket.js';
 import { redactUrl } from '../inspect/redact.js';
 import { recorderFor } from '../inspect/options.js';
+import { FeedObserver } from '../inspect/feed-observer.js';
 import type { FlightRecorder, TransitionRecord } from '../inspect/recorder.js';
 import { LifelineError } from '../errors.js';
 import { feedMachine, feedState, type FeedConnection, type FeedSnapshot, type FeedState } from '../machines/feed.js';
@@ -64,6 +65,8 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
   readonly actor: FeedActor;
   readonly #options: ResolvedFeedOptions;
   readonly #queues = new Set<MessageQueue>();
+  /** Metrics and diagnostics hooks (`meter` option, `lifeline:feed:*` channels). */
+  readonly #metrics: FeedObserver;
   #messages = 0;
   #dropped = 0;
   #connections = 0;
@@ -135,6 +138,7 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
       },
       error: (error) => this.#safeEmit('error', new LifelineError('FEED_CLOSED', 'the feed stopped on an internal error', { cause: error })),
     });
+    this.#metrics = new FeedObserver(this, options.inspection.meter);
   }
 
   /**
@@ -222,11 +226,13 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
 
   async #close(): Promise<void> {
     await closeActor(this.actor);
+    this.#metrics.stop();
     this.#endQueues();
   }
 
   #deliver(data: string | Buffer, isBinary: boolean): void {
     this.#messages++;
+    if (this.#metrics.observesMessages) this.#metrics.message(data, isBinary);
     try {
       this.emit('message', data, isBinary);
     } catch (error) {

@@ -1,30 +1,37 @@
 /**
- * The inspection options pools and feeds share: how much history to keep, and
- * which values are secret.
+ * The inspection options pools and feeds share: how much history to keep,
+ * which values are secret, and which meter gets their metrics.
  */
-import { checkNumber, checkStrings } from '../validate.js';
+import type { Meter } from '@opentelemetry/api';
+import { checkInstance, checkNumber, checkStrings } from '../validate.js';
+import { METER_METHODS } from './otel.js';
 import { FlightRecorder, type RecorderOptions } from './recorder.js';
 import { headerSecrets, Redactor, urlSecrets } from './redact.js';
 
 export interface InspectionOptions {
   /**
    * State changes kept per slot or feed by the flight recorder; 0 turns recording off.
-   * Feeds: default 100 (`DEFAULT_HISTORY`). Pools: default 0, because the recorder
-   * listens through XState's inspection API, which builds a record for every event of the
-   * system, leases included: about +1 us per try+release cycle (0.5 us without, 1.5 us with);
-   * turn it on where that is affordable.
+   * Default 100 (`DEFAULT_HISTORY`, `DEFAULT_POOL_HISTORY`). A pool's recorder watches its
+   * slot actors rather than inspecting the system, so leases (ledger events) cost nothing more.
    */
   history?: number;
   /** Header names whose values are secret, beyond those that look it (authorization, cookie, *key*, *token*, *secret*, *signature*...). */
   secretHeaders?: string[];
+  /**
+   * An OpenTelemetry `Meter` (`@opentelemetry/api`, an optional peer dependency) for the
+   * pool's or feed's instruments: slots by state, acquire waits, request durations,
+   * reconnects, feed messages and staleness (see the README's Metrics section). Default none.
+   */
+  meter?: Meter;
 }
 
 export interface ResolvedInspection {
   history: number;
   redactor: Redactor;
+  meter: Meter | undefined;
 }
 
-export const INSPECTION_KEYS = ['history', 'secretHeaders'] as const;
+export const INSPECTION_KEYS = ['history', 'secretHeaders', 'meter'] as const;
 
 /** Reads the inspection options, collecting the secrets of `headers` (flat) and `urls`. */
 export function resolveInspection(
@@ -38,6 +45,7 @@ export function resolveInspection(
   return {
     history: checkNumber('history', options.history, defaultHistory, { max: 100_000 }),
     redactor: new Redactor(secrets),
+    meter: checkInstance('meter', options.meter, METER_METHODS) as Meter | undefined,
   };
 }
 

@@ -18,6 +18,7 @@ import { limitedDial } from '../actors/dial-limiter.js';
 import { HttpConnection } from '../actors/http-connection.js';
 import { LifelineError, type ErrorCode } from '../errors.js';
 import { recorderFor } from '../inspect/options.js';
+import { PoolObserver } from '../inspect/pool-observer.js';
 import type { FlightRecorder, TransitionRecord } from '../inspect/recorder.js';
 import type { AcquireReply, LedgerActor } from '../machines/ledger.js';
 import { slotMachine, slotState, type SlotConnection, type SlotSnapshot, type SlotState } from '../machines/slot.js';
@@ -96,6 +97,8 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
   /** The supervisor actor, for inspection (`actor.subscribe`, `actor.getSnapshot()`). */
   readonly actor: SupervisorActor;
   readonly requestDefaults: RequestDefaults;
+  /** @internal metrics and diagnostics hooks (`meter` option, `lifeline:*` channels). */
+  readonly metrics: PoolObserver;
   readonly #options: ResolvedPoolOptions;
   /** Every connection dialed and not yet closed, so close() can wait for the last socket. */
   readonly #connections = new Set<HttpConnection>();
@@ -197,7 +200,6 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
       (snapshot) => slotState(snapshot as unknown as SlotSnapshot),
     );
     this.actor = createActor(machine, {
-      ...(this.recorder ? { inspect: this.recorder.inspect } : {}),
       clock: options.clock,
       input: {
         connections: options.connections,
@@ -212,6 +214,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
         maxConnectionAge: options.maxConnectionAge,
       },
     });
+    this.metrics = new PoolObserver(this, options.inspection.meter);
   }
 
   /**
@@ -224,6 +227,11 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
     const pool = new ClientPool(resolvePoolOptions(options));
     pool.actor.start();
     pool.#ledger = pool.actor.getSnapshot().context.ledger;
+    const recorder = pool.recorder;
+    // Slots are watched, not inspected: an inspector would see (and cost) every lease of the ledger too.
+    pool.actor.getSnapshot().context.slots.forEach((slot, index) =>
+      recorder?.watch(`slot ${index}`, slot, (snapshot) => (snapshot.context as { cause?: string } | undefined)?.cause ?? ''),
+    );
     if (pool.#options.origins.length > 1) pool.#bringHome();
     if (pool.#options.lazy) return pool;
     await new Promise<void>((resolve, reject) => {
@@ -268,6 +276,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
     this.#tryAnswering = true;
     this.#ledger.send({ type: 'acquire', mode: 'try', waiter: 0, reply: this.#tryReply });
     this.#tryAnswering = false;
+    if (this.metrics.observesAcquire) this.metrics.acquired('try', -1, this.#trySlot >= 0 ? 'granted' : 'unavailable');
     if (this.#trySlot < 0) return undefined;
     const connection = this.#tryConnection as HttpConnection;
     this.#tryConnection = undefined;
@@ -343,6 +352,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
       }
     }
 
+    const started = this.metrics.observesAcquire ? performance.now() : -1;
     const waiter = this.#nextWaiter++;
     let resolve: ((lease: Lease) => void) | undefined;
     let reject: ((error: LifelineError) => void) | undefined;
@@ -360,6 +370,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
     const reply: AcquireReply = {
       granted: (slot, lease, connection) => {
         if (settled) return this.returnSlot(slot, lease, false);
+        if (started >= 0) this.metrics.acquired('wait', started, 'granted');
         if (!resolve) {
           settled = true;
           immediate = new Lease(this, slot, lease, connection as HttpConnection);
@@ -370,6 +381,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
       },
       refused: (code) => {
         if (settled) return;
+        if (started >= 0) this.metrics.acquired('wait', started, code);
         if (!reject) {
           // Never throw inside the supervisor's action: it would fail the actor.
           settled = true;
@@ -472,6 +484,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
   async #close(): Promise<void> {
     if (this.#homing !== undefined) this.#options.clock.clearTimeout(this.#homing);
     await closeActor(this.actor);
+    this.metrics.stop();
     await Promise.allSettled([...this.#dials]);
     const open = [...this.#connections];
     for (const connection of open) connection.destroy();

@@ -14,6 +14,7 @@
 import { LifelineError } from '../errors.js';
 import type { Clock } from '../actors/clock.js';
 import type { HttpConnection } from '../actors/http-connection.js';
+import type { PoolObserver } from '../inspect/pool-observer.js';
 import { deadlineExceeded, remainingUntil } from './deadline.js';
 import { buildDispatch, CollectHandler, readRequest, type RequestDefaults, type RequestOptions } from './request.js';
 import type { LifelineResponse } from './response.js';
@@ -23,6 +24,8 @@ export interface LeaseOwner {
   readonly requestDefaults: RequestDefaults;
   /** Runs request deadlines. */
   readonly clock: Clock;
+  /** Request metrics and diagnostics. */
+  readonly metrics: PoolObserver;
   /**
    * Hands the slot back to the supervisor; `recycle` poisons it instead of freeing it;
    * `keepAlive` is the server's announced idle timeout (ms), or -1.
@@ -88,6 +91,7 @@ export class Lease implements Disposable {
       this.#recycle = true;
       return Promise.reject(new LifelineError('CONNECTION_LOST', 'the connection closed before the request was sent'));
     }
+    const started = this.#owner.metrics.observesRequests ? performance.now() : -1;
     return new Promise<LifelineResponse>((resolve, reject) => {
       let onAbort: (() => void) | undefined;
       let timer: unknown;
@@ -98,6 +102,7 @@ export class Lease implements Disposable {
         if (handler.keepAlive >= 0) this.#keepAlive = handler.keepAlive;
         if (onAbort) signal!.removeEventListener('abort', onAbort);
         if (timer !== undefined) clock.clearTimeout(timer);
+        if (started >= 0) this.#owner.metrics.requested(this.slot, options.method, started, error, response);
         if (error) reject(error);
         else resolve(response!);
       });

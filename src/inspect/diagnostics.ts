@@ -1,0 +1,124 @@
+/**
+ * `node:diagnostics_channel` events of pools and feeds, for APMs and loggers
+ * that want them without a meter.
+ *
+ * Channel                      | Published when                                   | Payload
+ * ---------------------------- | ------------------------------------------------ | -----------------------
+ * `lifeline:pool:acquire`      | an acquire or tryAcquire is answered             | {@link AcquireMessage}
+ * `lifeline:pool:request`      | a request dispatched on a lease settles          | {@link RequestMessage}
+ * `lifeline:slot:state`        | a slot's connection changes state                | {@link SlotStateMessage}
+ * `lifeline:feed:state`        | a feed changes state                             | {@link FeedStateMessage}
+ * `lifeline:feed:message`      | a feed receives a message                        | {@link FeedMessageInfo}
+ *
+ * ```ts
+ * import diagnostics from 'node:diagnostics_channel';
+ * import { POOL_REQUEST_CHANNEL, type RequestMessage } from 'lifeline';
+ * diagnostics.subscribe(POOL_REQUEST_CHANNEL, (message) => log(message as RequestMessage));
+ * ```
+ *
+ * A payload is built only while its channel has a subscriber (undici's rule):
+ * without one, a hook costs a `hasSubscribers` check and nothing is allocated.
+ * Payloads carry no secrets: origins and URLs are scheme://host:port, and no
+ * header, path, query or body is ever included.
+ */
+import diagnostics from 'node:diagnostics_channel';
+import type { FeedState } from '../machines/feed.js';
+import type { SlotMachineState } from '../machines/slot.js';
+
+export const POOL_ACQUIRE_CHANNEL = 'lifeline:pool:acquire';
+export const POOL_REQUEST_CHANNEL = 'lifeline:pool:request';
+export const SLOT_STATE_CHANNEL = 'lifeline:slot:state';
+export const FEED_STATE_CHANNEL = 'lifeline:feed:state';
+export const FEED_MESSAGE_CHANNEL = 'lifeline:feed:message';
+
+/** `lifeline:pool:acquire`: one acquire answered. */
+export interface AcquireMessage {
+  /** The pool's origin, scheme://host:port. */
+  origin: string;
+  /** `try` for `tryAcquire()`, `wait` for `acquire()` and `request()`. */
+  mode: 'try' | 'wait';
+  /**
+   * `granted`; `unavailable` for a try that found no free connection; else the
+   * code the wait was refused with (`ACQUIRE_TIMEOUT`, `ACQUIRE_ABORTED`,
+   * `DEADLINE_EXCEEDED`, `POOL_CLOSED`).
+   */
+  outcome: string;
+  /** From the acquire call to its answer (ms); 0 for a try. */
+  waitMs: number;
+}
+
+/** `lifeline:pool:request`: one request on a connection settled (each attempt of a retried `pool.request` is one). */
+export interface RequestMessage {
+  origin: string;
+  slot: number;
+  /** The HTTP method, as sent. */
+  method: string;
+  /** The response status, or undefined when the request failed. */
+  status: number | undefined;
+  /** The `LifelineError` code the request failed with, or undefined when a response came. */
+  error: string | undefined;
+  /** From dispatch to the whole response (or the failure), in ms. */
+  durationMs: number;
+}
+
+/** `lifeline:slot:state`: a slot machine moved (leases are not state changes: `busy` is never reported here). */
+export interface SlotStateMessage {
+  origin: string;
+  slot: number;
+  from: SlotMachineState;
+  to: SlotMachineState;
+  /**
+   * Why: the code of the error that caused the change (`CONNECTION_LOST`, `CONNECT_FAILED`...), if
+   * one did; into `poisoned`, always: `CONNECTION_LOST` (the server closed it) or `RECYCLED` (the
+   * pool retired it: a response said `Connection: close`, a request failed or was aborted on it,
+   * or it reached an idle or age limit). Undefined for the steps of healing and for `closed`.
+   */
+  reason: string | undefined;
+}
+
+/** `lifeline:feed:state`: a feed moved. */
+export interface FeedStateMessage {
+  /** The endpoint in use, scheme://host:port. */
+  url: string;
+  from: FeedState;
+  to: FeedState;
+  /** The code of the error that caused the change (`FEED_LOST`, `ACK_TIMEOUT`...), if one did. */
+  reason: string | undefined;
+}
+
+/** `lifeline:feed:message`: a message received (its content is not included). */
+export interface FeedMessageInfo {
+  url: string;
+  /** Size in bytes (UTF-8 for text). */
+  bytes: number;
+  isBinary: boolean;
+}
+
+export const acquireChannel = diagnostics.channel(POOL_ACQUIRE_CHANNEL);
+export const requestChannel = diagnostics.channel(POOL_REQUEST_CHANNEL);
+export const slotStateChannel = diagnostics.channel(SLOT_STATE_CHANNEL);
+export const feedStateChannel = diagnostics.channel(FEED_STATE_CHANNEL);
+export const feedMessageChannel = diagnostics.channel(FEED_MESSAGE_CHANNEL);
+
+/**
+ * @internal How many payloads have been published, so a test can prove that none
+ * is built without a subscriber.
+ */
+export const payloads = { built: 0 };
+
+/**
+ * Publishes a payload. Call it only inside `if (channel.hasSubscribers)`, so the
+ * payload object (and any closure) is never made for nobody.
+ */
+export function publish(channel: diagnostics.Channel, message: object): void {
+  payloads.built++;
+  channel.publish(message);
+}
+
+/** The short, stable code of an error for a payload or attribute: its `code`, else its name. */
+export function errorCode(error: unknown): string | undefined {
+  if (error === undefined || error === null) return undefined;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') return code;
+  return error instanceof Error ? error.name : 'Error';
+}

@@ -1,0 +1,122 @@
+/**
+ * The metrics and diagnostics of one pool: its OpenTelemetry instruments (when
+ * a `meter` is given) and its `diagnostics_channel` events (while subscribed).
+ *
+ * The pool calls the hooks below on its acquire and request paths, each behind
+ * one check (`observesAcquire`, `observesRequests`) that is false, and costs
+ * nothing more, when there is neither a meter nor a subscriber. Slot state
+ * changes come from subscriptions to the slot actors' snapshots: a slot does
+ * not transition on lease or release, so they cost the request path nothing.
+ */
+import type { Attributes, Meter } from '@opentelemetry/api';
+import type { Subscription } from 'xstate';
+import type { PoolStats } from '../pool/client-pool.js';
+import type { LifelineError } from '../errors.js';
+import type { LifelineResponse } from '../pool/response.js';
+import { slotState, type SlotSnapshot } from '../machines/slot.js';
+import type { SupervisorActor } from '../machines/supervisor.js';
+import { acquireChannel, publish, requestChannel, slotStateChannel } from './diagnostics.js';
+import { poolInstruments, type PoolInstruments } from './otel.js';
+import { redactUrl } from './redact.js';
+import { watchStates, type Watched } from './state-watch.js';
+
+/** What the observer reads of its pool. */
+export interface ObservedPool {
+  readonly origin: string;
+  readonly actor: SupervisorActor;
+  stats(): PoolStats;
+}
+
+/** Methods an attribute may name as they are; any other becomes `_OTHER`, so a caller cannot grow the metric's series without bound. */
+const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
+
+function statusClass(status: number): string {
+  return STATUS_CLASSES[Math.floor(status / 100)] ?? 'other';
+}
+
+export class PoolObserver {
+  readonly #origin: string;
+  readonly #instruments: PoolInstruments | undefined;
+  /** `{ origin }`, made once: the reconnect counter's attributes. */
+  readonly #attributes: Attributes;
+  readonly #subscriptions: Subscription[] = [];
+  /** Slot actors already watched (slots may be added after start). */
+  readonly #watched = new WeakSet<object>();
+  #slots: readonly unknown[] = [];
+  #unobserve: (() => void) | undefined;
+
+  constructor(pool: ObservedPool, meter: Meter | undefined) {
+    this.#origin = redactUrl(pool.origin);
+    this.#attributes = { origin: this.#origin };
+    if (meter) {
+      this.#instruments = poolInstruments(meter);
+      this.#unobserve = this.#instruments.observe({ origin: this.#origin, stats: () => pool.stats() });
+    }
+    // Slots are spawned when the supervisor starts: its first snapshot brings them.
+    this.#subscriptions.push(
+      pool.actor.subscribe({ next: (snapshot) => this.#watchSlots(snapshot.context.slots), error: () => {} }),
+    );
+  }
+
+  /** Whether acquires are measured: a meter, or a subscriber to `lifeline:pool:acquire`. */
+  get observesAcquire(): boolean {
+    return this.#instruments !== undefined || acquireChannel.hasSubscribers;
+  }
+
+  /** Whether requests are measured: a meter, or a subscriber to `lifeline:pool:request`. */
+  get observesRequests(): boolean {
+    return this.#instruments !== undefined || requestChannel.hasSubscribers;
+  }
+
+  /** An acquire was answered; `started` is its `performance.now()`, or -1 for a try (which never waits). */
+  acquired(mode: 'try' | 'wait', started: number, outcome: string): void {
+    const waitMs = started < 0 ? 0 : performance.now() - started;
+    this.#instruments?.acquireWait.record(waitMs, { origin: this.#origin, mode, outcome });
+    if (acquireChannel.hasSubscribers) publish(acquireChannel, { origin: this.#origin, mode, outcome, waitMs });
+  }
+
+  /** A request dispatched at `started` (`performance.now()`) on `slot` settled. */
+  requested(slot: number, method: string | undefined, started: number, error: LifelineError | undefined, response: LifelineResponse | undefined): void {
+    const durationMs = performance.now() - started;
+    const sent = method ?? 'GET';
+    const status = error ? undefined : response?.status;
+    if (this.#instruments) {
+      const outcome = error ? error.code : statusClass(status ?? 0);
+      this.#instruments.requestDuration.record(durationMs, { origin: this.#origin, method: HTTP_METHODS.has(sent) ? sent : '_OTHER', outcome });
+    }
+    if (requestChannel.hasSubscribers) {
+      publish(requestChannel, { origin: this.#origin, slot, method: sent, status, error: error?.code, durationMs });
+    }
+  }
+
+  /** Removes the meter's callbacks and every subscription. Idempotent. */
+  stop(): void {
+    this.#unobserve?.();
+    this.#unobserve = undefined;
+    for (const subscription of this.#subscriptions.splice(0)) subscription.unsubscribe();
+  }
+
+  #watchSlots(slots: readonly Watched<SlotSnapshot>[]): void {
+    if (slots === this.#slots) return;
+    this.#slots = slots;
+    for (const slot of slots) {
+      if (this.#watched.has(slot)) continue;
+      this.#watched.add(slot);
+      this.#subscriptions.push(
+        watchStates(slot, slotState, (from, to, error, snapshot, previous) => {
+          // A redial: the first dial of a slot starts in `connecting` and is not one.
+          if (from === 'backoff' && to === 'connecting') this.#instruments?.reconnects.add(1, this.#attributes);
+          if (!slotStateChannel.hasSubscribers) return;
+          let reason = error;
+          // A clean close by the server loses the connection without an error; a loss counts
+          // a failure (`attempts`), a recycle by the pool (a lease's verdict, idle or age) does not.
+          if (reason === undefined && to === 'poisoned') {
+            reason = snapshot.context.attempts > previous.context.attempts ? 'CONNECTION_LOST' : 'RECYCLED';
+          }
+          publish(slotStateChannel, { origin: this.#origin, slot: snapshot.context.index, from, to, reason });
+        }),
+      );
+    }
+  }
+}
