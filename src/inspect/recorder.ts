@@ -71,7 +71,7 @@ export const DEFAULT_HISTORY = 100;
 /** What `watch` needs of an actor: its snapshot now and each one after. */
 export interface WatchedActor {
   getSnapshot(): unknown;
-  subscribe(next: (snapshot: unknown) => void): { unsubscribe(): void };
+  subscribe(observer: { next: (snapshot: unknown) => void; complete: () => void; error: (error: unknown) => void }): { unsubscribe(): void };
 }
 
 /** Keeps the last `capacity` records, oldest overwritten first. */
@@ -141,9 +141,16 @@ export class FlightRecorder {
   watch(actor: string, ref: WatchedActor, cause: (snapshot: InspectedSnapshot) => string): () => void {
     const initial = ref.getSnapshot() as InspectedSnapshot;
     this.#observe(actor, initial, cause(initial));
-    const subscription = ref.subscribe((snapshot) => {
+    const next = (snapshot: unknown) => {
       const inspected = snapshot as InspectedSnapshot;
       this.#observe(actor, inspected, cause(inspected));
+    };
+    const subscription = ref.subscribe({
+      next,
+      // A stopped slot completes without a last snapshot: read it, so `closed` is recorded.
+      complete: () => next(ref.getSnapshot()),
+      // Without an error handler xstate reports an actor's error as unhandled; its owner handles it.
+      error: () => {},
     });
     return () => subscription.unsubscribe();
   }
