@@ -150,6 +150,27 @@ describe('FaultHttpServer', () => {
     expect(server.sockets.size).toBe(2);
   });
 
+  it('forgetClosed() drops the counts of closed connections; the open ones keep counting, in order', async () => {
+    const server = await startHttpServer();
+    const a = await dial(server.port);
+    const b = await dial(server.port);
+    const readA = reader(a);
+    const readB = reader(b);
+    a.write(GET);
+    b.write(GET + GET);
+    await waitFor(() => count(readA(), 'HTTP/1.1 200') === 1 && count(readB(), 'HTTP/1.1 200') === 2, () => [readA(), readB()]);
+    expect(server.requestsPerConnection).toEqual([1, 2]);
+    expect(server.forgetClosed()).toBe(0);
+    a.destroy();
+    await waitFor(() => server.sockets.size === 1, () => server.sockets.size);
+    expect(server.forgetClosed()).toBe(1);
+    expect(server.requestsPerConnection).toEqual([2]);
+    b.write(GET);
+    await waitFor(() => count(readB(), 'HTTP/1.1 200') === 3, () => readB());
+    expect(server.requestsPerConnection).toEqual([3]);
+    expect(server.connections).toBe(2);
+  });
+
   it('refuse(): new connections get ECONNREFUSED, an open keep-alive socket still serves; accept() listens on the same port', async () => {
     const server = await startHttpServer();
     const port = server.port;
@@ -394,6 +415,36 @@ describe('FaultWsServer', () => {
     expect(gotA).toEqual(['hello', 'binary:bytes']);
     // The log outlives the connection.
     expect(server.received).toEqual([['a1', 'a2'], ['b1']]);
+  });
+
+  it('forgetClosed() hands back and drops the logs of closed connections; the open ones stay, in order, and keep logging', async () => {
+    const server = await startWsServer();
+    const a = await connectWs(server.url);
+    const b = await connectWs(server.url);
+    const c = await connectWs(server.url);
+    a.send('a1');
+    b.send('b1');
+    c.send('c1');
+    await waitFor(() => server.received.every((log) => log.length === 1) && server.received.length === 3, () => server.received);
+    expect(server.forgetClosed()).toEqual([]);
+    b.close();
+    await once(b, 'close');
+    await waitFor(() => server.clients.size === 2, () => server.clients.size);
+    const acceptedB = server.acceptedAt[1]!;
+    const forgotten = server.forgetClosed();
+    expect(forgotten).toEqual([{ index: 1, received: ['b1'], acceptedAt: acceptedB, closedAt: expect.any(Number) }]);
+    expect(server.received).toEqual([['a1'], ['c1']]);
+    expect(server.closedAt).toEqual([undefined, undefined]);
+    expect(server.acceptedAt).toHaveLength(2);
+    c.send('c2');
+    await waitFor(() => server.received[1]?.length === 2, () => server.received);
+    expect(server.received).toEqual([['a1'], ['c1', 'c2']]);
+    c.close();
+    await once(c, 'close');
+    await waitFor(() => server.closedAt[1] !== undefined, () => server.closedAt);
+    expect(server.closedAt[0]).toBeUndefined();
+    expect(server.forgetClosed().map((log) => [log.index, log.received])).toEqual([[2, ['c1', 'c2']]]);
+    expect(server.received).toEqual([['a1']]);
   });
 
   it('answerPings(false): a ping gets no pong; answerPings(true): it does', async () => {

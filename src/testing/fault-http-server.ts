@@ -25,19 +25,33 @@ const okHandler: FaultHttpHandler = (_req, res) => {
   res.end('ok');
 };
 
+/**
+ * `requestsPerConnection` grows by one entry per connection, for the server's life:
+ * fine for a test, not for a long soak. There, call `forgetClosed()` now and then:
+ * it drops the counts of the connections closed so far, so what is kept is bounded
+ * by the connections open (plus those closed since the last call).
+ */
 export class FaultHttpServer extends FaultServer {
   readonly server: http.Server;
-  /** Requests received on each connection, in the order connections were accepted. */
+  /**
+   * Requests received on each connection, in the order connections were accepted;
+   * after `forgetClosed()`, of the connections not forgotten, still in that order.
+   */
   readonly requestsPerConnection: number[] = [];
   #requests = 0;
   #connectionClose = false;
   #handler: FaultHttpHandler;
-  #connectionIndex = new WeakMap<net.Socket, number>();
+  /** Each socket's entry in `requestsPerConnection` (the same object as in `#entries`). */
+  #connectionEntry = new WeakMap<net.Socket, { position: number; closed: boolean }>();
+  /** Parallel to `requestsPerConnection`. */
+  readonly #entries: { position: number; closed: boolean }[] = [];
 
   constructor(options: FaultHttpServerOptions = {}) {
-    super(options.host, (socket, index) => {
-      this.#connectionIndex.set(socket, index);
-      this.requestsPerConnection.push(0);
+    super(options.host, (socket) => {
+      const entry = { position: this.requestsPerConnection.push(0) - 1, closed: false };
+      this.#entries.push(entry);
+      this.#connectionEntry.set(socket, entry);
+      socket.once('close', () => (entry.closed = true));
       this.server.emit('connection', socket);
     });
     this.#handler = options.handler ?? okHandler;
@@ -71,10 +85,26 @@ export class FaultHttpServer extends FaultServer {
     this.#connectionClose = false;
   }
 
+  /** Drops the counts of every connection closed so far from `requestsPerConnection` (the open ones stay, in order); returns how many. */
+  forgetClosed(): number {
+    let kept = 0;
+    for (let i = 0; i < this.#entries.length; i++) {
+      const entry = this.#entries[i]!;
+      if (entry.closed) continue;
+      this.requestsPerConnection[kept] = this.requestsPerConnection[i]!;
+      this.#entries[kept] = entry;
+      entry.position = kept++;
+    }
+    const forgotten = this.#entries.length - kept;
+    this.#entries.length = kept;
+    this.requestsPerConnection.length = kept;
+    return forgotten;
+  }
+
   #receive(req: http.IncomingMessage, res: http.ServerResponse): void {
     this.#requests++;
-    const index = this.#connectionIndex.get(req.socket)!;
-    const served = ++this.requestsPerConnection[index]!;
+    const entry = this.#connectionEntry.get(req.socket)!;
+    const served = ++this.requestsPerConnection[entry.position]!;
     const faults = this.faults;
     if (faults.blackHole) return;
     if (faults.delay > 0) {

@@ -21,8 +21,28 @@ export interface FaultWsServerOptions {
   port?: number;
 }
 
+/** What `forgetClosed()` hands back of one closed WebSocket. */
+export interface ClosedWsConnection {
+  /** Its place among the WebSockets this server opened (0 for the first). */
+  index: number;
+  received: string[];
+  acceptedAt: number;
+  closedAt: number;
+}
+
+/**
+ * The logs grow by one entry per WebSocket opened, for the server's life: fine for
+ * a test, not for a long soak. There, call `forgetClosed()` now and then: it hands
+ * back the logs of the connections closed so far and drops them, so what is kept
+ * is bounded by the connections open (plus those closed since the last call).
+ */
 export class FaultWsServer extends FaultServer {
-  /** One entry per WebSocket opened: the text messages it received, in order. */
+  /**
+   * One entry per WebSocket opened: the text messages it received, in order. Index i
+   * is the i-th WebSocket opened, until `forgetClosed()` drops entries: then the
+   * logs not forgotten, still in the order opened (`received`, `acceptedAt` and
+   * `closedAt` stay parallel).
+   */
   readonly received: string[][] = [];
   /** `performance.now()` of each WebSocket opened. */
   readonly acceptedAt: number[] = [];
@@ -31,6 +51,9 @@ export class FaultWsServer extends FaultServer {
    * the `received` logs belong to connections still up (a client's current one).
    */
   readonly closedAt: (number | undefined)[] = [];
+  /** The index (place among the WebSockets opened) of each entry of the logs, ascending. */
+  readonly #indexes: number[] = [];
+  #opened = 0;
   /** Open WebSockets. */
   readonly clients = new Set<WebSocket>();
   #answerPings = true;
@@ -87,6 +110,43 @@ export class FaultWsServer extends FaultServer {
     this.#silence = false;
   }
 
+  /**
+   * Drops the logs of every WebSocket closed so far from `received`, `acceptedAt` and
+   * `closedAt` (the open ones stay, in order) and returns them, oldest first.
+   */
+  forgetClosed(): ClosedWsConnection[] {
+    const forgotten: ClosedWsConnection[] = [];
+    let kept = 0;
+    for (let i = 0; i < this.#indexes.length; i++) {
+      const closedAt = this.closedAt[i];
+      if (closedAt !== undefined) {
+        forgotten.push({ index: this.#indexes[i]!, received: this.received[i]!, acceptedAt: this.acceptedAt[i]!, closedAt });
+        continue;
+      }
+      this.#indexes[kept] = this.#indexes[i]!;
+      this.received[kept] = this.received[i]!;
+      this.acceptedAt[kept] = this.acceptedAt[i]!;
+      this.closedAt[kept] = undefined;
+      kept++;
+    }
+    for (const log of [this.#indexes, this.received, this.acceptedAt, this.closedAt]) log.length = kept;
+    return forgotten;
+  }
+
+  /** Where the connection `index` is in the logs, or -1 once forgotten. */
+  #position(index: number): number {
+    const indexes = this.#indexes;
+    let low = 0;
+    let high = indexes.length - 1;
+    while (low <= high) {
+      const middle = (low + high) >> 1;
+      if (indexes[middle] === index) return middle;
+      if (indexes[middle]! < index) low = middle + 1;
+      else high = middle - 1;
+    }
+    return -1;
+  }
+
   #upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     if (this.faults.blackHole) return;
     const upgrade = () => {
@@ -102,14 +162,17 @@ export class FaultWsServer extends FaultServer {
   }
 
   #open(socket: WebSocket): void {
-    const index = this.acceptedAt.push(performance.now()) - 1;
+    const index = this.#opened++;
+    this.#indexes.push(index);
+    this.acceptedAt.push(performance.now());
     this.closedAt.push(undefined);
     const log: string[] = [];
     this.received.push(log);
     this.clients.add(socket);
     socket.on('close', () => {
       this.clients.delete(socket);
-      this.closedAt[index] = performance.now();
+      const position = this.#position(index);
+      if (position >= 0) this.closedAt[position] = performance.now();
     });
     socket.on('error', () => {});
     socket.on('ping', (data) => {

@@ -13,6 +13,7 @@
 import type { ClientPool, Lease, LifelineResponse, RequestOptions } from '../../src/index.js';
 import { isLifelineError, type ErrorCode } from '../../src/index.js';
 import { InFlight } from './in-flight.js';
+import { PostLedger } from './post-ledger.js';
 import type { Rng } from './prng.js';
 
 /**
@@ -41,6 +42,8 @@ export interface CallerOptions {
   requestBound: number;
   /** Share of operations that are POST orders. */
   postShare: number;
+  /** How long a POST key is held after its operation settled, for the server's side to be checked (ms). */
+  postWindow: number;
 }
 
 type Door = 'request' | 'abort' | 'try' | 'acquire';
@@ -55,8 +58,8 @@ export class Callers {
   maxAcquireWait = 0;
   aborted = 0;
   readonly errors = new Map<string, number>();
-  /** Every POST key sent, and whether the caller saw it succeed. */
-  readonly postKeys = new Map<string, boolean>();
+  /** The POST keys sent, whether the caller saw each succeed, and how often the server saw it (the last `postWindow` ms of them). */
+  readonly posts: PostLedger;
   readonly inFlight: InFlight;
   readonly #pool: ClientPool;
   readonly #options: CallerOptions;
@@ -70,6 +73,7 @@ export class Callers {
     this.#fail = fail;
     this.#check = check;
     this.inFlight = new InFlight(fail);
+    this.posts = new PostLedger(options.postWindow, fail);
   }
 
   get ok(): number {
@@ -83,7 +87,7 @@ export class Callers {
   /** One caller: operations until `running()` turns false. Never rejects. */
   async run(id: number, rng: Rng, running: () => boolean): Promise<void> {
     for (let n = 0; running(); n++) {
-      if (rng.chance(this.#options.postShare)) await this.#order(`c${id}-${n}`, rng);
+      if (rng.chance(this.#options.postShare)) await this.#order(PostLedger.key(id, n), rng);
       else await this.#ticker(`c${id}-${n}`, rng, running);
       await sleep(rng.int(0, 4));
     }
@@ -103,19 +107,16 @@ export class Callers {
 
   /** A POST order: one logical order, one key, one attempt; nobody retries it. */
   async #order(key: string, rng: Rng): Promise<void> {
-    this.postKeys.set(key, false);
+    this.posts.send(key, performance.now());
     const ok = await this.#send(
       `POST ${key}`,
       rng,
       { method: 'POST', path: '/order', headers: { 'idempotency-key': key, 'content-type': 'application/json' }, body: '{"qty":"0.01"}' },
       (body) => body.key === key,
     );
-    if (ok) {
-      this.postOk++;
-      this.postKeys.set(key, true);
-    } else {
-      this.postFailed++;
-    }
+    this.posts.settled(key, ok, performance.now());
+    if (ok) this.postOk++;
+    else this.postFailed++;
   }
 
   /** Sends through a random door; true on a 200 whose body is this request's answer. */

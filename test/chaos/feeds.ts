@@ -40,12 +40,18 @@ interface FleetFeed {
   server: FaultWsServer;
   /** Current subscriptions, as the soak asked for them. */
   current: Set<string>;
-  /** Removed subscriptions and when (`performance.now()`). */
+  /**
+   * Removed subscriptions and when (`performance.now()`), until no connection
+   * accepted before the removal is left to check (`checkClosed`): then a topic
+   * below `nextTopic` that is neither current nor here was removed before every
+   * connection still to check was accepted.
+   */
   removed: Map<string, number>;
   nextTopic: number;
 }
 
 const FEED_OF = /^(?:sub|unsub|msg):f(\d+):/;
+const SUBSCRIPTION = /^sub:f(\d+):t(\d+)$/;
 const sub = (feed: number, topic: number) => `sub:f${feed}:t${topic}`;
 const unsubFor = (subscription: string) => `un${subscription}`;
 
@@ -67,6 +73,8 @@ export class FeedFleet {
   readonly sends: InFlight;
   readonly #rng: Rng;
   readonly #fail: (violation: string) => void;
+  /** What `checkClosed` found, for `resentRemoved` to report. */
+  readonly #resent: string[] = [];
   #sent = 0;
 
   /** `fail` records a violation (an unexpected error code, a send rejected for another reason). */
@@ -184,20 +192,55 @@ export class FeedFleet {
    * Removed subscriptions re-sent, over the whole run: a connection the server
    * accepted after a subscription's removal must never log it (the feed sends its
    * subscriptions after its own `open`, which follows the server's accept).
+   * Checks the connections still open; the closed ones were checked by `checkClosed`.
    */
   resentRemoved(): string[] {
+    const problems: string[] = [...this.#resent];
+    this.#resent.length = 0;
+    for (const server of new Set(this.feeds.map((f) => f.server))) {
+      server.received.forEach((log, index) => problems.push(...this.#resentOn(server, log, server.acceptedAt[index]!, `connection ${index}`)));
+    }
+    return problems;
+  }
+
+  /**
+   * Checks the connections the servers closed since the last call (removed
+   * subscriptions re-sent) and has the servers forget them, then forgets the
+   * removals older than every connection left to check: so a long run keeps
+   * only what its open connections need. Call it now and then while the run goes.
+   */
+  checkClosed(): void {
+    for (const server of new Set(this.feeds.map((f) => f.server))) {
+      for (const closed of server.forgetClosed()) {
+        this.#resent.push(...this.#resentOn(server, closed.received, closed.acceptedAt, `connection #${closed.index}`));
+      }
+      const oldest = Math.min(...server.acceptedAt);
+      for (const entry of this.feeds) {
+        if (entry.server !== server) continue;
+        for (const [subscription, removedAt] of entry.removed) if (removedAt < oldest) entry.removed.delete(subscription);
+      }
+    }
+  }
+
+  /** Removed subscriptions a connection (accepted at `accepted`) logged though it was accepted after their removal. */
+  #resentOn(server: FaultWsServer, log: readonly string[], accepted: number, which: string): string[] {
     const problems: string[] = [];
     for (const entry of this.feeds) {
-      const { server } = entry;
-      server.received.forEach((log, index) => {
-        if (!log.some((m) => feedOf(m) === entry.id)) return;
-        const accepted = server.acceptedAt[index]!;
-        for (const [subscription, removedAt] of entry.removed) {
-          if (removedAt < accepted && log.includes(subscription)) {
-            problems.push(`feed ${entry.id}: ${subscription}, removed at ${removedAt.toFixed(1)}, re-sent on connection ${index} accepted at ${accepted.toFixed(1)}`);
-          }
+      if (entry.server !== server || !log.some((m) => feedOf(m) === entry.id)) continue;
+      for (const [subscription, removedAt] of entry.removed) {
+        if (removedAt < accepted && log.includes(subscription)) {
+          problems.push(`feed ${entry.id}: ${subscription}, removed at ${removedAt.toFixed(1)}, re-sent on ${which} accepted at ${accepted.toFixed(1)}`);
         }
-      });
+      }
+      // Removals forgotten by checkClosed: older than every connection left to check, this one included.
+      for (const message of log) {
+        const match = SUBSCRIPTION.exec(message);
+        if (!match || Number(match[1]) !== entry.id) continue;
+        const topic = Number(match[2]);
+        if (topic < entry.nextTopic && !entry.current.has(message) && !entry.removed.has(message)) {
+          problems.push(`feed ${entry.id}: ${message}, removed before ${which} was accepted at ${accepted.toFixed(1)}, re-sent on it`);
+        }
+      }
     }
     return problems;
   }
