@@ -87,6 +87,9 @@ function errorFor(code: ErrorCode): LifelineError {
   }
 }
 
+/** What `pool.request` reads of its options beyond a lease request's. */
+const POOL_REQUEST_KEYS = ['timeout', 'retry', 'idempotent'] as const;
+
 /** How many connections `request()` tries for a request that died before it was written. */
 const UNSENT_ATTEMPTS = 3;
 
@@ -272,11 +275,17 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
    */
   tryAcquire(): Lease | undefined {
     if (this.#closing) throw errorFor('POOL_CLOSED');
+    const lease = this.#tryGrant();
+    if (this.metrics.observesAcquire) this.metrics.acquired('try', -1, lease ? 'granted' : 'unavailable');
+    return lease;
+  }
+
+  /** One `try` acquire event: a lease when a slot is free, answered inside `send()`, with nothing allocated but the lease. */
+  #tryGrant(): Lease | undefined {
     this.#trySlot = -1;
     this.#tryAnswering = true;
     this.#ledger.send({ type: 'acquire', mode: 'try', waiter: 0, reply: this.#tryReply });
     this.#tryAnswering = false;
-    if (this.metrics.observesAcquire) this.metrics.acquired('try', -1, this.#trySlot >= 0 ? 'granted' : 'unavailable');
     if (this.#trySlot < 0) return undefined;
     const connection = this.#tryConnection as HttpConnection;
     this.#tryConnection = undefined;
@@ -304,7 +313,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
    * `timeout` bounds only the wait; `deadline` bounds all of it, retries included.
    */
   async request(given: PoolRequestOptions): Promise<LifelineResponse> {
-    const options = readRequest(given, ['timeout', 'retry', 'idempotent']);
+    const options = readRequest(given, POOL_REQUEST_KEYS);
     const deadline = options.deadline;
     let retries = options.retry === undefined ? this.#options.retry : checkNumber('retry', options.retry, 0, { max: MAX_RETRIES });
     if (retries > 0 && !mayRepeat(options.method, options.idempotent)) retries = 0;
@@ -312,7 +321,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
       const acquired = this.#acquire(options.timeout, options.signal, deadline);
       const lease = acquired instanceof Lease ? acquired : await acquired;
       try {
-        return await lease.request(options);
+        return await lease.send(options);
       } catch (error) {
         if (!(error instanceof LifelineError)) throw error;
         // A server's FIN can land between the grant and the write: the request dies queued,
@@ -350,6 +359,13 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
         timeout = remaining;
         timeoutCode = 'DEADLINE_EXCEEDED';
       }
+    }
+    // A free slot needs no waiter, timer or listener: the try path, then the queue if none is free.
+    // Fair: a slot is free only while no caller waits (the ledger hands a freed slot to the first waiter).
+    const free = this.#tryGrant();
+    if (free) {
+      if (this.metrics.observesAcquire) this.metrics.acquired('wait', -1, 'granted');
+      return free;
     }
 
     const started = this.metrics.observesAcquire ? performance.now() : -1;

@@ -61,14 +61,23 @@ export class Lease implements Disposable {
    * response. Rejects with a `LifelineError`; it never retries.
    */
   request(given: RequestOptions): Promise<LifelineResponse> {
+    let options: RequestOptions;
+    try {
+      options = readRequest(given);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.send(options);
+  }
+
+  /** @internal `request` for options already read once (`readRequest`): what `pool.request` sends. */
+  send(options: RequestOptions): Promise<LifelineResponse> {
     if (this.#released) return Promise.reject(new LifelineError('LEASE_RELEASED', 'the lease was used after release()'));
     if (this.#inFlight) {
       return Promise.reject(new LifelineError('LEASE_BUSY', 'the lease already has a request in flight'));
     }
     let dispatch;
-    let options: RequestOptions;
     try {
-      options = readRequest(given);
       dispatch = buildDispatch(options, this.#owner.requestDefaults);
     } catch (error) {
       return Promise.reject(error);

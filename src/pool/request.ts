@@ -75,7 +75,13 @@ const REQUEST_KEYS = ['method', 'path', 'query', 'headers', 'body', 'headersTime
 export function readRequest<T extends RequestOptions>(options: T, extra: readonly (keyof T & string)[] = []): T {
   if (typeof options !== 'object' || options === null) throw invalidRequest('Expected request options to be an object');
   const copy = {} as Record<string, unknown>;
-  for (const key of [...REQUEST_KEYS, ...extra]) {
+  readInto(copy, options, REQUEST_KEYS);
+  readInto(copy, options, extra);
+  return copy as T;
+}
+
+function readInto(copy: Record<string, unknown>, options: object, keys: readonly string[]): void {
+  for (const key of keys) {
     let value: unknown;
     try {
       value = (options as Record<string, unknown>)[key];
@@ -84,7 +90,6 @@ export function readRequest<T extends RequestOptions>(options: T, extra: readonl
     }
     if (value !== undefined) copy[key] = value;
   }
-  return copy as T;
 }
 
 export function buildDispatch(options: RequestOptions, defaults: RequestDefaults): Dispatcher.DispatchOptions {
