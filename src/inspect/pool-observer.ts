@@ -104,16 +104,14 @@ export class PoolObserver {
       if (this.#watched.has(slot)) continue;
       this.#watched.add(slot);
       this.#subscriptions.push(
-        watchStates(slot, slotState, (from, to, error, snapshot, previous) => {
+        watchStates(slot, slotState, (from, to, error, snapshot) => {
           // A redial: the first dial of a slot starts in `connecting` and is not one.
           if (from === 'backoff' && to === 'connecting') this.#instruments?.reconnects.add(1, this.#attributes);
           if (!slotStateChannel.hasSubscribers) return;
           let reason = error;
-          // A clean close by the server loses the connection without an error; a loss counts
-          // a failure (`attempts`), a recycle by the pool (a lease's verdict, idle or age) does not.
-          if (reason === undefined && to === 'poisoned') {
-            reason = snapshot.context.attempts > previous.context.attempts ? 'CONNECTION_LOST' : 'RECYCLED';
-          }
+          // A clean close by the server loses the connection without an error; the slot notes
+          // which event poisoned it: `lost`, or the ledger's `recycle` (a lease's verdict, idle or age).
+          if (reason === undefined && to === 'poisoned') reason = snapshot.context.cause === 'recycle' ? 'RECYCLED' : 'CONNECTION_LOST';
           publish(slotStateChannel, { origin: this.#origin, slot: snapshot.context.index, from, to, reason });
         }),
       );
