@@ -23,6 +23,9 @@ import { watchStates, type Watched } from './state-watch.js';
 /** What the observer reads of its pool. */
 export interface ObservedPool {
   readonly origin: string;
+  /** Every origin of the pool (scheme, host, port), and the index of the one each slot is on. */
+  readonly origins: readonly string[];
+  slotOrigins(): readonly number[];
   readonly actor: SupervisorActor;
   stats(): PoolStats;
 }
@@ -37,6 +40,9 @@ function statusClass(status: number): string {
 
 export class PoolObserver {
   readonly #origin: string;
+  readonly #pool: ObservedPool;
+  /** Each origin, redacted once: a slot's events and its requests are named by the origin it is on. */
+  readonly #origins: readonly string[];
   readonly #instruments: PoolInstruments | undefined;
   /** `{ origin }`, made once: the reconnect counter's attributes. */
   readonly #attributes: Attributes;
@@ -48,6 +54,8 @@ export class PoolObserver {
 
   constructor(pool: ObservedPool, meter: Meter | undefined) {
     this.#origin = redactUrl(pool.origin);
+    this.#pool = pool;
+    this.#origins = pool.origins.map(redactUrl);
     this.#attributes = { origin: this.#origin };
     if (meter) {
       this.#instruments = poolInstruments(meter);
@@ -79,15 +87,21 @@ export class PoolObserver {
   /** A request dispatched at `started` (`performance.now()`) on `slot` settled. */
   requested(slot: number, method: string | undefined, started: number, error: LifelineError | undefined, response: LifelineResponse | undefined): void {
     const durationMs = performance.now() - started;
+    const origin = this.#originOf(slot);
     const sent = method ?? 'GET';
     const status = error ? undefined : response?.status;
     if (this.#instruments) {
       const outcome = error ? error.code : statusClass(status ?? 0);
-      this.#instruments.requestDuration.record(durationMs, { origin: this.#origin, method: HTTP_METHODS.has(sent) ? sent : '_OTHER', outcome });
+      this.#instruments.requestDuration.record(durationMs, { origin, method: HTTP_METHODS.has(sent) ? sent : '_OTHER', outcome });
     }
     if (requestChannel.hasSubscribers) {
-      publish(requestChannel, { origin: this.#origin, slot, method: sent, status, error: error?.code, durationMs });
+      publish(requestChannel, { origin, slot, method: sent, status, error: error?.code, durationMs });
     }
+  }
+
+  /** The origin slot `slot` is on now (a pool of one origin: always the pool's). */
+  #originOf(slot: number): string {
+    return this.#origins[this.#pool.slotOrigins()[slot] ?? 0] ?? this.#origin;
   }
 
   /** Removes the meter's callbacks and every subscription. Idempotent. */
@@ -112,7 +126,8 @@ export class PoolObserver {
           // A clean close by the server loses the connection without an error; the slot notes
           // which event poisoned it: `lost`, or the ledger's `recycle` (a lease's verdict, idle or age).
           if (reason === undefined && to === 'poisoned') reason = snapshot.context.cause === 'recycle' ? 'RECYCLED' : 'CONNECTION_LOST';
-          publish(slotStateChannel, { origin: this.#origin, slot: snapshot.context.index, from, to, reason });
+          const index = snapshot.context.index;
+          publish(slotStateChannel, { origin: this.#originOf(index), slot: index, from, to, reason });
         }),
       );
     }

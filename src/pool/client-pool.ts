@@ -480,7 +480,12 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
     this.#homing = clock.setTimeout(tick, HOMING_INTERVAL);
   }
 
-  /** The origin each slot is connected or connecting to, by slot (an index into the pool's `urls`). */
+  /** Every origin of the pool, `scheme://host:port`, in the order of `urls` (one, with `url`). */
+  get origins(): readonly string[] {
+    return this.#options.origins.map((origin) => origin.origin);
+  }
+
+  /** The origin each slot is connected or connecting to, by slot (an index into `origins`). */
   slotOrigins(): readonly number[] {
     return this.#assignment.current();
   }

@@ -41,6 +41,22 @@ function expectNoSecret(seen: Record<string, any[]>): void {
 }
 
 describe('diagnostics channels: pools', () => {
+  it('names each request and slot change by the origin the slot is on, in a pool of several', async () => {
+    const [a, b] = await Promise.all([startHttpServer(), startHttpServer()]);
+    const seen = listen();
+    const pool = await openPool({ urls: [a.url, b.url], connections: 2 });
+    await Promise.all([pool.request({ path: '/' }), pool.request({ path: '/' })]);
+    const origins = [new URL(a.url).origin, new URL(b.url).origin];
+    expect(seen[POOL_REQUEST_CHANNEL]!.map((r) => r.origin).sort()).toEqual([...origins].sort());
+    // Slots connect in whatever order their dials finish.
+    const ready = seen[SLOT_STATE_CHANNEL]!.filter((change) => change.to === 'healthy').sort((x, y) => x.slot - y.slot);
+    expect(ready.map((change) => [change.slot, change.origin])).toEqual([
+      [0, origins[0]],
+      [1, origins[1]],
+    ]);
+    expect(pool.origins).toEqual(origins);
+  });
+
   it('publishes acquires, requests and slot state changes, with no secret in any payload', async () => {
     const server = await startHttpServer((req, res) => {
       if (req.url?.startsWith('/cut')) {
