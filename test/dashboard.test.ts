@@ -5,6 +5,7 @@
  */
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ClientPool, isLifelineError, serveDashboard, type Dashboard, type DashboardOptions } from '../src/index.js';
+import { dashboardView } from '../src/inspect/dashboard-view.js';
 import { get, SseClient, type SseEvent } from './helpers/dashboard-client.js';
 import { openFeed, waitForState } from './helpers/feed.js';
 import { startHttpServer } from './helpers/http-server.js';
@@ -128,6 +129,16 @@ describe('serveDashboard', () => {
     expectNoSecret(JSON.stringify(feed.history()), 'feed.history()');
     expect(errors.length).toBeGreaterThan(1);
     for (const error of errors) expectNoSecret(`${error.message} ${String(error.cause)}`, `error ${error.message}`);
+  });
+
+  it('names the origin each slot is on, for a pool of several', async () => {
+    const [a, b] = await Promise.all([startHttpServer(), startHttpServer()]);
+    const pool = await openPool({ urls: [a.url, b.url], connections: 2 });
+    const view = dashboardView({ pools: [pool], feeds: [] });
+    expect(view.pools[0]!.slots.map((slot) => slot.origin)).toEqual([new URL(a.url).origin, new URL(b.url).origin]);
+    // One origin: nothing to tell apart, so nothing is added.
+    const single = await openPool({ url: a.url, connections: 1 });
+    expect(dashboardView({ pools: [single], feeds: [] }).pools[0]!.slots[0]!.origin).toBeUndefined();
   });
 
   it('shows the stats of a pool that records nothing', async () => {

@@ -224,10 +224,11 @@ export const DASHBOARD_SCRIPT = `
         tr.appendChild(el('td', { class: c }));
       });
       tr.children[0].textContent = source;
-      tr.children[1].textContent = actor.actor;
       actorsEl.appendChild(tr);
       rows.set(key, tr);
     }
+    // A slot of a pool with several origins names the one it is on (it can move).
+    tr.children[1].textContent = actor.origin ? actor.actor + ' @ ' + actor.origin : actor.actor;
     tr.setAttribute('data-state-name', actor.state);
     if (actor.since !== undefined) tr.setAttribute('data-since', String(actor.since));
     else tr.removeAttribute('data-since');

@@ -24,6 +24,8 @@ export interface ActorView {
   lastError?: string;
   /** Slots: times handed out. Feeds: messages received. */
   served?: number;
+  /** Slots of a pool with several origins: the one the slot is on (scheme, host and port). */
+  origin?: string;
 }
 
 export interface PoolView {
@@ -70,10 +72,13 @@ function poolView(pool: ClientPool, index: number): PoolView {
   const { slots: refs, ledger } = pool.actor.getSnapshot().context;
   const granted = ledger.getSnapshot().context.granted;
   const states = pool.slotStates();
+  const origins = pool.origins;
+  const on = pool.slotOrigins();
   const slots = refs.map((slot, i): ActorView => {
     const actor = `slot ${i}`;
     const summary = summaries.get(actor);
     const view: ActorView = { actor, state: states[i]!, attempts: slot.getSnapshot().context.attempts, served: granted[i]! };
+    if (origins.length > 1) view.origin = redactUrl(origins[on[i]!]!);
     if (summary) {
       view.since = summary.since;
       if (summary.lastError !== undefined) view.lastError = summary.lastError;
