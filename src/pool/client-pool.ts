@@ -10,12 +10,11 @@
  * const res = await pool.request({ path: '/ticker', query: { symbol: 'BTCUSDT' } });
  * ```
  */
-import { createActor, fromPromise, type Subscription } from 'xstate';
+import { createActor, type Subscription } from 'xstate';
 import type { Clock } from '../actors/clock.js';
 import { closeActor } from '../actors/close-actor.js';
-import { dial, describeTarget, type DialTarget } from '../actors/dial.js';
-import { limitedDial } from '../actors/dial-limiter.js';
-import { HttpConnection } from '../actors/http-connection.js';
+import { describeTarget } from '../actors/dial.js';
+import type { HttpConnection } from '../actors/http-connection.js';
 import { LifelineError, type ErrorCode } from '../errors.js';
 import { recorderFor } from '../inspect/options.js';
 import { PoolObserver } from '../inspect/pool-observer.js';
@@ -31,6 +30,7 @@ import { HOMING_INTERVAL, OriginAssignment } from './origins.js';
 import { isTransportFailure, mayRepeat } from './retry.js';
 import { MAX_RETRIES, MAX_TIMEOUT, resolvePoolOptions, type ClientPoolOptions, type ResolvedPoolOptions } from './options.js';
 import { readRequest, type RequestDefaults, type RequestOptions } from './request.js';
+import { SlotDialer } from './slot-dialer.js';
 import type { LifelineResponse } from './response.js';
 
 export interface AcquireOptions {
@@ -103,10 +103,8 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
   /** @internal metrics and diagnostics hooks (`meter` option, `lifeline:*` channels). */
   readonly metrics: PoolObserver;
   readonly #options: ResolvedPoolOptions;
-  /** Every connection dialed and not yet closed, so close() can wait for the last socket. */
-  readonly #connections = new Set<HttpConnection>();
-  /** Dials in flight; close() waits for them to settle (an aborted dial settles once its socket is gone). */
-  readonly #dials = new Set<Promise<unknown>>();
+  /** Dials the slots' connections, and keeps them and the dials in flight for close(). */
+  readonly #dialer: SlotDialer;
   /** The supervisor's ledger, where every acquire and release goes (set once the supervisor starts). */
   #ledger!: LedgerActor;
   /** Which origin each slot dials (one origin: always the same). */
@@ -138,68 +136,15 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
   private constructor(options: ResolvedPoolOptions) {
     this.#options = options;
     this.requestDefaults = { basePath: options.basePath, headers: options.headers, maxBodySize: options.maxBodySize };
-    const targets = options.origins.map(
-      (origin): DialTarget => ({
-        host: origin.host,
-        port: origin.port,
-        tls: options.tls,
-        alpn: options.tls ? ['http/1.1'] : undefined,
-        connectTimeout: options.connectTimeout,
-        noDelay: options.noDelay,
-        keepAlive: options.keepAlive,
-      }),
-    );
-    const assignment = new OriginAssignment(targets.length, options.connections, options.now);
-    this.#assignment = assignment;
-    const connected = new Array<boolean>(options.connections).fill(false);
-    const connections = this.#connections;
-    const dials = this.#dials;
-    /** One dial on `origin`, in its turn; its outcome is counted against the origin. */
-    const dialOrigin = async (index: number, origin: number, signal: AbortSignal) => {
-      const dialing = limitedDial(options.dialLimiter, signal, () => dial(targets[origin]!, signal));
-      dials.add(dialing);
-      const settled = () => dials.delete(dialing);
-      dialing.then(settled, settled);
-      try {
-        const socket = await dialing;
-        assignment.connected(index, origin);
-        return socket;
-      } catch (error) {
-        if (!signal.aborted) assignment.failed(index, origin);
-        throw error;
-      }
-    };
-    const dialSlot = fromPromise<SlotConnection, { index: number }>(async ({ input: { index }, signal }) => {
-      let origin = assignment.choose(index);
-      let socket;
-      // A slot's first connect tries every origin before it fails: one pod down must not fail connect().
-      for (let tried = 1; ; tried++) {
-        try {
-          socket = await dialOrigin(index, origin, signal);
-          break;
-        } catch (error) {
-          if (connected[index] || tried >= targets.length || signal.aborted) throw error;
-          origin = (origin + 1) % targets.length;
-          assignment.place(index, origin);
-        }
-      }
-      connected[index] = true;
-      const connection = new HttpConnection(socket, {
-        origin: options.origins[origin]!.origin,
-        headersTimeout: options.headersTimeout,
-        bodyTimeout: options.bodyTimeout,
-      });
-      connections.add(connection);
-      void connection.closed.then(() => connections.delete(connection));
-      if (signal.aborted) connection.destroy();
-      return connection;
-    });
+    this.#assignment = new OriginAssignment(options.origins.length, options.connections, options.now);
+    this.#dialer = new SlotDialer(options, this.#assignment);
     const machine = supervisorMachine.provide({
-      actors: { slot: slotMachine.provide({ actors: { dial: dialSlot } }) },
+      actors: { slot: slotMachine.provide({ actors: { dial: this.#dialer.logic } }) },
     });
     this.recorder = recorderFor(
       options.inspection,
-      (snapshot) => (snapshot.machine?.id === 'slot' ? `slot ${(snapshot.context as unknown as { index: number }).index}` : undefined),
+      // A pool's recorder is never attached as an inspector (see connect): it watches each slot by name.
+      () => undefined,
       (snapshot) => slotState(snapshot as unknown as SlotSnapshot),
     );
     this.actor = createActor(machine, {
@@ -506,8 +451,8 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
     if (this.#homing !== undefined) this.#options.clock.clearTimeout(this.#homing);
     await closeActor(this.actor);
     this.metrics.stop();
-    await Promise.allSettled([...this.#dials]);
-    const open = [...this.#connections];
+    await Promise.allSettled([...this.#dialer.dials]);
+    const open = [...this.#dialer.connections];
     for (const connection of open) connection.destroy();
     await Promise.all(open.map((connection) => connection.closed));
   }

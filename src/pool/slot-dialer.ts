@@ -1,0 +1,86 @@
+/**
+ * The `dial` actor of a pool's slots: which origin a slot dials (an
+ * `OriginAssignment`), in its turn (a `DialLimiter`, if any), and the undici
+ * connection bound to the socket it gets. It also keeps the sockets and dials
+ * in flight, so `close()` can wait for the last of them.
+ */
+import { fromPromise } from 'xstate';
+import { dial, type DialTarget } from '../actors/dial.js';
+import { limitedDial } from '../actors/dial-limiter.js';
+import { HttpConnection } from '../actors/http-connection.js';
+import type { SlotConnection } from '../machines/slot.js';
+import type { ResolvedPoolOptions } from './options.js';
+import type { OriginAssignment } from './origins.js';
+
+export class SlotDialer {
+  /** Every connection dialed and not yet closed, so close() can wait for the last socket. */
+  readonly connections = new Set<HttpConnection>();
+  /** Dials in flight; close() waits for them to settle (an aborted dial settles once its socket is gone). */
+  readonly dials = new Set<Promise<unknown>>();
+  readonly #options: ResolvedPoolOptions;
+  readonly #assignment: OriginAssignment;
+  readonly #targets: DialTarget[];
+  /** Whether each slot has connected once: only a first connect tries every origin in turn. */
+  readonly #connected: boolean[];
+
+  constructor(options: ResolvedPoolOptions, assignment: OriginAssignment) {
+    this.#options = options;
+    this.#assignment = assignment;
+    this.#connected = new Array<boolean>(options.connections).fill(false);
+    this.#targets = options.origins.map(
+      (origin): DialTarget => ({
+        host: origin.host,
+        port: origin.port,
+        tls: options.tls,
+        alpn: options.tls ? ['http/1.1'] : undefined,
+        connectTimeout: options.connectTimeout,
+        noDelay: options.noDelay,
+        keepAlive: options.keepAlive,
+      }),
+    );
+  }
+
+  /** The actor logic the slot machine invokes as `dial`, aborted through its signal when the slot leaves `connecting`. */
+  readonly logic = fromPromise<SlotConnection, { index: number }>(async ({ input: { index }, signal }) => {
+    const count = this.#targets.length;
+    let origin = this.#assignment.choose(index);
+    let socket;
+    // A slot's first connect tries every origin before it fails: one pod down must not fail connect().
+    for (let tried = 1; ; tried++) {
+      try {
+        socket = await this.#dialOrigin(index, origin, signal);
+        break;
+      } catch (error) {
+        if (this.#connected[index] || tried >= count || signal.aborted) throw error;
+        origin = (origin + 1) % count;
+        this.#assignment.place(index, origin);
+      }
+    }
+    this.#connected[index] = true;
+    const connection = new HttpConnection(socket, {
+      origin: this.#options.origins[origin]!.origin,
+      headersTimeout: this.#options.headersTimeout,
+      bodyTimeout: this.#options.bodyTimeout,
+    });
+    this.connections.add(connection);
+    void connection.closed.then(() => this.connections.delete(connection));
+    if (signal.aborted) connection.destroy();
+    return connection;
+  });
+
+  /** One dial on `origin`, in its turn; its outcome is counted against the origin. */
+  async #dialOrigin(index: number, origin: number, signal: AbortSignal) {
+    const dialing = limitedDial(this.#options.dialLimiter, signal, () => dial(this.#targets[origin]!, signal));
+    this.dials.add(dialing);
+    const settled = () => this.dials.delete(dialing);
+    dialing.then(settled, settled);
+    try {
+      const socket = await dialing;
+      this.#assignment.connected(index, origin);
+      return socket;
+    } catch (error) {
+      if (!signal.aborted) this.#assignment.failed(index, origin);
+      throw error;
+    }
+  }
+}
