@@ -14,7 +14,7 @@ async function connectError(options: unknown): Promise<Error> {
 
 describe('options', () => {
   it.each([
-    [undefined, 'Expected `options` to be an object with at least `url`, got undefined'],
+    [undefined, 'Expected `options` to be an object with `url` or `urls`, got undefined'],
     [{}, 'Expected `url` to be an http:// or https:// URL string, got undefined'],
     [{ url: 'not a url' }, 'Expected `url` to be an http:// or https:// URL string, got a string of 9 characters'],
     [{ url: 'ftp://x' }, 'Expected `url` to be an http:// or https:// URL, got a ftp: URL'],

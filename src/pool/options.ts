@@ -228,7 +228,7 @@ export function resolvePoolOptions(value: unknown): ResolvedPoolOptions {
 
 function resolve(value: unknown): ResolvedPoolOptions {
   const options = checkObject('options', value);
-  if (!options) throw invalid('options', 'an object with at least `url`', value);
+  if (!options) throw invalid('options', 'an object with `url` or `urls`', value);
   checkKnownKeys('', options, KNOWN);
 
   if (options.url !== undefined && options.urls !== undefined) throw invalidSaying('url', 'left out when `urls` is given', 'both');
