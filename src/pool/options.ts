@@ -132,8 +132,6 @@ export interface PoolOrigin {
 export interface ResolvedPoolOptions {
   /** The first origin's: how the pool names itself. */
   origin: string;
-  host: string;
-  port: number;
   /** Every origin, in the order given (slot i starts on origins[i % n]). */
   origins: PoolOrigin[];
   strategy: Strategy;
@@ -288,7 +286,7 @@ function resolve(value: unknown): ResolvedPoolOptions {
   );
 
   return {
-    ...origins[0]!,
+    origin: origins[0]!.origin,
     origins,
     strategy: checkOneOf<Strategy>('strategy', options.strategy, ['lifo', 'round-robin'], DEFAULT_STRATEGY),
     tls: secure ? (tls ?? { rejectUnauthorized: true }) : undefined,
