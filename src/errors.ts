@@ -40,9 +40,22 @@ export type ErrorCode = keyof typeof ERROR_CODES;
 
 const brand = Symbol.for('lifeline.error');
 
+/**
+ * How far a failed request got, so a caller can tell whether the server may have acted on it:
+ * - `unsent`: it never left the process; the server cannot have seen it;
+ * - `unanswered`: it was written (maybe in part), and no byte of a response came: the server
+ *   may or may not have acted on it;
+ * - `partial`: part of a response came: the server received it and acted.
+ */
+export type Delivery = 'unsent' | 'unanswered' | 'partial';
+
 export class LifelineError extends Error {
   override readonly name = 'LifelineError';
   readonly code: ErrorCode;
+  /** On an error from a request: how far it got (see {@link Delivery}); undefined on other errors. */
+  delivery: Delivery | undefined;
+  /** On an error from a request: whether it went out on a connection that had already served a response. */
+  reused: boolean | undefined;
 
   constructor(code: ErrorCode, message: string = ERROR_CODES[code], options?: { cause?: unknown }) {
     super(message, options);

@@ -16,11 +16,12 @@ export {
   DEFAULT_DRAIN_TIMEOUT,
   DEFAULT_LAZY,
   DEFAULT_POOL_HISTORY,
+  DEFAULT_REPLAY,
 } from './pool/options.js';
 export type { TlsOptions } from './actors/dial.js';
 export { DialLimiter, type DialLimiterOptions, type DialLimiterStats } from './actors/dial-limiter.js';
 export type { Clock } from './actors/clock.js';
-export { LifelineError, isLifelineError, ERROR_CODES, type ErrorCode } from './errors.js';
+export { LifelineError, isLifelineError, ERROR_CODES, type ErrorCode, type Delivery } from './errors.js';
 export {
   createBackoff,
   ceilingDelay,
@@ -30,7 +31,7 @@ export {
   type BackoffPolicy,
   type Jitter,
 } from './machines/backoff.js';
-export { slotMachine, slotState, SLOT_STABLE_AFTER, type SlotState, type SlotConnection } from './machines/slot.js';
+export { slotMachine, slotState, SLOT_STABLE_AFTER, type SlotState, type SlotConnection, type ConnectionEnd, type SlotCounts } from './machines/slot.js';
 export { supervisorMachine, type SupervisorActor } from './machines/supervisor.js';
 export { Feed, type FeedActor, type FeedStats, type FeedEvents } from './feed/feed.js';
 export type { FeedMessage } from './feed/message-queue.js';

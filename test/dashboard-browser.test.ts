@@ -84,13 +84,13 @@ describe('the dashboard in Chromium', () => {
     await page.locator('.card[data-source="feed 0"] [data-state="feed.connected.healthy"].lit').waitFor();
 
     server.dropAll();
-    // A slot leaves healthy: the log shows it...
-    await page.locator('#log tr[data-source="pool 0"][data-to="poisoned"]').first().waitFor();
-    // ...and comes back: newest first, a row to healthy above the latest to poisoned.
+    // A slot leaves healthy (the server closed it after serving: a clean end, redialed at once): the log shows it...
+    await page.locator('#log tr[data-source="pool 0"][data-to="connecting"]').first().waitFor();
+    // ...and comes back: newest first, a row to healthy above the latest to connecting.
     await expect
       .poll(async () => {
         const states = await loggedStates(page);
-        return states.indexOf('healthy') < states.indexOf('poisoned');
+        return states.indexOf('healthy') < states.indexOf('connecting');
       }, POLL)
       .toBe(true);
     await expect.poll(async () => (await slotStates(page)).every((state) => state === 'healthy' || state === 'busy'), POLL).toBe(true);

@@ -18,8 +18,9 @@ const recorder = () => createActor(fromTransition((seen: string[], event: { type
 /** A connection the ledger only hands over, never touches. */
 const connection = (): SlotConnection => ({
   destroy: () => {},
+  retire: () => {},
   closed: Promise.resolve(),
-  onLost: () => () => {},
+  onEnd: () => () => {},
 });
 
 type Answer = { granted: [slot: number, lease: number, connection: SlotConnection] } | { refused: ErrorCode };
@@ -100,7 +101,7 @@ describe('lease ledger', () => {
     const { ledger, acquire, ready, release, context } = startLedger();
     ready(0);
     const old = grantOf(acquire('try').answers);
-    ledger.send({ type: 'slot.down', slot: 0 });
+    ledger.send({ type: 'slot.down', slot: 0, idleFor: -1 });
     expect(context().leases[0]).toBe(0);
     ready(0);
     const fresh = grantOf(acquire('try').answers);
@@ -151,7 +152,7 @@ describe('lease ledger', () => {
     const { ledger, ready, acquire, context } = startLedger();
     ready(0);
     ready(1);
-    ledger.send({ type: 'slot.down', slot: 1 });
+    ledger.send({ type: 'slot.down', slot: 1, idleFor: -1 });
     expect(context().free).toEqual([0]);
     expect(context().connections[1]).toBeUndefined();
     expect(grantOf(acquire('try').answers).slot).toBe(0);

@@ -56,10 +56,9 @@ describe('request deadline', () => {
     expect(error.code).toBe('DEADLINE_EXCEEDED');
     expect(error.message).toMatch(/after the request was sent.*the server may have acted on it/);
     server.heal();
-    // The aborted socket is not reused: the slot backs off (no wait: a first failure) and redials.
-    await waitForStats(pool, (stats) => stats.backoff === 1);
-    clock.increment(0);
+    // The aborted socket is not reused: lifeline retired it, a clean end, so the slot redials at once.
     await waitFor(() => server.connections === 2, () => server.connections);
+    expect(pool.stats()).toMatchObject({ cleanEnds: 1, failures: 0, backoffs: 0 });
     await waitForStats(pool, isFull);
     expect((await pool.request({ path: '/next' })).status).toBe(200);
     expect(server.requestsPerConnection).toEqual([1, 1]);

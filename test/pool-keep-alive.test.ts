@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import type { ClientPoolOptions } from '../src/index.js';
 import { startHttpServer } from './helpers/http-server.js';
-import { isFull, openPool, waitFor, waitForStats } from './helpers/pool.js';
+import { isFull, nextTurn, openPool, waitFor, waitForStats } from './helpers/pool.js';
 
 async function setUp(options: Partial<ClientPoolOptions>, keepAliveHeader?: string) {
   const server = await startHttpServer((_req, res) => {
@@ -71,6 +71,7 @@ describe('keep-alive hints and connection limits', () => {
     advance(clock, 2_000);
     expect((await lease.request({ path: '/' })).status).toBe(200);
     lease.release();
+    await nextTurn();
     expect(server.connections).toBe(1);
     advance(clock, 500);
     await redialed(server, clock, 2);
@@ -81,6 +82,7 @@ describe('keep-alive hints and connection limits', () => {
   it('maxConnectionAge recycles an old connection once it is released, and the pool stays full', async () => {
     const { server, clock, pool } = await setUp({ maxConnectionAge: 2_000, random: () => 0 });
     await pool.request({ path: '/' });
+    await nextTurn();
     const lease = pool.tryAcquire()!;
     advance(clock, 2_000);
     await lease.request({ path: '/' });

@@ -10,7 +10,7 @@ import { SimulatedClock } from 'xstate';
 import { FAILOVER_AFTER, HOMING_INTERVAL, RETURN_AFTER } from '../src/pool/origins.js';
 import { rejection } from './helpers/errors.js';
 import { startHttpServer, type TestServer } from './helpers/http-server.js';
-import { isFull, openPool, waitFor, waitForStats } from './helpers/pool.js';
+import { isFull, nextTurn, openPool, waitFor, waitForStats } from './helpers/pool.js';
 
 /** A server that answers with its own name, so a response says which origin served it. */
 const named = (name: string) => startHttpServer((_req, res) => res.end(name));
@@ -35,9 +35,16 @@ describe('many origins', () => {
 
     const [c, d] = await Promise.all([named('c'), named('d')]);
     const warm = await openPool({ urls: [c.url, d.url], connections: 4 });
-    for (let i = 0; i < 8; i++) await warm.request({ path: '/' });
+    for (let i = 0; i < 8; i++) {
+      await warm.request({ path: '/' });
+      await nextTurn();
+    }
     // One request at a time: LIFO hands back the connection just released.
     expect([...c.requestsPerConnection, ...d.requestsPerConnection].sort()).toEqual([0, 0, 0, 8]);
+    // Back to back, in the turn its response came in, the connection just released is not yet
+    // known to be reusable (a FIN may follow the response): the next warmest takes the request.
+    for (let i = 0; i < 8; i++) await warm.request({ path: '/' });
+    expect([...c.requestsPerConnection, ...d.requestsPerConnection].sort((x, y) => x - y)).toEqual([0, 0, 4, 12]);
   });
 
   it('connect() succeeds with one origin down: each slot tries the others on its first connect', async () => {

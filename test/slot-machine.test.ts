@@ -4,24 +4,34 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createActor, createMachine, fromPromise, SimulatedClock, type AnyEventObject } from 'xstate';
-import { createBackoff, SLOT_BACKOFF, slotMachine, slotState, type SlotConnection } from '../src/index.js';
+import { createBackoff, SLOT_BACKOFF, slotMachine, slotState, type ConnectionEnd, type SlotConnection } from '../src/index.js';
 
 /** A connection object under the test's control (the machine only needs this interface). */
 function controlledConnection() {
-  let lost: ((error: Error | undefined) => void) | undefined;
+  let ended: ((end: ConnectionEnd) => void) | undefined;
   let destroyed = false;
-  const connection: SlotConnection & { die(): void; readonly destroyed: boolean } = {
+  let retired = false;
+  const connection: SlotConnection & { die(): void; end(idleFor?: number): void; readonly destroyed: boolean; readonly retired: boolean } = {
     closed: Promise.resolve(),
     destroy: () => {
       destroyed = true;
     },
-    onLost(listener) {
-      lost = listener;
-      return () => (lost = undefined);
+    retire: () => {
+      retired = true;
     },
-    die: () => lost?.(new Error('peer closed')),
+    onEnd(listener) {
+      ended = listener;
+      return () => (ended = undefined);
+    },
+    /** A failure: reset under a request, or closed before its first response. */
+    die: () => ended?.({ clean: false, error: new Error('peer closed'), idleFor: -1 }),
+    /** A clean end: closed by the server after serving. */
+    end: (idleFor = -1) => ended?.({ clean: true, error: undefined, idleFor }),
     get destroyed() {
       return destroyed;
+    },
+    get retired() {
+      return retired;
     },
   };
   return connection;
@@ -122,15 +132,51 @@ describe('slot machine', () => {
     expect(delays).toEqual([0, 100, 200]);
   });
 
-  it('recycle (a lease released unfit for reuse) poisons the slot and tears the connection down', async () => {
-    const { slot, connections, reports } = startSlot(['ok']);
+  it('recycle (the pool retires the connection) is a clean end: the connection is retired and a replacement dialed at once', async () => {
+    const { slot, connections, reports } = startSlot(['ok', 'ok']);
     await settle();
     slot.send({ type: 'recycle' });
-    expect(slotState(slot.getSnapshot())).toBe('poisoned');
-    expect(connections[0]!.destroyed).toBe(true);
+    expect(slotState(slot.getSnapshot())).toBe('connecting');
+    expect(connections[0]!.retired).toBe(true);
     expect(reports.map((r) => r.type)).toEqual(['slot.ready', 'slot.down']);
+    await settle();
+    expect(slotState(slot.getSnapshot())).toBe('healthy');
     // A recycle is not a failure: the connection did nothing wrong on its own.
     expect(slot.getSnapshot().context.attempts).toBe(0);
+    expect(slot.getSnapshot().context.counts).toEqual({ dials: 2, cleanEnds: 1, failures: 0, backoffs: 0 });
+  });
+
+  it('a clean end by the server, however soon after the connect and however often, never backs off nor counts a failure', async () => {
+    const { slot, connections, reports, dials } = startSlot([]);
+    for (let i = 0; i < 5; i++) {
+      await settle();
+      expect(slotState(slot.getSnapshot())).toBe('healthy');
+      // Connection: close on every response, HTTP/1.0, a FIN after serving: no time passes at all.
+      connections.at(-1)!.end(i === 4 ? 1_234 : -1);
+      expect(slotState(slot.getSnapshot())).toBe('connecting');
+    }
+    await settle();
+    expect(slotState(slot.getSnapshot())).toBe('healthy');
+    expect(dials).toEqual([0, 0, 0, 0, 0, 0]);
+    expect(slot.getSnapshot().context.counts).toEqual({ dials: 6, cleanEnds: 5, failures: 0, backoffs: 0 });
+    expect(connections.slice(0, 5).every((connection) => connection.retired)).toBe(true);
+    // The supervisor learns how long the server let an idle connection be.
+    expect(reports.filter((r) => r.type === 'slot.down').map((r) => r.idleFor)).toEqual([-1, -1, -1, -1, 1_234]);
+  });
+
+  it('counts failures and backoffs: a failed dial and a lost connection', async () => {
+    const { clock, slot, connections } = startSlot(['ok', 'fail', 'ok']);
+    await settle();
+    connections[0]!.die();
+    await settle();
+    expect(slotState(slot.getSnapshot())).toBe('backoff');
+    clock.increment(slot.getSnapshot().context.retryDelay);
+    await settle();
+    expect(slotState(slot.getSnapshot())).toBe('backoff');
+    clock.increment(slot.getSnapshot().context.retryDelay);
+    await settle();
+    expect(slotState(slot.getSnapshot())).toBe('healthy');
+    expect(slot.getSnapshot().context.counts).toEqual({ dials: 2, cleanEnds: 0, failures: 2, backoffs: 2 });
   });
 
   it('close from any state ends in closed and destroys the connection', async () => {

@@ -20,9 +20,16 @@ import { expectConserved } from './helpers/pool.js';
 import { modelSuite, plainState, stays, waitUntil, type Step } from './helpers/model.js';
 
 const DRAIN_TIMEOUT = 1_000;
-const lostFaults: (EventObject & { fault: string })[] = [
-  { type: 'lost', fault: 'drop' },
+/**
+ * How the real system makes each event with a payload happen. `lost` is a failure: the
+ * fresh connection reset before serving anything, or cut under a request in flight. `ended`
+ * is a clean end: a response that says `Connection: close` (the scenario below adds the
+ * server's FIN on an idle connection that served).
+ */
+const faults: (EventObject & { fault: string })[] = [
   { type: 'lost', fault: 'reset' },
+  { type: 'lost', fault: 'cut' },
+  { type: 'ended', fault: 'close' },
 ];
 
 interface Run {
@@ -60,6 +67,12 @@ function slotContext(run: Run) {
   return run.pool.actor.getSnapshot().context.slots[0]!.getSnapshot().context;
 }
 
+/** A clean end redials at once: the server accepts or refuses that dial as the next step needs. */
+async function expectingDial(run: Run, next: EventObject | undefined): Promise<void> {
+  await prepareDial(run.server, next);
+  run.dialsBefore = run.server.connections;
+}
+
 /** What each model event does to the real pool and server. */
 function actions(run: Run, path: ModelPath): Record<string, (step: Step) => Promise<void> | void> {
   const nextEvent = (step: Step) => path.steps[path.steps.indexOf(step as never) + 1]?.event;
@@ -67,7 +80,7 @@ function actions(run: Run, path: ModelPath): Record<string, (step: Step) => Prom
     'dial.done': () => {},
     'dial.error': () => {},
     'teardown.done': () => {},
-    recycle: async () => {
+    recycle: async (step) => {
       // A lease released with its request still in flight leaves the connection unfit for reuse.
       const lease = run.pool.tryAcquire();
       expect(lease, 'tryAcquire on a healthy slot').toBeDefined();
@@ -81,14 +94,44 @@ function actions(run: Run, path: ModelPath): Record<string, (step: Step) => Prom
         (error: unknown) => error,
       );
       await waitUntil(() => run.server.requests > requestsBefore, 'the server reads the request');
+      run.server.heal();
+      // A clean end: the replacement is dialed at once, so the server is set for it first.
+      await expectingDial(run, nextEvent(step));
       lease!.release();
       const error = await pending;
       expect(isLifelineError(error) && error.code).toBe('LEASE_RELEASED');
-      run.server.heal();
     },
-    lost: (step) => {
-      if ((step.event as { fault?: string }).fault === 'reset') run.server.resetAll();
-      else run.server.dropAll();
+    ended: async (step) => {
+      await expectingDial(run, nextEvent(step));
+      const fault = (step.event as { fault?: string }).fault;
+      if (fault === 'fin') {
+        // The server's FIN on an idle connection that served a response.
+        expect((await run.pool.request({ path: '/served' })).status).toBe(200);
+        await waitUntil(() => run.pool.stats().healthy === 1, 'the slot is free again');
+        run.server.dropAll();
+      } else {
+        run.server.connectionClose(true);
+        expect((await run.pool.request({ path: '/close' })).status).toBe(200);
+        run.server.connectionClose(false);
+      }
+    },
+    lost: async (step) => {
+      if ((step.event as { fault?: string }).fault === 'reset') {
+        run.server.resetAll();
+        return;
+      }
+      // Cut under a request in flight: written, then the socket dies before any response.
+      run.server.blackHole();
+      const requestsBefore = run.server.requests;
+      const pending = run.pool.request({ method: 'POST', path: '/cut' }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      await waitUntil(() => run.server.requests > requestsBefore, 'the server reads the request');
+      run.server.dropAll();
+      const error = await pending;
+      expect(isLifelineError(error) && error.code).toBe('CONNECTION_LOST');
+      run.server.heal();
     },
     'after.stableAfter': () => {
       run.clock.increment(SLOT_STABLE_AFTER);
@@ -140,8 +183,8 @@ const stableThenLost = ['dial.error', 'after.retryDelay', 'dial.error', 'after.r
 
 modelSuite(
   slotMachine,
-  { events: lostFaults },
-  8,
+  { events: faults },
+  9,
   {
     start,
     actions,
@@ -151,5 +194,8 @@ modelSuite(
       await run.pool.close();
     },
   },
-  [pathFromEvents(slotMachine, stableThenLost.map((type) => (type === 'lost' ? { type, fault: 'drop' } : { type })))],
+  [
+    pathFromEvents(slotMachine, stableThenLost.map((type) => (type === 'lost' ? { type, fault: 'cut' } : { type }))),
+    pathFromEvents(slotMachine, ['dial.done', 'ended', 'dial.done', 'ended', 'dial.error'].map((type) => (type === 'ended' ? { type, fault: 'fin' } : { type }))),
+  ],
 );

@@ -293,9 +293,12 @@ async function runInterleaving(family: Family, order: string[], seen: Set<string
         const slot = slotOfFirstLease(n);
         const socket = [...server.sockets].find((s) => s.remotePort === ports.get(slot));
         expect(socket, `${label}: server socket of slot ${slot}`).toBeDefined();
+        // A connection that served, closed by the server: a clean end, redialed at once. The server
+        // refuses that dial, so the slot waits in backoff (its retry timer is on the simulated
+        // clock) until the heal step.
+        await server.refuse();
         socket!.destroy();
         model.drop(slot);
-        // The retry timer is on the simulated clock: the slot waits in backoff until the heal step.
         await waitFor(
           () => stateOf(slot) === 'backoff',
           () => ({ label, states: slotStates(pool) }),
@@ -305,8 +308,9 @@ async function runInterleaving(family: Family, order: string[], seen: Set<string
       case 'H': {
         const slot = slotOfFirstLease(n);
         const delay = pool.actor.getSnapshot().context.slots[slot]!.getSnapshot().context.retryDelay;
-        // The first reconnect after a healthy spell is immediate: no waiter's deadline moves.
+        // The first retry after a healthy spell is immediate: no waiter's deadline moves.
         expect(delay, label).toBe(0);
+        await server.accept();
         clock.increment(delay);
         model.heal(slot);
         await waitFor(

@@ -59,6 +59,12 @@ export interface RequestMessage {
   error: string | undefined;
   /** From dispatch to the whole response (or the failure), in ms. */
   durationMs: number;
+  /**
+   * Which attempt of a `pool.request` this was: `first`; `resend` (the one before never left
+   * the process); `replay` (the one before died unanswered on a reused connection); `retry`
+   * (the caller's `retry` option).
+   */
+  attempt: 'first' | 'resend' | 'replay' | 'retry';
 }
 
 /** `lifeline:slot:state`: a slot machine moved (leases are not state changes: `busy` is never reported here). */
@@ -69,9 +75,11 @@ export interface SlotStateMessage {
   to: SlotMachineState;
   /**
    * Why: the code of the error that caused the change (`CONNECTION_LOST`, `CONNECT_FAILED`...), if
-   * one did; into `poisoned`, always: `CONNECTION_LOST` (the server closed it) or `RECYCLED` (the
-   * pool retired it: a response said `Connection: close`, a request failed or was aborted on it,
-   * or it reached an idle or age limit). Undefined for the steps of healing and for `closed`.
+   * one did. From `healthy` to `connecting`, a clean end, always: `ENDED` (the server closed it
+   * after serving: a FIN, `Connection: close`, HTTP/1.0, an idle timeout) or `RECYCLED` (the pool
+   * retired it: an idle, age or Keep-Alive limit, an abort or a body too large). Into `poisoned`, a
+   * failure, always: its error code, `CONNECTION_LOST` when it had none. Undefined for the steps of
+   * healing and for `closed`.
    */
   reason: string | undefined;
 }

@@ -9,7 +9,8 @@
  * `lifeline.pool.waiting`          | observable gauge   | {caller}    | origin
  * `lifeline.pool.acquire.wait`     | histogram          | ms          | origin, mode, outcome
  * `lifeline.pool.request.duration` | histogram          | ms          | origin, method, outcome
- * `lifeline.pool.reconnects`       | counter            | {reconnect} | origin
+ * `lifeline.pool.reconnects`       | counter            | {reconnect} | origin, after (`clean-end`, `failure`)
+ * `lifeline.pool.request.repeats`  | counter            | {request}   | origin, attempt (`resend`, `replay`, `retry`)
  * `lifeline.feed.messages`         | observable counter | {message}   | url
  * `lifeline.feed.staleness`        | observable gauge   | ms          | url
  * `lifeline.feed.reconnects`       | counter            | {reconnect} | url
@@ -102,6 +103,7 @@ export interface PoolInstruments {
   acquireWait: Histogram;
   requestDuration: Histogram;
   reconnects: Counter;
+  repeats: Counter;
   /** Reads `source` at every collection until the returned function is called. */
   observe(source: PoolSource): () => void;
 }
@@ -151,7 +153,14 @@ export function poolInstruments(meter: Meter): PoolInstruments {
       unit: 'ms',
       advice: { explicitBucketBoundaries: LATENCY_BUCKETS },
     }),
-    reconnects: meter.createCounter('lifeline.pool.reconnects', { description: 'Redials of a pool connection after it was lost or failed', unit: '{reconnect}' }),
+    reconnects: meter.createCounter('lifeline.pool.reconnects', {
+      description: 'Redials of a pool connection: after a clean end (at once) or after a failure (backed off)',
+      unit: '{reconnect}',
+    }),
+    repeats: meter.createCounter('lifeline.pool.request.repeats', {
+      description: 'Requests pool.request sent again: resent (never left), replayed (stale race) or retried',
+      unit: '{request}',
+    }),
     observe: (source) => gathering.add(source),
   };
   poolInstrumentsOf.set(meter, instruments);

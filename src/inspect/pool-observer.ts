@@ -15,7 +15,7 @@ import type { LifelineError } from '../errors.js';
 import type { LifelineResponse } from '../pool/response.js';
 import { slotState, type SlotSnapshot } from '../machines/slot.js';
 import type { SupervisorActor } from '../machines/supervisor.js';
-import { acquireChannel, publish, requestChannel, slotStateChannel } from './diagnostics.js';
+import { acquireChannel, publish, requestChannel, slotStateChannel, type RequestMessage } from './diagnostics.js';
 import { poolInstruments, type PoolInstruments } from './otel.js';
 import { redactUrl } from './redact.js';
 import { watchStates, type Watched } from './state-watch.js';
@@ -44,8 +44,9 @@ export class PoolObserver {
   /** Each origin, redacted once: a slot's events and its requests are named by the origin it is on. */
   readonly #origins: readonly string[];
   readonly #instruments: PoolInstruments | undefined;
-  /** `{ origin }`, made once: the reconnect counter's attributes. */
-  readonly #attributes: Attributes;
+  /** The reconnect counter's attributes, made once each: after a clean end, after a failure. */
+  readonly #afterClean: Attributes;
+  readonly #afterFailure: Attributes;
   readonly #subscriptions: Subscription[] = [];
   /** Slot actors already watched (slots may be added after start). */
   readonly #watched = new WeakSet<object>();
@@ -56,7 +57,8 @@ export class PoolObserver {
     this.#origin = redactUrl(pool.origin);
     this.#pool = pool;
     this.#origins = pool.origins.map(redactUrl);
-    this.#attributes = { origin: this.#origin };
+    this.#afterClean = { origin: this.#origin, after: 'clean-end' };
+    this.#afterFailure = { origin: this.#origin, after: 'failure' };
     if (meter) {
       this.#instruments = poolInstruments(meter);
       this.#unobserve = this.#instruments.observe({ origin: this.#origin, stats: () => pool.stats() });
@@ -85,7 +87,14 @@ export class PoolObserver {
   }
 
   /** A request dispatched at `started` (`performance.now()`) on `slot` settled. */
-  requested(slot: number, method: string | undefined, started: number, error: LifelineError | undefined, response: LifelineResponse | undefined): void {
+  requested(
+    slot: number,
+    method: string | undefined,
+    started: number,
+    error: LifelineError | undefined,
+    response: LifelineResponse | undefined,
+    attempt: RequestMessage['attempt'],
+  ): void {
     const durationMs = performance.now() - started;
     const origin = this.#originOf(slot);
     const sent = method ?? 'GET';
@@ -93,9 +102,10 @@ export class PoolObserver {
     if (this.#instruments) {
       const outcome = error ? error.code : statusClass(status ?? 0);
       this.#instruments.requestDuration.record(durationMs, { origin, method: HTTP_METHODS.has(sent) ? sent : '_OTHER', outcome });
+      if (attempt !== 'first') this.#instruments.repeats.add(1, { origin, attempt });
     }
     if (requestChannel.hasSubscribers) {
-      publish(requestChannel, { origin, slot, method: sent, status, error: error?.code, durationMs });
+      publish(requestChannel, { origin, slot, method: sent, status, error: error?.code, durationMs, attempt });
     }
   }
 
@@ -119,13 +129,17 @@ export class PoolObserver {
       this.#watched.add(slot);
       this.#subscriptions.push(
         watchStates(slot, slotState, (from, to, error, snapshot) => {
-          // A redial: the first dial of a slot starts in `connecting` and is not one.
-          if (from === 'backoff' && to === 'connecting') this.#instruments?.reconnects.add(1, this.#attributes);
+          // A redial: the first dial of a slot starts in `connecting` and is not one. Straight from
+          // `healthy` it follows a clean end; from `backoff`, a failure.
+          if (to === 'connecting' && from !== 'connecting') {
+            this.#instruments?.reconnects.add(1, from === 'healthy' ? this.#afterClean : this.#afterFailure);
+          }
           if (!slotStateChannel.hasSubscribers) return;
           let reason = error;
-          // A clean close by the server loses the connection without an error; the slot notes
-          // which event poisoned it: `lost`, or the ledger's `recycle` (a lease's verdict, idle or age).
-          if (reason === undefined && to === 'poisoned') reason = snapshot.context.cause === 'recycle' ? 'RECYCLED' : 'CONNECTION_LOST';
+          // The slot notes the event that moved it: the connection's `ended` or the ledger's `recycle`
+          // (a clean end), or `lost` (a failure, which may come without an error: a FIN before any response).
+          if (from === 'healthy' && to === 'connecting') reason = snapshot.context.cause === 'recycle' ? 'RECYCLED' : 'ENDED';
+          else if (reason === undefined && to === 'poisoned') reason = 'CONNECTION_LOST';
           const index = snapshot.context.index;
           publish(slotStateChannel, { origin: this.#originOf(index), slot: index, from, to, reason });
         }),

@@ -9,11 +9,14 @@
  *                    (the newest free slot, LIFO; or the oldest, with strategy round-robin)
  *  release       --> first waiter? hand the slot over : back on the free list
  *  release(recycle) --> the slot is told to recycle; it heals in its own actor
- *  slot.ready    --> first waiter? grant : free list       slot.down --> out of the free list, lease ends
+ *  release(settling) --> set aside until `settled`: a FIN right behind its last response is seen first
+ *  slot.ready    --> first waiter? grant : free list
+ *  slot.down     --> out of the free list, lease ends (its caller may still read the last response)
  *  close         --> refuse waiters and every later acquire; report drained once no lease is out
  *  recycle(slot) --> a free slot heals with a new connection (the pool moves it to another origin)
- *  sweep         --> recycle free connections about to pass idleTimeout, maxConnectionAge or the
- *                    server's own `Keep-Alive: timeout`, so they heal before a caller could meet a stale one
+ *  sweep         --> recycle free connections about to pass idleTimeout, maxConnectionAge, the
+ *                    server's own `Keep-Alive: timeout` or its learned idle timeout, so they heal
+ *                    before a caller could meet a stale one
  * ```
  *
  * Why a transition function (`fromTransition`) and not a state machine: its
@@ -39,6 +42,7 @@
  */
 import { fromTransition, type ActorRefFrom, type AnyActorRef } from 'xstate';
 import type { ErrorCode } from '../errors.js';
+import { IdleLearner } from './idle-learner.js';
 import type { SlotConnection, SlotReport } from './slot.js';
 
 /** How the ledger answers a caller. Both are called at most once per acquire. */
@@ -62,7 +66,21 @@ export type LedgerEvent =
    * `recycle`: the caller's request left the connection unfit for reuse. `keepAlive`: the
    * idle timeout the server announced on the last response (`Keep-Alive: timeout=N`, ms), or -1.
    */
-  | { type: 'release'; slot: number; lease: number; recycle: boolean; keepAlive: number }
+  | {
+      type: 'release';
+      slot: number;
+      lease: number;
+      recycle: boolean;
+      keepAlive: number;
+      /**
+       * The connection served a response during this event-loop turn: a FIN right behind it
+       * may not have been read yet, so the slot waits for `settled` (sent by the pool at the
+       * turn's check phase) before anyone is handed it.
+       */
+      settling?: boolean;
+    }
+  /** From the pool, at the check phase of a turn in which settling slots were released: they may be handed out now. */
+  | { type: 'settled' }
   /** From the supervisor, every `SWEEP_INTERVAL`: recycle idle connections before the server drops them. */
   | { type: 'sweep' }
   /** From the pool: recycle this slot if it is free (to move it to another origin); a leased one is left alone. */
@@ -127,15 +145,30 @@ export interface LedgerContext {
   readonly waiters: Waiter[];
   /** Times each slot has been handed out. */
   readonly granted: number[];
+  /** Whether each slot's connection has been leased and released: a server's idle timeout runs only after a request. */
+  readonly served: boolean[];
+  /** The server's idle timeout, learned from the idle connections it closed. */
+  readonly learner: IdleLearner;
+  /** The slot held out of the free list past the learned limit, to see whether the server still closes it; -1 when none. */
+  probe: number;
+  /** Released slots whose connection served a response this turn, offered at `settled`. */
+  readonly settling: number[];
   nextLease: number;
   closing: boolean;
 }
 
 type Defer = (fn: () => void) => void;
 
+/** The idle limit a slot is held to: its own (configured or announced), or the learned one once it has served. */
+function idleLimitOf(context: LedgerContext, slot: number): number {
+  const own = context.idleLimit[slot]!;
+  const learned = context.learner.limit;
+  return learned === Infinity || !context.served[slot] ? own : Math.min(own, announcedLimit(context, learned));
+}
+
 /** The slot's connection is past a limit, or will be within `early` ms. */
 function expired(context: LedgerContext, slot: number, now: number, early: number): boolean {
-  return now - context.freedAt[slot]! >= context.idleLimit[slot]! - early || now - context.bornAt[slot]! >= context.ageLimit[slot]! - early;
+  return now - context.freedAt[slot]! >= idleLimitOf(context, slot) - early || now - context.bornAt[slot]! >= context.ageLimit[slot]! - early;
 }
 
 /** Sends a healthy slot to heal with a fresh connection; it comes back with `slot.ready`. */
@@ -194,6 +227,8 @@ function release(context: LedgerContext, event: Extract<LedgerEvent, { type: 're
   // A stale lease: the slot died (and may have been reissued) since this lease was granted.
   if (context.leases[slot] !== lease) return;
   if (context.closing) return endLease(context, slot, defer);
+  context.served[slot] = true;
+  if (context.learner.limit !== Infinity) context.timed = true;
   if (event.keepAlive >= 0) {
     context.idleLimit[slot] = announcedLimit(context, event.keepAlive);
     context.timed = true;
@@ -208,6 +243,11 @@ function release(context: LedgerContext, event: Extract<LedgerEvent, { type: 're
     context.leases[slot] = 0;
     return recycleSlot(context, slot, defer);
   }
+  if (event.settling) {
+    context.leases[slot] = 0;
+    context.settling.push(slot);
+    return;
+  }
   const waiter = context.waiters.shift();
   // Hand-off: the slot stays leased and goes straight to the first waiter.
   if (waiter) return grant(context, slot, waiter.reply);
@@ -215,17 +255,62 @@ function release(context: LedgerContext, event: Extract<LedgerEvent, { type: 're
   context.free.push(slot);
 }
 
-/** Recycles every free connection that would pass a limit before the next sweep. */
+/** The turn's check phase: a FIN that followed a settling slot's last response has been read (and the slot reported down). */
+function settled(context: LedgerContext): void {
+  const settling = context.settling;
+  for (let i = 0; i < settling.length; i++) {
+    const slot = settling[i]!;
+    if (!context.closing && context.connections[slot] !== undefined && context.leases[slot] === 0) offer(context, slot);
+  }
+  settling.length = 0;
+}
+
+function forget(list: number[], slot: number): void {
+  const index = list.indexOf(slot);
+  if (index >= 0) list.splice(index, 1);
+}
+
+/**
+ * Recycles every free connection that would pass a limit before the next sweep.
+ *
+ * With a learned idle limit, one of them may instead be kept, out of the free list
+ * and unused, as a probe: if the server still closes it, the limit stands; if it
+ * outlives the limit the learned timeout was wrong (or the server changed), and
+ * it is forgotten. Only while two other slots are free, so no caller waits for it.
+ */
 function sweep(context: LedgerContext, defer: Defer): void {
-  if (!context.timed || context.closing) return;
+  const learner = context.learner;
+  if (context.closing || (!context.timed && !learner.pending)) return;
   const now = context.now();
+  learner.confirm(now);
+  if (learner.limit !== Infinity) context.timed = true;
+  if (!context.timed) return;
+  if (context.probe >= 0) checkProbe(context, now);
   const free = context.free;
   for (let i = free.length - 1; i >= 0; i--) {
     const slot = free[i]!;
     if (!expired(context, slot, now, SWEEP_INTERVAL)) continue;
     free.splice(i, 1);
-    recycleSlot(context, slot, defer);
+    if (context.probe < 0 && free.length >= 2 && probing(context, slot, now)) context.probe = slot;
+    else recycleSlot(context, slot, defer);
   }
+}
+
+/** Whether the learned limit is all that expires this slot: only then does keeping it say anything of the server. */
+function probing(context: LedgerContext, slot: number, now: number): boolean {
+  const learned = context.learner.limit;
+  if (learned === Infinity || !context.served[slot]) return false;
+  const own = context.idleLimit[slot]!;
+  return now - context.freedAt[slot]! < own - SWEEP_INTERVAL && now - context.bornAt[slot]! < context.ageLimit[slot]! - SWEEP_INTERVAL;
+}
+
+/** The probe outlived the learned limit by a margin: forget it, and the probe is an ordinary free connection again. */
+function checkProbe(context: LedgerContext, now: number): void {
+  const slot = context.probe;
+  if (now - context.freedAt[slot]! < context.learner.limit + Math.min(KEEP_ALIVE_MARGIN, context.learner.limit / 2)) return;
+  context.learner.forget();
+  context.probe = -1;
+  context.free.unshift(slot);
 }
 
 function ledgerTransition(context: LedgerContext, event: LedgerEvent, { defer }: { defer: Defer }): LedgerContext {
@@ -248,6 +333,9 @@ function ledgerTransition(context: LedgerContext, event: LedgerEvent, { defer }:
     case 'sweep':
       sweep(context, defer);
       break;
+    case 'settled':
+      settled(context);
+      break;
     case 'recycle': {
       const index = context.free.indexOf(event.slot);
       if (index < 0 || context.closing) break;
@@ -265,8 +353,9 @@ function ledgerTransition(context: LedgerContext, event: LedgerEvent, { defer }:
     case 'slot.ready': {
       const { slot } = event;
       context.connections[slot] = event.connection;
-      // A new connection: the server has announced nothing on it yet.
+      // A new connection: the server has announced nothing on it yet, nor served anything.
       context.idleLimit[slot] = context.limits.idleTimeout || Infinity;
+      context.served[slot] = false;
       const { maxConnectionAge } = context.limits;
       context.ageLimit[slot] = maxConnectionAge ? maxConnectionAge * (1 - AGE_JITTER * context.random()) : Infinity;
       context.bornAt[slot] = context.freedAt[slot] = context.timed ? context.now() : 0;
@@ -276,14 +365,21 @@ function ledgerTransition(context: LedgerContext, event: LedgerEvent, { defer }:
     case 'slot.down': {
       const { slot } = event;
       context.connections[slot] = undefined;
-      const index = context.free.indexOf(slot);
-      if (index >= 0) context.free.splice(index, 1);
+      forget(context.free, slot);
+      forget(context.settling, slot);
+      if (context.probe === slot) context.probe = -1;
+      context.learner.observe(context.now(), event.idleFor);
+      // The lease ends with its connection: the slot's next connection goes to the first waiter,
+      // and the caller's release, when it comes, is stale. A caller still reading the last
+      // response of a connection that said `Connection: close` reads on: its lease holds that
+      // connection itself, which closes once the response is in.
       if (context.leases[slot] !== 0) endLease(context, slot, defer);
       break;
     }
     case 'close': {
       context.closing = true;
       context.free.length = 0;
+      context.settling.length = 0;
       for (const waiter of context.waiters.splice(0)) waiter.reply.refused('POOL_CLOSED');
       reportIfDrained(context, defer);
       break;
@@ -312,6 +408,10 @@ export const ledgerLogic = fromTransition(ledgerTransition, ({ input }: { input:
     connections: new Array<SlotConnection | undefined>(size).fill(undefined),
     waiters: [],
     granted: new Array<number>(size).fill(0),
+    served: new Array<boolean>(size).fill(false),
+    learner: new IdleLearner(size),
+    probe: -1,
+    settling: [],
     nextLease: 1,
     closing: false,
   };

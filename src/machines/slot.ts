@@ -2,23 +2,33 @@
  * The slot machine: the life of one keep-alive connection.
  *
  * ```
- *  connecting --dial.done--> healthy --lost / recycle--> poisoned
- *      |                                                    |  teardown.done
- *    dial.error                                             v
- *      +----------------------> backoff <-------------------+
- *                                  |  after(retryDelay)
- *                                  +--> connecting
+ *  connecting --dial.done--> healthy --ended / recycle (a clean end)--> connecting   (at once, nothing counted)
+ *      |                        |
+ *    dial.error              lost (a failure)
+ *      v                        v
+ *   backoff <-------------- poisoned (teardown)
+ *      |  after(retryDelay)
+ *      +--> connecting
  *  any --close--> closed (final)
  * ```
  *
+ * The central distinction: a server's normal end of a connection is not a
+ * failure. A connection that served a complete response and then ends (the
+ * server's FIN while idle, `Connection: close`, an HTTP/1.0 response, an idle
+ * timeout) is a clean end, and so is every connection lifeline retires itself
+ * (`recycle`: idle and age limits, a server's `Keep-Alive`, a body too large,
+ * an abort in flight). After a clean end the slot dials a replacement at once:
+ * no delay, no failure counted. Only failures back off: a dial that fails, a
+ * connection that dies before its first complete response, a reset or protocol
+ * error or timeout on a request in flight. The connection tells which it was
+ * (`SlotConnection.onEnd`); counting real servers' normal ends as failures drove
+ * slots into growing backoff against nginx and python's http.server (issue 14).
+ *
  * A healthy slot is either free or leased: the lease is the supervisor's
  * business (its ledger, `ledger.ts`), and a slot is reported `busy` while it is
- * healthy and leased. Leases stay out of this machine on purpose: a lease and
- * a release are the two events of every request, and as machine events they
- * cost 2-4 us each; the ledger answers them in a fraction of that. What the
- * slot needs to know of a lease it is told: `recycle`, when a caller's request
- * left the connection unfit for reuse (`Connection: close`, a request aborted
- * in flight, a body too large).
+ * healthy and leased. Leases stay out of this machine on purpose: a lease and a
+ * release are the two events of every request, and as machine events they cost
+ * 2-4 us each; the ledger answers them in a fraction of that.
  *
  * Pure: no sockets here. The `dial` actor is a placeholder the pool replaces
  * with `machine.provide({ actors: { dial } })`; tests provide their own. The
@@ -28,14 +38,34 @@
 import { assign, fromCallback, fromPromise, sendTo, setup, type AnyActorRef, type SnapshotFrom } from 'xstate';
 import type { BackoffPolicy } from './backoff.js';
 
+/** How a connection ended: `clean` for a normal end (see the module comment), else a failure, with its error if any. */
+export interface ConnectionEnd {
+  clean: boolean;
+  error: Error | undefined;
+  /**
+   * For a server's close of an idle connection that had served a response: how long it had
+   * been idle (ms), from which the supervisor learns the server's idle timeout; else -1.
+   */
+  idleFor: number;
+}
+
 /** What a slot needs from a live connection; the pool's HTTP connection implements it. */
 export interface SlotConnection {
   /** Close the socket now. Idempotent. */
   destroy(): void;
+  /**
+   * No more requests: close once the request in flight, if any, has settled (at once when
+   * none is). The slot retires a connection it replaces while a caller may still be
+   * reading the last response on it. Idempotent.
+   */
+  retire(): void;
   /** Settles once the socket is fully closed. Never rejects. */
   readonly closed: Promise<void>;
-  /** Calls `listener` once when the socket dies (idle or busy); returns an unsubscribe. */
-  onLost(listener: (error: Error | undefined) => void): () => void;
+  /**
+   * Calls `listener` once when the connection ends, or is known to be ending (a response
+   * said `Connection: close`), with whether that was a clean end; returns an unsubscribe.
+   */
+  onEnd(listener: (end: ConnectionEnd) => void): () => void;
 }
 
 export interface SlotInput {
@@ -47,6 +77,18 @@ export interface SlotInput {
   random: () => number;
   /** A connection that stays up this long resets the failure count (ms). */
   stableAfter: number;
+}
+
+/** What a slot has lived through since it started: summed over slots by `pool.stats()`. */
+export interface SlotCounts {
+  /** Connections opened. */
+  dials: number;
+  /** Connections that ended cleanly: closed by the server after serving, or retired by lifeline. */
+  cleanEnds: number;
+  /** Failed dials and connections that failed. */
+  failures: number;
+  /** Times the slot entered backoff (only a failure leads there). */
+  backoffs: number;
 }
 
 export interface SlotContext extends SlotInput {
@@ -62,18 +104,24 @@ export interface SlotContext extends SlotInput {
    * no XState inspector, which would cost every event of the system, leases included.
    */
   cause: string;
+  /** Mutated in place by the slot's own actions: counters, read by `stats()`, never a reason to notify. */
+  readonly counts: SlotCounts;
 }
 
 export type SlotEvent =
+  /** The connection ended cleanly, or announced it will (`Connection: close`). */
+  | { type: 'ended'; idleFor: number }
+  /** The connection failed. */
   | { type: 'lost'; error: Error | undefined }
-  /** From the ledger: the connection must not be reused. */
+  /** From the ledger: retire the connection (a limit, a caller's verdict, homing) and dial a new one. */
   | { type: 'recycle' }
   | { type: 'close' };
 
 /** Events a slot sends its supervisor. */
 export type SlotReport =
   | { type: 'slot.ready'; slot: number; connection: SlotConnection }
-  | { type: 'slot.down'; slot: number }
+  /** The slot's connection is gone or going; `idleFor` as in {@link ConnectionEnd} (-1 when not an idle close). */
+  | { type: 'slot.down'; slot: number; idleFor: number }
   | { type: 'slot.failed'; slot: number; error: Error };
 
 /** The states of the slot machine. */
@@ -100,15 +148,17 @@ export const slotMachine = setup({
     dial: fromPromise<SlotConnection, { index: number }>(async () => {
       throw new Error('slotMachine: no dial actor provided');
     }),
-    /** Turns the connection's death into a `lost` event; stopping it closes the connection. */
+    /** Turns the connection's end into `ended` (clean) or `lost` (a failure); stopping it retires the connection. */
     watch: fromCallback<SlotEvent, SlotConnection>(({ input: connection, sendBack }) => {
-      const off = connection.onLost((error) => sendBack({ type: 'lost', error }));
+      const off = connection.onEnd((end) =>
+        sendBack(end.clean ? { type: 'ended', idleFor: end.idleFor } : { type: 'lost', error: end.error }),
+      );
       return () => {
         off();
-        connection.destroy();
+        connection.retire();
       };
     }),
-    /** Waits until the old socket is gone, so a slot never holds two. */
+    /** Waits until a failed connection's socket is gone, so a failing slot never holds two. */
     teardown: fromPromise<void, SlotConnection | undefined>(async ({ input: connection }) => {
       if (!connection) return;
       // Never rejects: a slot heals whatever the old socket does on its way out.
@@ -129,14 +179,23 @@ export const slotMachine = setup({
     ),
     reportDown: sendTo(
       ({ context }) => context.parent,
-      ({ context }): SlotReport => ({ type: 'slot.down', slot: context.index }),
+      ({ context, event }): SlotReport => ({ type: 'slot.down', slot: context.index, idleFor: event.type === 'ended' ? event.idleFor : -1 }),
     ),
     noteCause: assign({ cause: ({ event }) => event.type }),
-    countFailure: assign({ attempts: ({ context }) => context.attempts + 1 }),
+    // Counters are bumped in place: an assign per count would copy the context on every connect.
+    countDial: ({ context }) => void context.counts.dials++,
+    countCleanEnd: ({ context }) => void context.counts.cleanEnds++,
+    countBackoff: ({ context }) => void context.counts.backoffs++,
+    countFailure: assign({
+      attempts: ({ context }) => {
+        context.counts.failures++;
+        return context.attempts + 1;
+      },
+    }),
     forgetFailures: assign({ attempts: 0, lastError: undefined }),
     forgetConnection: assign({ connection: undefined }),
     chooseRetryDelay: assign({
-      // The first reconnect after a healthy spell is immediate; later ones back off.
+      // The first retry after a healthy spell is immediate; later ones back off.
       retryDelay: ({ context }) => (context.attempts <= 1 ? 0 : context.backoff(context.attempts - 1, context.random)),
     }),
   },
@@ -149,6 +208,7 @@ export const slotMachine = setup({
     retryDelay: 0,
     lastError: undefined,
     cause: 'xstate.init',
+    counts: { dials: 0, cleanEnds: 0, failures: 0, backoffs: 0 },
   }),
   initial: 'connecting',
   on: {
@@ -163,7 +223,7 @@ export const slotMachine = setup({
         input: ({ context }) => ({ index: context.index }),
         onDone: {
           target: 'healthy',
-          actions: assign({ connection: ({ event }) => event.output }),
+          actions: ['countDial', assign({ connection: ({ event }) => event.output })],
         },
         onError: {
           target: 'backoff',
@@ -185,16 +245,19 @@ export const slotMachine = setup({
     healthy: {
       entry: ['noteCause', 'reportReady'],
       exit: 'reportDown',
+      // Leaving the state stops `watch`, which retires the connection: closed at once, or once
+      // the caller reading its last response is done.
       invoke: { id: 'watch', src: 'watch', input: ({ context }) => context.connection! },
       after: {
         stableAfter: { actions: 'forgetFailures' },
       },
       on: {
+        ended: { target: 'connecting', actions: ['countCleanEnd', 'forgetConnection'] },
+        recycle: { target: 'connecting', actions: ['countCleanEnd', 'forgetConnection'] },
         lost: {
           target: 'poisoned',
           actions: ['countFailure', assign({ lastError: ({ event }) => event.error })],
         },
-        recycle: 'poisoned',
       },
     },
     poisoned: {
@@ -207,7 +270,7 @@ export const slotMachine = setup({
       },
     },
     backoff: {
-      entry: ['noteCause', 'chooseRetryDelay'],
+      entry: ['noteCause', 'countBackoff', 'chooseRetryDelay'],
       after: {
         retryDelay: 'connecting',
       },

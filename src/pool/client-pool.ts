@@ -22,10 +22,9 @@ import type { FlightRecorder, TransitionRecord } from '../inspect/recorder.js';
 import type { AcquireReply, LedgerActor } from '../machines/ledger.js';
 import { slotMachine, slotState, type SlotConnection, type SlotSnapshot, type SlotState } from '../machines/slot.js';
 import { slotStates, supervisorMachine, type SupervisorActor } from '../machines/supervisor.js';
-import { checkNumber } from '../validate.js';
+import { checkBoolean, checkNumber } from '../validate.js';
 import { deadlineExceeded, remainingUntil } from './deadline.js';
-import { neverSent } from './error-map.js';
-import { Lease, type LeaseOwner } from './lease.js';
+import { Lease, type Attempt, type LeaseOwner } from './lease.js';
 import { HOMING_INTERVAL, OriginAssignment } from './origins.js';
 import { isTransportFailure, mayRepeat } from './retry.js';
 import { MAX_RETRIES, MAX_TIMEOUT, resolvePoolOptions, type ClientPoolOptions, type ResolvedPoolOptions } from './options.js';
@@ -56,9 +55,18 @@ export interface PoolRequestOptions extends RequestOptions {
    * idempotency key the server deduplicates on.
    */
   idempotent?: boolean;
+  /**
+   * Replay this request once, on another connection, if it dies on a reused connection
+   * before any byte of its response arrived (the stale race), and it is idempotent (see
+   * `idempotent`). Default: the pool's `replay` (true).
+   */
+  replay?: boolean;
 }
 
-/** A count of slots by state; `healthy + busy + connecting + backoff + poisoned + closed == connections`. */
+/**
+ * A count of slots by state (`healthy + busy + connecting + backoff + poisoned + closed == connections`),
+ * and what the pool has lived through since `connect()`.
+ */
 export interface PoolStats {
   connections: number;
   healthy: number;
@@ -70,11 +78,29 @@ export interface PoolStats {
   closed: number;
   /** Callers waiting in `acquire()`. */
   waiting: number;
+  /** Connections opened since connect(). */
+  dials: number;
+  /** Connections that ended normally: closed by the server after serving a response, or retired by the pool. Never backed off. */
+  cleanEnds: number;
+  /** Failed dials, and connections that failed (before their first response, or under a request: reset, timeout, protocol error). */
+  failures: number;
+  /** Times a slot entered backoff: only failures lead there. */
+  backoffs: number;
+  /** Requests `pool.request` sent again on another connection because they never left the process. */
+  resends: number;
+  /** Idempotent requests `pool.request` replayed after dying, unanswered, on a reused connection (the stale race). */
+  replays: number;
 }
 
-function errorFor(code: ErrorCode): LifelineError {
+function errorFor(code: ErrorCode, failing?: { connections: number; error: Error }): LifelineError {
   switch (code) {
     case 'ACQUIRE_TIMEOUT':
+      // Every slot failing to connect: the caller learns why, not just that it waited.
+      if (failing) {
+        return new LifelineError(code, `no connection became free before the acquire timeout: all ${failing.connections} connections failing: ${failing.error.message}`, {
+          cause: failing.error,
+        });
+      }
       return new LifelineError(code, 'no connection became free before the acquire timeout');
     case 'ACQUIRE_ABORTED':
       return new LifelineError(code, 'the wait for a connection was aborted');
@@ -88,10 +114,15 @@ function errorFor(code: ErrorCode): LifelineError {
 }
 
 /** What `pool.request` reads of its options beyond a lease request's. */
-const POOL_REQUEST_KEYS = ['timeout', 'retry', 'idempotent'] as const;
+const POOL_REQUEST_KEYS = ['timeout', 'retry', 'idempotent', 'replay'] as const;
 
 /** How many connections `request()` tries for a request that died before it was written. */
 const UNSENT_ATTEMPTS = 3;
+
+/** Whether a failed request may be replayed: it died unanswered on a reused connection (the stale race). */
+function staleRace(error: LifelineError): boolean {
+  return error.code === 'CONNECTION_LOST' && error.delivery === 'unanswered' && error.reused === true;
+}
 
 
 export class ClientPool implements LeaseOwner, AsyncDisposable {
@@ -113,6 +144,18 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
   #homing: unknown;
   #nextWaiter = 1;
   #closing: Promise<void> | undefined;
+  #resends = 0;
+  #replays = 0;
+  /**
+   * Whether the ledger holds slots released in this turn whose connection served a response
+   * during it: they are handed out at the turn's check phase, once a FIN right behind that
+   * response has been read (see `HttpConnection.settling`).
+   */
+  #settlingTurn = false;
+  readonly #settled = () => {
+    this.#settlingTurn = false;
+    if (this.actor.getSnapshot().status === 'active') this.#ledger.send({ type: 'settled' });
+  };
   /**
    * One reply serves every `tryAcquire()`: a try is answered inside `send()` or
    * not at all, so its answer lands in these fields before `send()` returns,
@@ -125,7 +168,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
   readonly #tryReply: AcquireReply = {
     granted: (slot, lease, connection) => {
       // A grant after send() returned would have no taker: hand it straight back.
-      if (!this.#tryAnswering) return this.returnSlot(slot, lease, false);
+      if (!this.#tryAnswering) return this.#release(slot, lease, false, -1);
       this.#trySlot = slot;
       this.#tryLease = lease;
       this.#tryConnection = connection;
@@ -261,20 +304,37 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
     const options = readRequest(given, POOL_REQUEST_KEYS);
     const deadline = options.deadline;
     let retries = options.retry === undefined ? this.#options.retry : checkNumber('retry', options.retry, 0, { max: MAX_RETRIES });
-    if (retries > 0 && !mayRepeat(options.method, options.idempotent)) retries = 0;
+    const repeatable = mayRepeat(options.method, options.idempotent);
+    if (!repeatable) retries = 0;
+    let replay = repeatable && (options.replay === undefined ? this.#options.replay : checkBoolean('replay', options.replay, true));
+    let attempt: Attempt = 'first';
     for (let unsent = 1; ; ) {
       const acquired = this.#acquire(options.timeout, options.signal, deadline);
       const lease = acquired instanceof Lease ? acquired : await acquired;
       try {
-        return await lease.send(options);
+        return await lease.send(options, attempt);
       } catch (error) {
         if (!(error instanceof LifelineError)) throw error;
         // A server's FIN can land between the grant and the write: the request dies queued,
         // unsent, and goes out on the next connection instead (which is healing meanwhile).
         // Not a retry: the server saw nothing, whatever the method.
-        if (neverSent(error) && unsent++ < UNSENT_ATTEMPTS) continue;
-        if (retries > 0 && isTransportFailure(error) && (deadline === undefined || remainingUntil(deadline) > 0)) {
+        if (error.delivery === 'unsent' && error.code === 'CONNECTION_LOST' && unsent++ < UNSENT_ATTEMPTS) {
+          this.#resends++;
+          attempt = 'resend';
+          continue;
+        }
+        const timeLeft = deadline === undefined || remainingUntil(deadline) > 0;
+        // The stale race: the server closed the reused connection as the request crossed it.
+        // It may have seen the request, so only an idempotent one goes again, once.
+        if (replay && staleRace(error) && timeLeft) {
+          replay = false;
+          this.#replays++;
+          attempt = 'replay';
+          continue;
+        }
+        if (retries > 0 && isTransportFailure(error) && timeLeft) {
           retries--;
+          attempt = 'retry';
           continue;
         }
         throw error;
@@ -330,7 +390,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
     };
     const reply: AcquireReply = {
       granted: (slot, lease, connection) => {
-        if (settled) return this.returnSlot(slot, lease, false);
+        if (settled) return this.#release(slot, lease, false, -1);
         if (started >= 0) this.metrics.acquired('wait', started, 'granted');
         if (!resolve) {
           settled = true;
@@ -350,7 +410,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
           return;
         }
         finish();
-        reject(errorFor(code));
+        reject(errorFor(code, code === 'ACQUIRE_TIMEOUT' ? this.#allFailing() : undefined));
       },
     };
     this.#ledger.send({ type: 'acquire', mode: 'wait', waiter, reply });
@@ -364,7 +424,17 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
     });
   }
 
-  /** Slots by state, current the moment it returns. */
+  /** When no slot is up and some have failed to connect: how many, and the last error, for the caller's ACQUIRE_TIMEOUT. */
+  #allFailing(): { connections: number; error: Error } | undefined {
+    let error: Error | undefined;
+    for (const slot of this.actor.getSnapshot().context.slots) {
+      const snapshot = slot.getSnapshot();
+      if (slotState(snapshot) === 'healthy') return undefined;
+      error = snapshot.context.lastError ?? error;
+    }
+    return error && { connections: this.#options.connections, error };
+  }
+
   /**
    * The last state changes of every slot (up to `history` each), oldest first,
    * as JSON-ready records for a post-mortem. Secrets are scrubbed before they are stored.
@@ -389,8 +459,21 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
       poisoned: 0,
       closed: 0,
       waiting: snapshot.context.ledger?.getSnapshot().context.waiters.length ?? 0,
+      dials: 0,
+      cleanEnds: 0,
+      failures: 0,
+      backoffs: 0,
+      resends: this.#resends,
+      replays: this.#replays,
     };
     for (const state of this.slotStates()) stats[state]++;
+    for (const slot of snapshot.context.slots) {
+      const counts = slot.getSnapshot().context.counts;
+      stats.dials += counts.dials;
+      stats.cleanEnds += counts.cleanEnds;
+      stats.failures += counts.failures;
+      stats.backoffs += counts.backoffs;
+    }
     // Slots never spawned (closed before start) count as closed.
     stats.closed += this.#options.connections - snapshot.context.slots.length;
     return stats;
@@ -441,10 +524,20 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
   }
 
   /** @internal called by a lease. */
-  returnSlot(slot: number, lease: number, recycle: boolean, keepAlive = -1): void {
+  returnSlot(slot: number, lease: number, recycle: boolean, keepAlive: number, connection: HttpConnection): void {
+    const settling = !recycle && connection.settling;
+    if (settling && !this.#settlingTurn) {
+      // Ref'd, like undici's own wait before writing to a reused socket: it runs at this turn's check phase.
+      this.#settlingTurn = true;
+      setImmediate(this.#settled);
+    }
+    this.#release(slot, lease, recycle, keepAlive, settling);
+  }
+
+  #release(slot: number, lease: number, recycle: boolean, keepAlive: number, settling = false): void {
     // Once the supervisor is closed its ledger is stopped with it: there is nothing to return to.
     if (this.actor.getSnapshot().status !== 'active') return;
-    this.#ledger.send({ type: 'release', slot, lease, recycle, keepAlive });
+    this.#ledger.send({ type: 'release', slot, lease, recycle, keepAlive, settling });
   }
 
   async #close(): Promise<void> {

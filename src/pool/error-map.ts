@@ -69,13 +69,3 @@ export function cutShort(error: Error): LifelineError | undefined {
 export function poisonsConnection(error: LifelineError): boolean {
   return error.code !== 'INVALID_REQUEST';
 }
-
-/**
- * The request never reached the wire: undici still held it queued when its
- * connection died (undici fails queued requests with UND_ERR_DESTROYED; one it
- * had written fails with the socket's own error). Sending it on another
- * connection is not a retry: the server saw nothing, whatever the method.
- */
-export function neverSent(error: LifelineError): boolean {
-  return (error.cause as { code?: unknown } | undefined)?.code === 'UND_ERR_DESTROYED';
-}

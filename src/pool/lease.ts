@@ -2,18 +2,19 @@
  * A lease: one connection, held by one caller, until `release()`.
  *
  * One request at a time (HTTP/1.1 without pipelining). A transport error, an
- * oversized body, or a `Connection: close` response marks the connection for
- * recycling: on release the slot is poisoned and heals in the background,
- * instead of going back on the free list.
+ * oversized body, or an abort marks the connection for recycling: on release
+ * the slot dials a new one in the background instead of freeing it. A response
+ * that says `Connection: close` tells the slot at once, so its replacement is
+ * dialed while the caller still reads.
  *
  * ```ts
  * using lease = pool.tryAcquire() ?? (await pool.acquire({ timeout: 50 }));
  * const res = await lease.request({ method: 'POST', path: '/order', body });
  * ```
  */
-import { LifelineError } from '../errors.js';
+import { LifelineError, type ErrorCode } from '../errors.js';
 import type { Clock } from '../actors/clock.js';
-import type { HttpConnection } from '../actors/http-connection.js';
+import type { HttpConnection, RequestOutcome } from '../actors/http-connection.js';
 import type { PoolObserver } from '../inspect/pool-observer.js';
 import { deadlineExceeded, remainingUntil } from './deadline.js';
 import { buildDispatch, CollectHandler, readRequest, type RequestDefaults, type RequestOptions } from './request.js';
@@ -27,10 +28,31 @@ export interface LeaseOwner {
   /** Request metrics and diagnostics. */
   readonly metrics: PoolObserver;
   /**
-   * Hands the slot back to the supervisor; `recycle` poisons it instead of freeing it;
-   * `keepAlive` is the server's announced idle timeout (ms), or -1.
+   * Hands the slot back to the supervisor; `recycle` retires its connection instead of
+   * freeing it; `keepAlive` is the server's announced idle timeout (ms), or -1.
    */
-  returnSlot(slot: number, lease: number, recycle: boolean, keepAlive: number): void;
+  returnSlot(slot: number, lease: number, recycle: boolean, keepAlive: number, connection: HttpConnection): void;
+}
+
+/** Which attempt of a `pool.request` a send is, as request diagnostics report it. */
+export type Attempt = 'first' | 'resend' | 'replay' | 'retry';
+
+/** Errors of lifeline's own making on a request: the connection is retired, not failed. */
+const RETIRING: ReadonlySet<ErrorCode> = new Set(['REQUEST_ABORTED', 'DEADLINE_EXCEEDED', 'LEASE_RELEASED', 'BODY_TOO_LARGE']);
+
+/** How a request settled, for the connection's verdict on its own end; the error learns how far it got. */
+function outcomeOf(error: LifelineError | undefined, handler: CollectHandler, reused: boolean): RequestOutcome {
+  if (!error) return 'ok';
+  error.reused = reused;
+  if (!handler.started) {
+    error.delivery = 'unsent';
+    // Given up on before it was written: lifeline still retires the connection (undici aborts
+    // a request it then takes by destroying the socket), but nothing reached the server.
+    return RETIRING.has(error.code) ? 'retired' : 'unsent';
+  }
+  error.delivery = handler.answered ? 'partial' : 'unanswered';
+  if (RETIRING.has(error.code)) return 'retired';
+  return error.code === 'CONNECTION_LOST' && !handler.answered ? 'unanswered' : 'failed';
 }
 
 export class Lease implements Disposable {
@@ -71,7 +93,7 @@ export class Lease implements Disposable {
   }
 
   /** @internal `request` for options already read once (`readRequest`): what `pool.request` sends. */
-  send(options: RequestOptions): Promise<LifelineResponse> {
+  send(options: RequestOptions, attempt: Attempt = 'first'): Promise<LifelineResponse> {
     if (this.#released) return Promise.reject(new LifelineError('LEASE_RELEASED', 'the lease was used after release()'));
     if (this.#inFlight) {
       return Promise.reject(new LifelineError('LEASE_BUSY', 'the lease already has a request in flight'));
@@ -96,22 +118,29 @@ export class Lease implements Disposable {
       // Better not sent than sent late: nothing has touched the connection, so it stays reusable.
       if (remaining <= 0) return Promise.reject(deadlineExceeded('send'));
     }
-    if (this.#connection.dead) {
+    const connection = this.#connection;
+    if (!connection.usable) {
+      // Ended, or a response on it said `Connection: close`: never sent on it.
       this.#recycle = true;
-      return Promise.reject(new LifelineError('CONNECTION_LOST', 'the connection closed before the request was sent'));
+      const error = new LifelineError('CONNECTION_LOST', 'the connection closed before the request was sent');
+      error.delivery = 'unsent';
+      error.reused = connection.served > 0;
+      return Promise.reject(error);
     }
     const started = this.#owner.metrics.observesRequests ? performance.now() : -1;
+    const reused = connection.served > 0;
     return new Promise<LifelineResponse>((resolve, reject) => {
       let onAbort: (() => void) | undefined;
       let timer: unknown;
       const clock = this.#owner.clock;
-      const handler = new CollectHandler(this.#owner.requestDefaults.maxBodySize, (error, response, recycle) => {
+      const handler = new CollectHandler(this.#owner.requestDefaults.maxBodySize, connection, (error, response, recycle) => {
         this.#inFlight = undefined;
         if (recycle) this.#recycle = true;
         if (handler.keepAlive >= 0) this.#keepAlive = handler.keepAlive;
         if (onAbort) signal!.removeEventListener('abort', onAbort);
         if (timer !== undefined) clock.clearTimeout(timer);
-        if (started >= 0) this.#owner.metrics.requested(this.slot, options.method, started, error, response);
+        connection.finish(outcomeOf(error, handler, reused));
+        if (started >= 0) this.#owner.metrics.requested(this.slot, options.method, started, error, response, attempt);
         if (error) reject(error);
         else resolve(response!);
       });
@@ -124,7 +153,8 @@ export class Lease implements Disposable {
         // An abort after undici took the request destroys the socket: the slot recycles and heals.
         timer = clock.setTimeout(() => handler.abort(deadlineExceeded(handler.started ? 'response' : 'send')), remaining);
       }
-      this.#connection.client.dispatch(dispatch, handler);
+      connection.begin();
+      connection.client.dispatch(dispatch, handler);
     });
   }
 
@@ -140,7 +170,8 @@ export class Lease implements Disposable {
       this.#recycle = true;
       inFlight.abort(new LifelineError('LEASE_RELEASED', 'the lease was released while its request was in flight'));
     }
-    this.#owner.returnSlot(this.slot, this.#lease, this.#recycle || this.#connection.dead, this.#keepAlive);
+    const connection = this.#connection;
+    this.#owner.returnSlot(this.slot, this.#lease, this.#recycle || !connection.usable, this.#keepAlive, connection);
   }
 
   [Symbol.dispose](): void {

@@ -41,6 +41,8 @@ export const DEFAULT_IDLE_TIMEOUT = 0;
 export const DEFAULT_MAX_CONNECTION_AGE = 0;
 /** `pool.request` repeats nothing unless asked. */
 export const DEFAULT_RETRY = 0;
+/** An idempotent request that dies unanswered on a reused connection (the stale race) is replayed once. */
+export const DEFAULT_REPLAY = true;
 /** Pools record by default, like feeds: the recorder watches the slot actors, and a lease is not a slot transition, so the hot path pays nothing for it. */
 export const DEFAULT_POOL_HISTORY = 100;
 /** Upper bound on `connections`: one pool is not meant to open a socket per request. */
@@ -113,6 +115,14 @@ export interface ClientPoolOptions extends InspectionOptions {
   maxConnectionAge?: number;
   /** How many times `pool.request` repeats a request safe to repeat after a transport failure. Default {@link DEFAULT_RETRY} (0). */
   retry?: number;
+  /**
+   * Whether `pool.request` replays, once and on another connection, an idempotent request
+   * (GET, HEAD, OPTIONS, TRACE, PUT, DELETE, or marked `idempotent`) that died on a reused
+   * connection before any byte of its response arrived: the server closed the connection
+   * as idle while the request crossed it. Never a POST or PATCH unless marked.
+   * Default {@link DEFAULT_REPLAY} (true).
+   */
+  replay?: boolean;
   /** Shared bound on dials (under way at once, started per second) across the pools and feeds given the same one. Default none. */
   dialLimiter?: DialLimiter;
   /** The clock of the pool's actors (backoff, deadlines); tests pass xstate's `SimulatedClock`. Default: real, unref'd timers. */
@@ -153,6 +163,7 @@ export interface ResolvedPoolOptions {
   idleTimeout: number;
   maxConnectionAge: number;
   retry: number;
+  replay: boolean;
   dialLimiter: DialLimiter | undefined;
   clock: Clock;
   /** Monotonic ms on `clock`. */
@@ -184,6 +195,7 @@ const KNOWN = [
   'idleTimeout',
   'maxConnectionAge',
   'retry',
+  'replay',
   'dialLimiter',
   'clock',
   'random',
@@ -307,6 +319,7 @@ function resolve(value: unknown): ResolvedPoolOptions {
     idleTimeout: checkNumber('idleTimeout', options.idleTimeout, DEFAULT_IDLE_TIMEOUT, { max: MAX_TIMEOUT }),
     maxConnectionAge: checkNumber('maxConnectionAge', options.maxConnectionAge, DEFAULT_MAX_CONNECTION_AGE, { max: MAX_TIMEOUT }),
     retry: checkNumber('retry', options.retry, DEFAULT_RETRY, { max: MAX_RETRIES }),
+    replay: checkBoolean('replay', options.replay, DEFAULT_REPLAY),
     dialLimiter: checkDialLimiter(options.dialLimiter),
     clock: clock ?? unrefClock,
     now: clockNow(clock ?? unrefClock),

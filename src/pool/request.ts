@@ -150,8 +150,16 @@ function readHeaderFacts(rawHeaders: Buffer[]): HeaderFacts {
  * The undici handler for one request. `settle` is called exactly once, with the
  * response or the error, and whether the connection must be recycled.
  */
+/** What the handler tells the connection: a response head that says the connection will close. */
+export interface CloseListener {
+  announceClose(): void;
+}
+
 export class CollectHandler {
   #abort: ((reason?: Error) => void) | undefined;
+  #failure: LifelineError | undefined;
+  /** onConnect came before any failure: undici wrote (or began to write) the request. */
+  #started = false;
   #status = 0;
   #statusText = '';
   #rawHeaders: Buffer[] = [];
@@ -161,13 +169,16 @@ export class CollectHandler {
   #keepAlive = -1;
   #done = false;
   readonly #maxBodySize: number;
+  readonly #connection: CloseListener;
   readonly #settle: (error: LifelineError | undefined, response: LifelineResponse | undefined, recycle: boolean) => void;
 
   constructor(
     maxBodySize: number,
+    connection: CloseListener,
     settle: (error: LifelineError | undefined, response: LifelineResponse | undefined, recycle: boolean) => void,
   ) {
     this.#maxBodySize = maxBodySize;
+    this.#connection = connection;
     this.#settle = settle;
   }
 
@@ -178,7 +189,12 @@ export class CollectHandler {
 
   /** Whether undici has taken the request to write it: from then on the server may see it. */
   get started(): boolean {
-    return this.#abort !== undefined;
+    return this.#started;
+  }
+
+  /** Whether any of a response arrived (its head): the server received the request and acted. */
+  get answered(): boolean {
+    return this.#status > 0;
   }
 
   /** Abort the request; undici destroys the socket if the request had started. */
@@ -190,6 +206,10 @@ export class CollectHandler {
 
   onConnect(abort: (reason?: Error) => void): void {
     this.#abort = abort;
+    if (!this.#failure) this.#started = true;
+    // Given up on (aborted, past its deadline) while undici still held it queued: undici
+    // would write it now. Abort it here, before the write: the caller was told it was not sent.
+    if (this.#failure) abort(this.#failure);
   }
 
   onHeaders(status: number, rawHeaders: Buffer[], _resume: () => void, statusText: string): boolean {
@@ -199,6 +219,8 @@ export class CollectHandler {
     const facts = readHeaderFacts(rawHeaders);
     this.#recycle = facts.close;
     this.#keepAlive = facts.keepAlive;
+    // The slot can dial the replacement while the body is still on its way.
+    if (facts.close) this.#connection.announceClose();
     const max = this.#maxBodySize;
     if (max > 0 && facts.contentLength > max) {
       this.#abort?.(tooLarge(max));
@@ -234,6 +256,7 @@ export class CollectHandler {
   #fail(error: LifelineError): void {
     if (this.#done) return;
     this.#done = true;
+    this.#failure = error;
     this.#chunks = [];
     this.#settle(error, undefined, poisonsConnection(error));
   }

@@ -61,6 +61,8 @@ export class SlotDialer {
       origin: this.#options.origins[origin]!.origin,
       headersTimeout: this.#options.headersTimeout,
       bodyTimeout: this.#options.bodyTimeout,
+      now: this.#options.now,
+      stableAfter: this.#options.stableAfter,
     });
     this.connections.add(connection);
     void connection.closed.then(() => this.connections.delete(connection));

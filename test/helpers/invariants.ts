@@ -22,7 +22,7 @@ export function ledgerOf(pool: ClientPool) {
 export function supervisorViolations(pool: ClientPool): string[] {
   const snapshot = pool.actor.getSnapshot();
   if (snapshot.status !== 'active' || !snapshot.matches('open')) return [];
-  const { free, leases, waiters } = ledgerOf(pool);
+  const { free, leases, waiters, settling, probe } = ledgerOf(pool);
   const states = slotStates(pool);
   const stats = pool.stats();
   const violations: string[] = [];
@@ -32,7 +32,11 @@ export function supervisorViolations(pool: ClientPool): string[] {
   states.forEach((state, slot) => {
     const inFree = free.includes(slot);
     if (inFree && state !== 'healthy') violations.push(`slot ${slot} is in the free list but ${state}`);
-    if (!inFree && state === 'healthy') violations.push(`slot ${slot} is healthy but not in the free list (leaked)`);
+    // Set aside, not leaked: released this turn after serving a response (offered at the check
+    // phase), or kept idle as the learned idle timeout's probe.
+    const aside = settling.includes(slot) || probe === slot;
+    if (inFree && aside) violations.push(`slot ${slot} is both free and set aside`);
+    if (!inFree && !aside && state === 'healthy') violations.push(`slot ${slot} is healthy but not in the free list (leaked)`);
     const leased = leases[slot] !== 0;
     if (leased !== (state === 'busy')) violations.push(`slot ${slot} is ${state} with lease ${leases[slot]}`);
   });

@@ -42,3 +42,10 @@ export function waitForStats(pool: ClientPool, condition: (stats: PoolStats) => 
 }
 
 export const isFull = (stats: PoolStats) => stats.healthy === stats.connections;
+
+/**
+ * The rest of this event-loop turn. A connection that served a response during a turn is
+ * handed out again from the turn's check phase (a FIN right behind the response is seen
+ * first): after `await pool.request(...)`, wait for this before counting on that connection.
+ */
+export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));

@@ -23,7 +23,7 @@ import { ClientPool, isLifelineError, serveDashboard } from '../../src/index.js'
 import { SseClient } from '../helpers/dashboard-client.js';
 import { openFeed, waitForState } from '../helpers/feed.js';
 import { startHttpServer } from '../helpers/http-server.js';
-import { waitFor } from '../helpers/pool.js';
+import { nextTurn, waitFor } from '../helpers/pool.js';
 import { startWsServer } from '../helpers/ws-server.js';
 
 const SRC = fileURLToPath(new URL('../../src/', import.meta.url));
@@ -97,6 +97,7 @@ describe('resource hygiene', () => {
     // What the check counts: the pool's three sockets are seen while it is open.
     expect([...alive.values()].filter((r) => r.startsWith('TCPWRAP'))).toHaveLength(3);
     await Promise.all([1, 2, 3].map(() => pool.request({ path: '/' })));
+    await nextTurn();
     const leases = [pool.tryAcquire()!, pool.tryAcquire()!, pool.tryAcquire()!];
     await expect(pool.acquire()).rejects.toMatchObject({ code: 'ACQUIRE_TIMEOUT' });
     for (const lease of leases) lease.release();

@@ -93,8 +93,8 @@ describe('diagnostics channels: pools', () => {
     lease.release();
     const requests = seen[POOL_REQUEST_CHANNEL]!;
     expect(requests).toHaveLength(2);
-    expect(requests[0]).toEqual({ origin, slot: 0, method: 'PUT', status: 201, error: undefined, durationMs: expect.any(Number) });
-    expect(requests[1]).toEqual({ origin, slot: 0, method: 'GET', status: undefined, error: 'CONNECTION_LOST', durationMs: expect.any(Number) });
+    expect(requests[0]).toEqual({ origin, slot: 0, method: 'PUT', status: 201, error: undefined, durationMs: expect.any(Number), attempt: 'first' });
+    expect(requests[1]).toEqual({ origin, slot: 0, method: 'GET', status: undefined, error: 'CONNECTION_LOST', durationMs: expect.any(Number), attempt: 'first' });
     expect(requests[0].durationMs).toBeGreaterThan(0);
 
     // The cut connection heals: every step of it is published, the loss with its reason.
@@ -104,11 +104,12 @@ describe('diagnostics channels: pools', () => {
     expect(seen[SLOT_STATE_CHANNEL]!.slice(1).map(({ from, to }) => `${from}->${to}`)).toEqual(heal);
     expect(seen[SLOT_STATE_CHANNEL]!.slice(1).map((m) => m.reason)).toEqual(['CONNECTION_LOST', undefined, undefined, undefined]);
 
-    // So is an idle connection the server closes.
+    // An idle connection that served, closed by the server: a clean end, redialed at once, no backoff.
+    expect((await pool.request({ path: '/' })).status).toBe(201);
     server.dropAll();
-    await waitFor(() => seen[SLOT_STATE_CHANNEL]!.length === 9, () => seen[SLOT_STATE_CHANNEL]);
-    expect(seen[SLOT_STATE_CHANNEL]!.slice(5).map(({ from, to }) => `${from}->${to}`)).toEqual(heal);
-    expect(seen[SLOT_STATE_CHANNEL]![5]).toEqual({ origin, slot: 0, from: 'healthy', to: 'poisoned', reason: 'CONNECTION_LOST' });
+    await waitFor(() => seen[SLOT_STATE_CHANNEL]!.length === 7, () => seen[SLOT_STATE_CHANNEL]);
+    expect(seen[SLOT_STATE_CHANNEL]!.slice(5).map(({ from, to }) => `${from}->${to}`)).toEqual(['healthy->connecting', 'connecting->healthy']);
+    expect(seen[SLOT_STATE_CHANNEL]![5]).toEqual({ origin, slot: 0, from: 'healthy', to: 'connecting', reason: 'ENDED' });
 
     await pool.close();
     expect(seen[SLOT_STATE_CHANNEL]!.at(-1)).toMatchObject({ from: 'healthy', to: 'closed' });
@@ -120,8 +121,9 @@ describe('diagnostics channels: pools', () => {
     const seen = listen();
     // Idle for 20 ms: the supervisor's sweep recycles it, with no fault on the server's side.
     const pool = await openPool({ url: server.url, connections: 1, idleTimeout: 20 });
-    await waitFor(() => seen[SLOT_STATE_CHANNEL]!.some((m) => m.to === 'poisoned'), () => seen[SLOT_STATE_CHANNEL]);
-    expect(seen[SLOT_STATE_CHANNEL]!.find((m) => m.to === 'poisoned')).toMatchObject({ from: 'healthy', reason: 'RECYCLED' });
+    await waitFor(() => seen[SLOT_STATE_CHANNEL]!.some((m) => m.from === 'healthy' && m.to === 'connecting'), () => seen[SLOT_STATE_CHANNEL]);
+    expect(seen[SLOT_STATE_CHANNEL]!.find((m) => m.from === 'healthy')).toMatchObject({ to: 'connecting', reason: 'RECYCLED' });
+    expect(seen[SLOT_STATE_CHANNEL]!.some((m) => m.to === 'backoff' || m.to === 'poisoned')).toBe(false);
     await waitForStats(pool, isFull);
   });
 

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { ClientPool, Feed, isLifelineError } from '../../src/index.js';
 import { openFeed, waitForState } from '../helpers/feed.js';
 import { startHttpServer } from '../helpers/http-server.js';
-import { isFull, openPool, waitFor, waitForStats } from '../helpers/pool.js';
+import { isFull, nextTurn, openPool, waitFor, waitForStats } from '../helpers/pool.js';
 import { startWsServer } from '../helpers/ws-server.js';
 import { points, testMeter, valueOf } from './reader.js';
 
@@ -90,13 +90,22 @@ describe('OpenTelemetry meter: pools', () => {
     expect(duration('GET', '4xx').count).toBe(1);
     expect(duration('GET', 'CONNECTION_LOST').count).toBe(1);
     expect(duration('GET', '2xx').min).toBeGreaterThan(0);
-    expect(valueOf(metrics, 'lifeline.pool.reconnects', at)).toBe(1);
+    // The cut is a failure (a reset mid-response): one reconnect after a failure, none after a clean end.
+    expect(valueOf(metrics, 'lifeline.pool.reconnects', { ...at, after: 'failure' })).toBe(1);
+    expect(points(metrics, 'lifeline.pool.reconnects').some((p) => p.attributes.after === 'clean-end')).toBe(false);
 
+    // Both connections serve, then the server closes them while idle: two clean ends, redialed at once.
+    await nextTurn();
+    const leases = [pool.tryAcquire()!, pool.tryAcquire()!];
+    for (const each of leases) expect((await each.request({ path: '/' })).status).toBe(200);
+    for (const each of leases) each.release();
+    await nextTurn();
     server.dropAll();
     // Accepted so far: 2 first dials, 1 redial, then 2 more.
     await waitFor(() => server.connections === 5 && isFull(pool.stats()), () => [server.connections, pool.stats()]);
     metrics = await collect();
-    expect(valueOf(metrics, 'lifeline.pool.reconnects', at)).toBe(3);
+    expect(valueOf(metrics, 'lifeline.pool.reconnects', { ...at, after: 'clean-end' })).toBe(2);
+    expect(valueOf(metrics, 'lifeline.pool.reconnects', { ...at, after: 'failure' })).toBe(1);
   });
 
   it('names the origin without credentials, sums pools of one origin, and stops reading a pool once closed', async () => {
