@@ -15,8 +15,9 @@
  * lifeline (`keepAliveTimeout: 900`).
  */
 import { Pool } from 'undici';
-import { ClientPool, isLifelineError } from '../../src/index.js';
+import { ClientPool } from '../../src/index.js';
 import { seededRandom } from '../../src/testing/index.js';
+import { failureReason } from '../lib/callers.js';
 import type { BenchCase } from '../lib/case.js';
 import { startIdleServer, type IdleMode } from '../lib/idle-server.js';
 import { percentile } from '../lib/stats.js';
@@ -69,12 +70,6 @@ const CONTENDERS: Contender[] = [
   },
 ];
 
-function why(error: unknown): string {
-  if (isLifelineError(error)) return error.code;
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' ? code : String(error);
-}
-
 interface Tally {
   requests: number;
   failed: number;
@@ -110,7 +105,7 @@ async function runMode(mode: IdleMode, seconds: number) {
             tally.latencies.push((performance.now() - sent) * 1e3);
           } catch (error) {
             tally.failed++;
-            const reason = why(error);
+            const reason = failureReason(error);
             tally.reasons.set(reason, (tally.reasons.get(reason) ?? 0) + 1);
           }
         }

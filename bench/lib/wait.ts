@@ -18,3 +18,19 @@ export async function waitUntil(condition: () => boolean, timeoutMs: number, wha
     await new Promise<void>((resolve) => setImmediate(resolve));
   }
 }
+
+/**
+ * Waits for `promise` at most `ms`: resolves true when it settled in time (its rejection swallowed),
+ * false when the time ran out. The timer is cleared either way, so nothing lingers after a fast settle.
+ */
+export async function within(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<false>((resolve) => {
+    timer = setTimeout(resolve, ms, false);
+  });
+  try {
+    return await Promise.race([promise.then(() => true, () => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
