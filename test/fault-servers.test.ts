@@ -567,12 +567,16 @@ describe('FaultHttpServer: the normal ends of real servers', () => {
     await waitFor(() => server.closedConnections === 1, () => server.closedConnections);
   });
 
-  it('endAll(): an idle connection gets a FIN now, a busy one its whole response then a FIN; new connections are served', async () => {
+  it('endAll(): an idle connection gets a FIN now, a busy one its whole response (Connection: close) then a FIN; new connections are served', async () => {
     let release!: () => void;
     const held = new Promise<void>((resolve) => (release = resolve));
     const server = await startHttpServer((req, res) => {
       if (req.url === '/slow') void held.then(() => res.end('slow body'));
-      else res.end('ok');
+      else if (req.url === '/begun') {
+        res.writeHead(200, { 'content-length': '7' });
+        res.write('par');
+        void held.then(() => res.end('tial'));
+      } else res.end('ok');
     });
     const served = await dial(server.port); // idle after one response
     const servedText = reader(served);
@@ -581,7 +585,11 @@ describe('FaultHttpServer: the normal ends of real servers', () => {
     const busy = await dial(server.port);
     const busyText = reader(busy);
     busy.write(GET.replace('GET / ', 'GET /slow '));
-    await waitFor(() => server.requests === 2, () => server.requests);
+    const begun = await dial(server.port);
+    const begunText = reader(begun);
+    begun.write(GET.replace('GET / ', 'GET /begun '));
+    await waitFor(() => begunText().endsWith('par'), begunText);
+    await waitFor(() => server.requests === 3, () => server.requests);
 
     server.endAll();
     never.resume();
@@ -594,14 +602,20 @@ describe('FaultHttpServer: the normal ends of real servers', () => {
     const slow = await ended(busy, busyText);
     expect(slow.hadError).toBe(false);
     expect(slow.text).toMatch(/\r\n\r\nslow body$/);
-    expect(head(slow.text, 1)).toContain('\r\nconnection: keep-alive\r\n');
+    // Its head was not written yet: it says so, as nginx's old worker does.
+    expect(head(slow.text, 1)).toContain('\r\nconnection: close\r\n');
+    // This one was under way: finished as it began (keep-alive), then the FIN.
+    const partial = await ended(begun, begunText);
+    expect(partial.hadError).toBe(false);
+    expect(partial.text).toMatch(/\r\n\r\npartial$/);
+    expect(head(partial.text, 1)).toContain('\r\nconnection: keep-alive\r\n');
 
     // The listener stays: a new connection is served (the new workers after a reload).
     expect(server.listening).toBe(true);
     const after = await get(server.url, keepAliveAgent()).reply;
     expect(after.body).toBe('ok');
-    await waitFor(() => server.closedConnections === 3, () => server.closedConnections);
-    expect(server.connections).toBe(4);
+    await waitFor(() => server.closedConnections === 4, () => server.closedConnections);
+    expect(server.connections).toBe(5);
   });
 });
 

@@ -38,11 +38,11 @@ interface ConnectionEntry {
   /** Its index in `requestsPerConnection`. */
   position: number;
   closed: boolean;
-  /** Requests received and not yet answered (or abandoned). */
-  inFlight: number;
+  /** Responses to requests received, not yet done (or abandoned). */
+  responses: Set<http.ServerResponse>;
   /** Set while the connection is idle after serving, with `idleTimeout()` or `keepAliveTimeout()` on. */
   idleTimer: NodeJS.Timeout | undefined;
-  /** `endAll()` asked for a FIN once the requests in flight are answered. */
+  /** `endAll()` asked for a FIN once the requests in flight are answered, and `Connection: close` on those not yet started. */
   ending: boolean;
 }
 
@@ -106,7 +106,7 @@ export class FaultHttpServer extends FaultServer {
 
   constructor(options: FaultHttpServerOptions = {}) {
     super(options.host, (socket) => {
-      const entry: ConnectionEntry = { position: this.requestsPerConnection.push(0) - 1, closed: false, inFlight: 0, idleTimer: undefined, ending: false };
+      const entry: ConnectionEntry = { position: this.requestsPerConnection.push(0) - 1, closed: false, responses: new Set(), idleTimer: undefined, ending: false };
       this.#entries.push(entry);
       this.#connectionEntry.set(socket, entry);
       socket.once('close', () => {
@@ -193,17 +193,22 @@ export class FaultHttpServer extends FaultServer {
   /**
    * A graceful close of every open connection at once, as an nginx reload (or a
    * graceful restart) does: an idle connection gets a FIN now; a busy one gets its
-   * responses in flight, written in full as they would have been, then a FIN. No
-   * response says `Connection: close`. New connections are still accepted (the new
-   * workers). A normal end of every connection, unlike `dropAll()` (sockets
-   * destroyed, responses in flight cut) and `resetAll()` (ECONNRESET). A request
-   * held by `blackHole()` is never answered, so its connection stays open.
+   * responses in flight, then a FIN. A response whose head is not written yet says
+   * `Connection: close` (nginx's old worker does the same); one already under way
+   * is finished as it began. New connections are still accepted (the new workers).
+   * A normal end of every connection, unlike `dropAll()` (sockets destroyed,
+   * responses in flight cut) and `resetAll()` (ECONNRESET). A request held by
+   * `blackHole()` is never answered, so its connection stays open.
    */
   endAll(): void {
     for (const socket of this.sockets) {
       const entry = this.#connectionEntry.get(socket);
-      if (!entry || entry.inFlight === 0) socket.end();
-      else entry.ending = true;
+      if (!entry || entry.responses.size === 0) {
+        socket.end();
+        continue;
+      }
+      entry.ending = true;
+      for (const res of entry.responses) if (!res.headersSent) res.setHeader('connection', 'close');
     }
   }
 
@@ -244,9 +249,9 @@ export class FaultHttpServer extends FaultServer {
   }
 
   /** A response is done (or abandoned): the connection may be idle now. */
-  #settled(socket: net.Socket, entry: ConnectionEntry): void {
-    entry.inFlight--;
-    if (entry.inFlight > 0 || socket.destroyed) return;
+  #settled(socket: net.Socket, entry: ConnectionEntry, res: http.ServerResponse): void {
+    entry.responses.delete(res);
+    if (entry.responses.size > 0 || socket.destroyed) return;
     if (entry.ending) {
       socket.end();
       return;
@@ -255,7 +260,7 @@ export class FaultHttpServer extends FaultServer {
     if (!idle) return;
     entry.idleTimer = setTimeout(() => {
       entry.idleTimer = undefined;
-      if (entry.inFlight === 0) socket.end();
+      if (entry.responses.size === 0) socket.end();
     }, idle.ms);
     entry.idleTimer.unref();
   }
@@ -264,10 +269,10 @@ export class FaultHttpServer extends FaultServer {
     this.#requests++;
     const socket = req.socket;
     const entry = this.#connectionEntry.get(socket)!;
-    entry.inFlight++;
+    entry.responses.add(res);
     clearTimeout(entry.idleTimer);
     entry.idleTimer = undefined;
-    res.once('close', () => this.#settled(socket, entry));
+    res.once('close', () => this.#settled(socket, entry, res));
     const served = ++this.requestsPerConnection[entry.position]!;
     const faults = this.faults;
     if (faults.blackHole) return;
@@ -281,7 +286,10 @@ export class FaultHttpServer extends FaultServer {
 
   #answer(req: http.IncomingMessage, res: http.ServerResponse, served: number): void {
     const faults = this.faults;
-    const closing = this.#connectionClose || (this.#keepAliveRequests !== undefined && served >= this.#keepAliveRequests);
+    const closing =
+      this.#connectionClose ||
+      (this.#keepAliveRequests !== undefined && served >= this.#keepAliveRequests) ||
+      res.getHeader('connection') === 'close'; // endAll() came first
     if (closing) res.setHeader('connection', 'close');
     if (this.#http10) speakHttp10(res, this.#http10.contentLength);
     // Setting the header turns Node's own (`timeout=60`) off, for this response.
