@@ -18,7 +18,7 @@ import { describe, expect, it } from 'vitest';
 import type { ClientPool } from '../src/index.js';
 import type { FaultHttpHandler } from '../src/testing/index.js';
 import { startHttpServer, type TestServer } from './helpers/http-server.js';
-import { budget, closeAndCheck, counters, drive, echoHandler, emptyOutcome, exchange, left, watchSlots, type Outcome, type Via } from './helpers/normal-ends.js';
+import { burstsWithPauses, closeAndCheck, counters, drive, echoHandler, heldResponses, left, slowPair, watchSlots, type Outcome, type Via } from './helpers/normal-ends.js';
 import { openPool, waitFor } from './helpers/pool.js';
 
 const CALLERS = 8;
@@ -30,7 +30,7 @@ async function setUp(handler: FaultHttpHandler = echoHandler) {
   const server = await startHttpServer(handler);
   const pool = await openPool({ url: server.url, connections: 4, lazy: false });
   const slots = watchSlots(pool);
-  const count = () => ({ accepted: server.connections, closed: server.closedConnections });
+  const count = () => ({ accepted: server.connections, open: server.connections - server.closedConnections });
   return { server, pool, slots, count };
 }
 
@@ -58,21 +58,11 @@ async function pauseUntilEnded(server: TestServer, pool: ClientPool, outcome: Ou
   await waitFor(() => server.closedConnections >= target, state(server, pool, outcome), left(stopAt, 5_000));
 }
 
-/**
- * Bursts of callers, each followed by a pause in which every connection that
- * served is ended (by the server's idle limit, or recycled by the pool first),
- * then a last burst on the connections dialed since.
- */
-async function burstsWithPauses(via: Via, configure: (server: TestServer) => void, pauses: number, requests: number): Promise<void> {
+/** Bursts of callers, each followed by a pause in which every connection that served is ended (by the server's idle limit, or recycled by the pool first). */
+async function idleCase(via: Via, configure: (server: TestServer) => void, pauses: number, requests: number): Promise<void> {
   const { server, pool, slots, count } = await setUp();
   configure(server);
-  const outcome = emptyOutcome();
-  const stopAt = budget();
-  for (let round = 0; round < pauses; round++) {
-    await drive(pool, { callers: CALLERS, requests, via, stopAt }, outcome, round);
-    await pauseUntilEnded(server, pool, outcome, stopAt);
-  }
-  await drive(pool, { callers: CALLERS, requests, via, stopAt }, outcome, pauses);
+  const outcome = await burstsWithPauses(pool, { callers: CALLERS, requests, via }, pauses, (outcome, stopAt) => pauseUntilEnded(server, pool, outcome, stopAt));
   await closeAndCheck(pool, count, outcome, slots, { ends: true });
 }
 
@@ -95,47 +85,33 @@ describe.each<Via>(['request', 'lease'])('normal ends are not failures (callers 
   }
 
   it('idle close after serving: a silent idle timeout (nginx keepalive_timeout N)', async () => {
-    await burstsWithPauses(via, (server) => server.idleTimeout(300), 3, 20);
+    await idleCase(via, (server) => server.idleTimeout(300), 3, 20);
   }, TEST_TIMEOUT);
 
   it('an announced Keep-Alive: timeout=1, kept by the server (nginx keepalive_timeout 1s 1s)', async () => {
-    await burstsWithPauses(via, (server) => server.keepAliveTimeout(1), 2, 25);
+    await idleCase(via, (server) => server.keepAliveTimeout(1), 2, 25);
   }, TEST_TIMEOUT);
 
   it('a graceful close of every connection at once (an nginx reload): idle ones at once, busy ones after their response', async () => {
-    let release: () => void = () => {};
-    let gate = Promise.resolve();
-    // /slow/... is answered once the test opens the gate: a response in flight across the close.
-    const { server, pool, slots, count } = await setUp((req, res) => {
-      if (req.url?.startsWith('/slow')) void gate.then(() => echoHandler(req, res));
-      else echoHandler(req, res);
-    });
-    const outcome = emptyOutcome();
-    const stopAt = budget();
-    for (let round = 0; round < 2; round++) {
-      await drive(pool, { callers: CALLERS, requests: 20, via, stopAt }, outcome, round);
+    const held = heldResponses();
+    const { server, pool, slots, count } = await setUp(held.handler);
+    const outcome = await burstsWithPauses(pool, { callers: CALLERS, requests: 20, via }, 2, async (outcome, stopAt) => {
       // Every connection open has served (a connection closed before its first response is a failure, not this case).
       server.forgetClosed();
       expect(server.requestsPerConnection.every((n) => n > 0), JSON.stringify(server.requestsPerConnection)).toBe(true);
-
-      gate = new Promise<void>((resolve) => (release = resolve));
+      held.hold();
       const requestsBefore = server.requests;
-      const inFlight = [
-        exchange(pool, via, { method: 'GET', path: `/slow/get-${round}`, expect: `get:/slow/get-${round}` }, outcome, 'slow'),
-        exchange(pool, via, { method: 'POST', path: '/slow/echo', body: `slow ${round}`, expect: `post:slow ${round}` }, outcome, 'slow'),
-      ];
-      await waitFor(() => server.requests === requestsBefore + 2, state(server, pool, outcome));
-
+      const inFlight = slowPair(pool, via, server.requests, outcome);
+      await waitFor(() => server.requests === requestsBefore + 2, state(server, pool, outcome), left(stopAt, 5_000));
       const closedBefore = server.closedConnections;
       const open = server.sockets.size;
       server.endAll();
       // The idle connections go at once; the two busy ones stay for their responses.
-      await waitFor(() => server.closedConnections >= closedBefore + open - 2, state(server, pool, outcome));
-      release();
+      await waitFor(() => server.closedConnections >= closedBefore + open - 2, state(server, pool, outcome), left(stopAt, 5_000));
+      held.release();
       await Promise.all(inFlight);
-      await waitFor(() => server.closedConnections >= closedBefore + open, state(server, pool, outcome));
-    }
-    await drive(pool, { callers: CALLERS, requests: 20, via, stopAt }, outcome, 2);
+      await waitFor(() => server.closedConnections >= closedBefore + open, state(server, pool, outcome), left(stopAt, 5_000));
+    });
     await closeAndCheck(pool, count, outcome, slots, { ends: true });
   }, TEST_TIMEOUT);
 });
