@@ -64,8 +64,6 @@ export interface Exchange {
   path: string;
   body?: string;
   expect: string;
-  /** For `pool.request`: a POST marked safe to replay. */
-  idempotent?: boolean;
 }
 
 /** The nth request (0-based) of caller `caller`. */
@@ -130,8 +128,8 @@ export const budget = (ms = DRIVE_BUDGET) => performance.now() + ms;
 export const left = (stopAt: number, floor = 100) => Math.max(floor, stopAt - performance.now());
 
 async function send(pool: ClientPool, via: Via, exchange: Exchange): Promise<LifelineResponse> {
-  const { method, path, body, idempotent } = exchange;
-  if (via === 'request') return pool.request(idempotent ? { method, path, body, idempotent } : { method, path, body });
+  const { method, path, body } = exchange;
+  if (via === 'request') return pool.request({ method, path, body });
   const lease = pool.tryAcquire() ?? (await pool.acquire());
   try {
     return await lease.request({ method, path, body });
