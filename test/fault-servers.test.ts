@@ -352,13 +352,18 @@ describe('FaultHttpServer', () => {
     expect(server.requestsPerConnection).toEqual([1, 1, 2]);
   });
 
-  it('heal() clears blackHole, delay, closeAfter and connectionClose', async () => {
+  it('heal() clears blackHole, delay, closeAfter, connectionClose, keepAliveRequests, http10 and idleTimeout', async () => {
     const server = await startHttpServer();
     server.blackHole();
     server.delay(60_000);
     server.closeAfter(1);
     server.connectionClose();
+    server.keepAliveRequests(1);
+    server.http10();
+    server.idleTimeout(1);
     server.heal();
+    // Node's own keep-alive timeout (and its announcement) is back.
+    expect(server.server.keepAliveTimeout).toBe(60_000);
 
     // Answered at once (no black hole, no delay): the response is ended when the request is counted.
     const endedAtReceipt: boolean[] = [];
@@ -367,12 +372,250 @@ describe('FaultHttpServer', () => {
     const replies: Reply[] = [];
     for (let i = 0; i < 3; i++) replies.push(await within(get(server.url, agent).reply, 5_000, `request ${i + 1}`));
     expect(endedAtReceipt).toEqual([true, true, true]);
-    expect(replies.map((r) => [r.body, r.headers.connection, r.reused])).toEqual([
-      ['ok', 'keep-alive', false],
-      ['ok', 'keep-alive', true],
-      ['ok', 'keep-alive', true],
+    expect(replies.map((r) => [r.body, r.headers.connection, r.headers['keep-alive'], r.reused])).toEqual([
+      ['ok', 'keep-alive', 'timeout=60', false],
+      ['ok', 'keep-alive', 'timeout=60', true],
+      ['ok', 'keep-alive', 'timeout=60', true],
     ]);
+    expect(replies.every((r) => r.socket.closed === false)).toBe(true);
     expect(server.requestsPerConnection).toEqual([3]);
+  });
+});
+
+// ========================================================== HTTP normal ends
+
+/** The head of the nth response (1-based) in a raw socket's text, lowercased, or '' if not there yet. */
+function head(text: string, n: number): string {
+  const start = text.split('HTTP/1.')[n];
+  return start === undefined ? '' : ('HTTP/1.' + start.split('\r\n\r\n')[0]).toLowerCase();
+}
+
+/** Resolves with the text read and whether the socket closed with an error, once the server has ended it. */
+async function ended(socket: net.Socket, text: () => string): Promise<{ text: string; hadError: boolean }> {
+  const [hadError] = socket.closed ? [false] : ((await once(socket, 'close')) as [boolean]);
+  return { text: text(), hadError };
+}
+
+/** Sends a GET on a raw socket and waits for its `ok`, the nth on that socket. */
+async function ask(raw: net.Socket, text: () => string, nth: number): Promise<void> {
+  raw.write(GET);
+  await waitFor(() => count(text(), '\r\n\r\nok') === nth, text);
+}
+
+describe('FaultHttpServer: the normal ends of real servers', () => {
+  it('connections and closedConnections count connections accepted and closed, whoever closed them', async () => {
+    const server = await startHttpServer();
+    const a = await dial(server.port);
+    await dial(server.port);
+    await waitFor(() => server.connections === 2, () => server.connections);
+    expect(server.closedConnections).toBe(0);
+    a.destroy(); // the client closes one
+    await waitFor(() => server.closedConnections === 1, () => server.closedConnections);
+    server.dropAll(); // the server closes the other
+    await waitFor(() => server.closedConnections === 2, () => server.closedConnections);
+    expect(server.connections).toBe(2);
+    // A connection still open is not counted.
+    await dial(server.port);
+    await waitFor(() => server.connections === 3, () => server.connections);
+    expect(server.closedConnections).toBe(2);
+  });
+
+  it('keepAliveRequests(n): the nth response on each connection says Connection: close, then the server sends a FIN', async () => {
+    const server = await startHttpServer();
+    server.keepAliveRequests(3);
+    const raw = await dial(server.port);
+    const text = reader(raw);
+    for (let i = 1; i <= 3; i++) {
+      await ask(raw, text, i);
+    }
+    const { hadError } = await ended(raw, text);
+    expect(hadError).toBe(false);
+    expect([1, 2, 3].map((n) => /\r\nconnection: (\S+)\r\n/.exec(head(text(), n))?.[1])).toEqual(['keep-alive', 'keep-alive', 'close']);
+    expect(head(text(), 3)).not.toContain('keep-alive:');
+    // The next connection starts counting afresh; keepAliveRequests(undefined) turns it off.
+    server.keepAliveRequests(undefined);
+    const agent = keepAliveAgent();
+    const replies: Reply[] = [];
+    for (let i = 0; i < 4; i++) replies.push(await get(server.url, agent).reply);
+    expect(replies.map((r) => r.headers.connection)).toEqual(['keep-alive', 'keep-alive', 'keep-alive', 'keep-alive']);
+    expect(server.requestsPerConnection).toEqual([3, 4]);
+    expect(() => server.keepAliveRequests(0)).toThrow(RangeError);
+  });
+
+  it('http10(): HTTP/1.0 responses with Content-Length, no Connection or Keep-Alive header, and a FIN after every one', async () => {
+    const server = await startHttpServer();
+    server.http10();
+    const raw = await dial(server.port);
+    const text = reader(raw);
+    raw.write(GET); // a keep-alive HTTP/1.1 request, as undici sends
+    const { hadError } = await ended(raw, text);
+    expect(hadError).toBe(false);
+    expect(text()).toMatch(/^HTTP\/1\.0 200 OK\r\n/);
+    expect(text()).toMatch(/\r\n\r\nok$/);
+    const h = head(text(), 1);
+    expect(h).toContain('\r\ncontent-length: 2');
+    expect(h).not.toContain('connection:');
+    expect(h).not.toContain('keep-alive:');
+    expect(h).not.toContain('transfer-encoding:');
+
+    // A keep-alive client gets each response on a fresh connection.
+    const agent = keepAliveAgent();
+    const replies: Reply[] = [];
+    for (let i = 0; i < 3; i++) replies.push(await get(server.url, agent).reply);
+    expect(replies.map((r) => [r.status, r.body, r.headers['content-length'], r.reused])).toEqual([
+      [200, 'ok', '2', false],
+      [200, 'ok', '2', false],
+      [200, 'ok', '2', false],
+    ]);
+    expect(server.requestsPerConnection).toEqual([1, 1, 1, 1]);
+    await waitFor(() => server.closedConnections === 4, () => server.closedConnections);
+
+    server.http10(false);
+    const back = await get(server.url, agent).reply;
+    expect([back.body, back.headers.connection]).toEqual(['ok', 'keep-alive']);
+  });
+
+  it('http10({ contentLength: false }), or a streamed body: no length, the body ends at EOF', async () => {
+    const server = await startHttpServer((req, res) => {
+      if (req.url === '/stream') {
+        res.write('str');
+        setTimeout(() => res.end('eamed'), 10);
+      } else res.end('whole body');
+    });
+    server.http10(true, { contentLength: false });
+    for (const [path, body] of [
+      ['/', 'whole body'],
+      ['/stream', 'streamed'],
+    ] as const) {
+      const raw = await dial(server.port);
+      const text = reader(raw);
+      raw.write(GET.replace('GET / ', `GET ${path} `));
+      const { hadError } = await ended(raw, text);
+      expect(hadError).toBe(false);
+      expect(text()).toMatch(/^HTTP\/1\.0 200 OK\r\n/);
+      expect(text().endsWith(`\r\n\r\n${body}`)).toBe(true);
+      expect(head(text(), 1)).not.toMatch(/content-length|transfer-encoding|connection|keep-alive/);
+    }
+    // With Content-Length on, a streamed body still has no length (HTTP/1.0 has no chunks).
+    server.http10();
+    const streamed = await get(`${server.url}/stream`, keepAliveAgent()).reply;
+    expect([streamed.body, streamed.headers['content-length'], streamed.headers['transfer-encoding']]).toEqual(['streamed', undefined, undefined]);
+  });
+
+  it('idleTimeout(ms): a connection idle that long after its last response gets a FIN, unannounced; requests restart the clock; one that never served is left alone', async () => {
+    const server = await startHttpServer();
+    server.idleTimeout(500);
+    const never = await dial(server.port);
+    const raw = await dial(server.port);
+    const text = reader(raw);
+    // Requests 200 ms apart keep the connection open well past 500 ms.
+    for (let i = 1; i <= 4; i++) {
+      if (i > 1) await new Promise((resolve) => setTimeout(resolve, 200));
+      await ask(raw, text, i);
+      expect(raw.readableEnded).toBe(false);
+    }
+    const lastAt = performance.now();
+    const { hadError } = await ended(raw, text);
+    expect(hadError).toBe(false);
+    // A timer never fires early (bar rounding): the close came after the idle time.
+    expect(performance.now() - lastAt).toBeGreaterThanOrEqual(450);
+    expect(server.requestsPerConnection).toEqual([0, 4]);
+    for (let n = 1; n <= 4; n++) {
+      expect(head(text(), n)).toContain('\r\nconnection: keep-alive');
+      expect(head(text(), n)).not.toContain('keep-alive:');
+    }
+    expect(never.readableEnded).toBe(false);
+    await waitFor(() => server.closedConnections === 1, () => server.closedConnections);
+    expect(server.sockets.size).toBe(1);
+
+    server.idleTimeout(undefined);
+    expect(server.server.keepAliveTimeout).toBe(60_000);
+    expect(() => server.idleTimeout(0)).toThrow(RangeError);
+  });
+
+  it('keepAliveTimeout(s): announces Keep-Alive: timeout=s and keeps its word with a FIN after s idle', async () => {
+    const server = await startHttpServer();
+    server.keepAliveTimeout(1);
+    const raw = await dial(server.port);
+    const text = reader(raw);
+    await ask(raw, text, 1);
+    const servedAt = performance.now();
+    const { hadError } = await ended(raw, text);
+    expect(hadError).toBe(false);
+    expect(performance.now() - servedAt).toBeGreaterThanOrEqual(950);
+    expect(head(text(), 1)).toContain('\r\nconnection: keep-alive\r\n');
+    expect(head(text(), 1)).toContain('\r\nkeep-alive: timeout=1');
+    // A response that closes anyway announces nothing.
+    server.keepAliveRequests(1);
+    const last = await get(server.url, keepAliveAgent()).reply;
+    expect([last.headers.connection, last.headers['keep-alive']]).toEqual(['close', undefined]);
+    expect(() => server.keepAliveTimeout(0.5)).toThrow(RangeError);
+  });
+
+  it('closeAfter(n): the nth response is written in full, then a FIN (no reset, no Connection: close)', async () => {
+    const server = await startHttpServer();
+    server.closeAfter(2);
+    const raw = await dial(server.port);
+    const text = reader(raw);
+    await ask(raw, text, 1);
+    raw.write(GET);
+    const { hadError } = await ended(raw, text);
+    expect(hadError).toBe(false);
+    expect(count(text(), '\r\n\r\nok')).toBe(2);
+    expect(text().endsWith('\r\n\r\nok')).toBe(true);
+    expect(head(text(), 2)).toContain('\r\nconnection: keep-alive\r\n');
+    await waitFor(() => server.closedConnections === 1, () => server.closedConnections);
+  });
+
+  it('endAll(): an idle connection gets a FIN now, a busy one its whole response (Connection: close) then a FIN; new connections are served', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const server = await startHttpServer((req, res) => {
+      if (req.url === '/slow') void held.then(() => res.end('slow body'));
+      else if (req.url === '/begun') {
+        res.writeHead(200, { 'content-length': '7' });
+        res.write('par');
+        void held.then(() => res.end('tial'));
+      } else res.end('ok');
+    });
+    const served = await dial(server.port); // idle after one response
+    const servedText = reader(served);
+    await ask(served, servedText, 1);
+    const never = await dial(server.port); // idle, never asked anything
+    const busy = await dial(server.port);
+    const busyText = reader(busy);
+    busy.write(GET.replace('GET / ', 'GET /slow '));
+    const begun = await dial(server.port);
+    const begunText = reader(begun);
+    begun.write(GET.replace('GET / ', 'GET /begun '));
+    await waitFor(() => begunText().endsWith('par'), begunText);
+    await waitFor(() => server.requests === 3, () => server.requests);
+
+    server.endAll();
+    never.resume();
+    expect((await ended(served, servedText)).hadError).toBe(false);
+    expect((await ended(never, () => '')).hadError).toBe(false);
+    expect(busy.readableEnded).toBe(false);
+    expect(busyText()).toBe('');
+
+    release();
+    const slow = await ended(busy, busyText);
+    expect(slow.hadError).toBe(false);
+    expect(slow.text).toMatch(/\r\n\r\nslow body$/);
+    // Its head was not written yet: it says so, as nginx's old worker does.
+    expect(head(slow.text, 1)).toContain('\r\nconnection: close\r\n');
+    // This one was under way: finished as it began (keep-alive), then the FIN.
+    const partial = await ended(begun, begunText);
+    expect(partial.hadError).toBe(false);
+    expect(partial.text).toMatch(/\r\n\r\npartial$/);
+    expect(head(partial.text, 1)).toContain('\r\nconnection: keep-alive\r\n');
+
+    // The listener stays: a new connection is served (the new workers after a reload).
+    expect(server.listening).toBe(true);
+    const after = await get(server.url, keepAliveAgent()).reply;
+    expect(after.body).toBe('ok');
+    await waitFor(() => server.closedConnections === 4, () => server.closedConnections);
+    expect(server.connections).toBe(5);
   });
 });
 

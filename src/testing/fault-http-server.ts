@@ -5,6 +5,14 @@
  * close keep-alive connections without warning, stop and come back on the same
  * port. It counts what it received, per connection, so a test can assert which
  * socket served what and how many times the client reconnected.
+ *
+ * It also lives the normal life of real servers, which end connections on
+ * purpose and are healthy doing it: `Connection: close` on the nth response
+ * (nginx `keepalive_requests`), HTTP/1.0 responses (python's http.server), idle
+ * timeouts announced with `Keep-Alive: timeout=N` or silent (nginx
+ * `keepalive_timeout N N` and `keepalive_timeout N`), a FIN right after the nth
+ * response (`closeAfter`), and a graceful close of every connection (an nginx
+ * reload). A client should count none of these as a failure.
  */
 import http from 'node:http';
 import type net from 'node:net';
@@ -25,6 +33,51 @@ const okHandler: FaultHttpHandler = (_req, res) => {
   res.end('ok');
 };
 
+/** What the server knows of one accepted connection. */
+interface ConnectionEntry {
+  /** Its index in `requestsPerConnection`. */
+  position: number;
+  closed: boolean;
+  /** Responses to requests received, not yet done (or abandoned). */
+  responses: Set<http.ServerResponse>;
+  /** Set while the connection is idle after serving, with `idleTimeout()` or `keepAliveTimeout()` on. */
+  idleTimer: NodeJS.Timeout | undefined;
+  /** `endAll()` asked for a FIN once the requests in flight are answered, and `Connection: close` on those not yet started. */
+  ending: boolean;
+}
+
+/** The idle limit of `idleTimeout()` / `keepAliveTimeout()`. */
+interface IdleLimit {
+  ms: number;
+  /** The `Keep-Alive: timeout=N` value, when the limit is announced. */
+  announced: number | undefined;
+}
+
+function checkCount(what: string, n: number | undefined): void {
+  if (n !== undefined && !(Number.isSafeInteger(n) && n >= 1)) throw new RangeError(`${what}: a whole number >= 1, or undefined to turn it off (got ${String(n)})`);
+}
+
+/**
+ * Makes `res` an HTTP/1.0 response: the status line says `HTTP/1.0`, no
+ * `Connection` or `Keep-Alive` header (HTTP/1.0 closes unless asked otherwise),
+ * no chunked encoding (HTTP/1.0 has none: a streamed body ends at EOF), and the
+ * server closes the connection after it. Node's `ServerResponse` writes
+ * `HTTP/1.1` in the status line it hands `_storeHeader`; this rewrites that line
+ * on this response alone.
+ */
+function speakHttp10(res: http.ServerResponse, contentLength: boolean): void {
+  const internal = res as unknown as { _storeHeader(firstLine: string, headers: unknown): void };
+  const store = internal._storeHeader;
+  internal._storeHeader = function (this: unknown, firstLine: string, headers: unknown) {
+    store.call(this, firstLine.replace(/^HTTP\/1\.1 /, 'HTTP/1.0 '), headers);
+  };
+  res.shouldKeepAlive = false;
+  // Removed before the handler runs, so that Node neither announces nor frames them.
+  res.removeHeader('connection');
+  res.removeHeader('transfer-encoding');
+  if (!contentLength) res.removeHeader('content-length');
+}
+
 /**
  * `requestsPerConnection` grows by one entry per connection, for the server's life:
  * fine for a test, not for a long soak. There, call `forgetClosed()` now and then:
@@ -40,18 +93,26 @@ export class FaultHttpServer extends FaultServer {
   readonly requestsPerConnection: number[] = [];
   #requests = 0;
   #connectionClose = false;
+  #keepAliveRequests: number | undefined;
+  #http10: { contentLength: boolean } | undefined;
+  #idle: IdleLimit | undefined;
+  /** Node's own `keepAliveTimeout`, put aside while an idle limit of ours is on. */
+  #nodeKeepAliveTimeout: number | undefined;
   #handler: FaultHttpHandler;
-  /** Each socket's entry in `requestsPerConnection` (the same object as in `#entries`). */
-  #connectionEntry = new WeakMap<net.Socket, { position: number; closed: boolean }>();
+  /** Each socket's entry (the same object as in `#entries`). */
+  #connectionEntry = new WeakMap<net.Socket, ConnectionEntry>();
   /** Parallel to `requestsPerConnection`. */
-  readonly #entries: { position: number; closed: boolean }[] = [];
+  readonly #entries: ConnectionEntry[] = [];
 
   constructor(options: FaultHttpServerOptions = {}) {
     super(options.host, (socket) => {
-      const entry = { position: this.requestsPerConnection.push(0) - 1, closed: false };
+      const entry: ConnectionEntry = { position: this.requestsPerConnection.push(0) - 1, closed: false, responses: new Set(), idleTimer: undefined, ending: false };
       this.#entries.push(entry);
       this.#connectionEntry.set(socket, entry);
-      socket.once('close', () => (entry.closed = true));
+      socket.once('close', () => {
+        entry.closed = true;
+        clearTimeout(entry.idleTimer);
+      });
       this.server.emit('connection', socket);
     });
     this.#handler = options.handler ?? okHandler;
@@ -80,9 +141,84 @@ export class FaultHttpServer extends FaultServer {
     this.#connectionClose = on;
   }
 
+  /**
+   * The nth response on each connection carries `Connection: close`, and the
+   * server closes the connection after it (a FIN once the response is written), as
+   * nginx does with `keepalive_requests n`. A normal end: the server said so, in
+   * the response. `undefined` turns it off.
+   */
+  keepAliveRequests(n: number | undefined): void {
+    checkCount('keepAliveRequests', n);
+    this.#keepAliveRequests = n;
+  }
+
+  /**
+   * While on, every response is an HTTP/1.0 one, as python's `http.server` sends:
+   * status line `HTTP/1.0`, no `Connection` or `Keep-Alive` header, and the
+   * server closes the connection (a FIN) after every response. A normal end.
+   *
+   * With `contentLength: true` (the default) a body given at once (`res.end(body)`)
+   * carries `Content-Length`; with `false`, or when the handler streams its body,
+   * the body has no length and ends when the connection does (EOF-delimited; HTTP/1.0
+   * has no chunked encoding). `http10(false)` turns it off.
+   */
+  http10(on = true, options: { contentLength?: boolean } = {}): void {
+    this.#http10 = on ? { contentLength: options.contentLength ?? true } : undefined;
+  }
+
+  /**
+   * Closes a connection (a FIN) once it has been idle `ms` after serving its last
+   * response, without announcing it: nginx's default (`keepalive_timeout 75s`, no
+   * second parameter), and most servers'. The idle time counts from the end of a
+   * connection's last response; a connection that never served a request is left
+   * alone. While on, Node's own `keepAliveTimeout` (and its `Keep-Alive: timeout=60`
+   * header) is off. `undefined` turns it off. Replaces `keepAliveTimeout()`.
+   */
+  idleTimeout(ms: number | undefined): void {
+    if (ms !== undefined && !(Number.isFinite(ms) && ms > 0)) throw new RangeError(`idleTimeout: a time in ms > 0, or undefined to turn it off (got ${String(ms)})`);
+    this.#setIdle(ms === undefined ? undefined : { ms, announced: undefined });
+  }
+
+  /**
+   * Announces `Keep-Alive: timeout=<seconds>` on every keep-alive response, and
+   * keeps its word: closes a connection (a FIN) once it has been idle that long
+   * after its last response, as nginx does with `keepalive_timeout N N`. A normal
+   * end, announced. `undefined` turns it off. Replaces `idleTimeout()`.
+   */
+  keepAliveTimeout(seconds: number | undefined): void {
+    checkCount('keepAliveTimeout', seconds);
+    this.#setIdle(seconds === undefined ? undefined : { ms: seconds * 1000, announced: seconds });
+  }
+
+  /**
+   * A graceful close of every open connection at once, as an nginx reload (or a
+   * graceful restart) does: an idle connection gets a FIN now; a busy one gets its
+   * responses in flight, then a FIN. A response whose head is not written yet says
+   * `Connection: close` (nginx's old worker does the same); one already under way
+   * is finished as it began. New connections are still accepted (the new workers).
+   * A normal end of every connection, unlike `dropAll()` (sockets destroyed,
+   * responses in flight cut) and `resetAll()` (ECONNRESET). A request held by
+   * `blackHole()` is never answered, so its connection stays open.
+   */
+  endAll(): void {
+    for (const socket of this.sockets) {
+      const entry = this.#connectionEntry.get(socket);
+      if (!entry || entry.responses.size === 0) {
+        socket.end();
+        continue;
+      }
+      entry.ending = true;
+      for (const res of entry.responses) if (!res.headersSent) res.setHeader('connection', 'close');
+    }
+  }
+
+  /** Clears the faults, and the normal-life behaviours too: a plain keep-alive server again. */
   override heal(): void {
     super.heal();
     this.#connectionClose = false;
+    this.#keepAliveRequests = undefined;
+    this.#http10 = undefined;
+    this.#setIdle(undefined);
   }
 
   /** Drops the counts of every connection closed so far from `requestsPerConnection` (the open ones stay, in order); returns how many. */
@@ -101,9 +237,42 @@ export class FaultHttpServer extends FaultServer {
     return forgotten;
   }
 
+  #setIdle(idle: IdleLimit | undefined): void {
+    if (idle && this.#nodeKeepAliveTimeout === undefined) {
+      this.#nodeKeepAliveTimeout = this.server.keepAliveTimeout;
+      this.server.keepAliveTimeout = 0;
+    } else if (!idle && this.#nodeKeepAliveTimeout !== undefined) {
+      this.server.keepAliveTimeout = this.#nodeKeepAliveTimeout;
+      this.#nodeKeepAliveTimeout = undefined;
+    }
+    this.#idle = idle;
+  }
+
+  /** A response is done (or abandoned): the connection may be idle now. */
+  #settled(socket: net.Socket, entry: ConnectionEntry, res: http.ServerResponse): void {
+    entry.responses.delete(res);
+    if (entry.responses.size > 0 || socket.destroyed) return;
+    if (entry.ending) {
+      socket.end();
+      return;
+    }
+    const idle = this.#idle;
+    if (!idle) return;
+    entry.idleTimer = setTimeout(() => {
+      entry.idleTimer = undefined;
+      if (entry.responses.size === 0) socket.end();
+    }, idle.ms);
+    entry.idleTimer.unref();
+  }
+
   #receive(req: http.IncomingMessage, res: http.ServerResponse): void {
     this.#requests++;
-    const entry = this.#connectionEntry.get(req.socket)!;
+    const socket = req.socket;
+    const entry = this.#connectionEntry.get(socket)!;
+    entry.responses.add(res);
+    clearTimeout(entry.idleTimer);
+    entry.idleTimer = undefined;
+    res.once('close', () => this.#settled(socket, entry, res));
     const served = ++this.requestsPerConnection[entry.position]!;
     const faults = this.faults;
     if (faults.blackHole) return;
@@ -117,9 +286,16 @@ export class FaultHttpServer extends FaultServer {
 
   #answer(req: http.IncomingMessage, res: http.ServerResponse, served: number): void {
     const faults = this.faults;
-    if (this.#connectionClose) res.setHeader('connection', 'close');
+    const closing =
+      this.#connectionClose ||
+      (this.#keepAliveRequests !== undefined && served >= this.#keepAliveRequests) ||
+      res.getHeader('connection') === 'close'; // endAll() came first
+    if (closing) res.setHeader('connection', 'close');
+    if (this.#http10) speakHttp10(res, this.#http10.contentLength);
+    // Setting the header turns Node's own (`timeout=60`) off, for this response.
+    else if (!closing && this.#idle?.announced !== undefined) res.setHeader('keep-alive', `timeout=${this.#idle.announced}`);
     if (faults.closeAfter !== undefined && served >= faults.closeAfter) {
-      // The stale keep-alive case: the response looks reusable, then the socket goes.
+      // A FIN right after the nth response, which looked reusable: a normal end, and the stale keep-alive race.
       res.once('finish', () => req.socket.end());
     }
     this.#handler(req, res);

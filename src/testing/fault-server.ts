@@ -33,6 +33,15 @@ export abstract class FaultServer {
     return this.listener.accepted;
   }
 
+  /**
+   * Connections accepted so far that have closed since, whoever closed them. Once a
+   * client is done (its pool or feed closed), `closedConnections === connections`:
+   * it closed every connection it opened, none leaked.
+   */
+  get closedConnections(): number {
+    return this.listener.closed;
+  }
+
   /** Whether new connections are accepted (false after `refuse()` or `stop()`). */
   get listening(): boolean {
     return this.listener.listening;
@@ -57,9 +66,17 @@ export abstract class FaultServer {
   }
 
   /**
-   * Closes each connection once it has received `n` requests or messages. HTTP:
-   * after answering the nth, with no `Connection: close` warning (the stale
-   * keep-alive case). WebSocket: with a 1001 close (going away).
+   * Closes each connection once it has received `n` requests or messages.
+   *
+   * HTTP: a FIN right after the nth response, with no `Connection: close` warning.
+   * The response is written in full (it says `Connection: keep-alive`), then the
+   * socket is ended (`socket.end()`, a FIN, not a reset). It is a normal end, not a
+   * fault: the connection served n complete responses, as an exiting nginx worker's
+   * or a server at its request limit does without saying so. A client must count it
+   * as a clean end, and must not hand the connection out again in the moment between
+   * the response and the FIN (the stale keep-alive race).
+   *
+   * WebSocket: with a 1001 close (going away).
    */
   closeAfter(n: number | undefined): void {
     this.faults.closeAfter = n;

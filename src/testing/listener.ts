@@ -17,13 +17,18 @@ export class Listener {
   #port = 0;
   /** Connections accepted so far. */
   accepted = 0;
+  /** Connections accepted so far that have closed since (their socket's `close` event). */
+  closed = 0;
 
   constructor(host: string, onSocket: (socket: net.Socket, index: number) => void) {
     this.host = host;
     this.#server = net.createServer({ noDelay: true }, (socket) => {
       const index = this.accepted++;
       this.sockets.add(socket);
-      socket.once('close', () => this.sockets.delete(socket));
+      socket.once('close', () => {
+        this.sockets.delete(socket);
+        this.closed++;
+      });
       // A client that vanishes mid-write is a normal event for a fault server.
       socket.on('error', () => {});
       onSocket(socket, index);
