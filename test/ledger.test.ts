@@ -46,7 +46,7 @@ function startLedger(limits: Partial<ConnectionLimits & { strategy: 'lifo' | 'ro
   };
   const ready = (slot: number) => ledger.send({ type: 'slot.ready', slot, connection: connections[slot]! });
   const release = (slot: number, lease: number, recycle = false, keepAlive = -1) =>
-    ledger.send({ type: 'release', slot, lease, recycle, keepAlive });
+    ledger.send({ type: 'release', slot, lease, recycle, keepAlive, settlesAt: -1 });
   const context = () => ledger.getSnapshot().context;
   /** What each slot was told (recycle), by index. */
   const told = () => slots.map((slot) => slot.getSnapshot().context);

@@ -46,6 +46,7 @@ describe('keep-alive hints and connection limits', () => {
   it("recycles an idle connection before the server's announced Keep-Alive timeout", async () => {
     const { server, clock, pool } = await setUp({}, 'timeout=2');
     expect((await pool.request({ path: '/' })).status).toBe(200);
+    await nextTurn();
     // timeout=2 is trusted to 1 s; the sweep runs every 100 ms and looks one sweep ahead.
     advance(clock, 850);
     expect(server.connections).toBe(1);

@@ -27,7 +27,7 @@ import { Client } from 'undici';
 import { LifelineError } from '../errors.js';
 import type { ConnectionEnd, SlotConnection } from '../machines/slot.js';
 import { toLifelineError } from '../pool/error-map.js';
-import { sameTurn, thisTurn } from './turn.js';
+import { settled, SETTLE_TURNS, thisTurn } from './turn.js';
 
 export interface HttpConnectionOptions {
   /** `http://host:port` or `https://host:port`; no path, no credentials. */
@@ -111,6 +111,10 @@ export class HttpConnection implements SlotConnection {
       allowH2: false,
       keepAliveTimeout: IDLE_FOREVER,
       keepAliveMaxTimeout: IDLE_FOREVER,
+      // undici trusts a server's `Keep-Alive: timeout=N` less 2 s, and below that closes the socket
+      // after every response (timeout=1: one request per connection). The pool honours the hint
+      // itself (the ledger recycles an idle connection a margin before it), so undici ignores it.
+      keepAliveTimeoutThreshold: -IDLE_FOREVER,
       headersTimeout: options.headersTimeout,
       bodyTimeout: options.bodyTimeout,
     });
@@ -148,13 +152,14 @@ export class HttpConnection implements SlotConnection {
   }
 
   /**
-   * A response completed on it during this event-loop turn: a FIN right behind that
-   * response may not have been read yet, so it is not handed to another caller
-   * before the turn's check phase (undici waits the same turn before writing to a
-   * reused socket; lifeline waits before handing it out, so no caller gets it).
+   * The turn from which it may be handed to another caller, or -1 when it may be at once.
+   * A FIN right behind its last response may not have been read yet (see `turn.ts`);
+   * undici waits one turn before writing to a reused socket, which is not always
+   * enough, and then the next caller's request is already on it. lifeline waits before
+   * handing the connection out, so no caller gets it.
    */
-  get settling(): boolean {
-    return sameTurn(this.#respondedIn);
+  get settlesAt(): number {
+    return this.#respondedIn < 0 || settled(this.#respondedIn) ? -1 : this.#respondedIn + SETTLE_TURNS;
   }
 
   /** A request is about to be dispatched on it. */

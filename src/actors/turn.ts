@@ -1,34 +1,50 @@
 /**
- * Event-loop turns, to tell "this turn" from "a later one" without a timer per use.
+ * Event-loop turns, to tell "lately" from "long enough ago" without a timer per use.
  *
- * A server's FIN that follows a response closely is often read in the same poll
- * phase as the response, as the callback right after it; the callers woken by the
- * response run in between. A connection that served a response during this turn
- * is therefore not known to be reusable until the turn's check phase, when such
- * a FIN has been seen. `thisTurn()` numbers the current turn (scheduling one
- * `setImmediate` per turn, shared by every caller, to end it) and `sameTurn(n)`
- * says whether turn `n` is still under way.
+ * A server's FIN that follows a response closely reaches the client with it, or
+ * one loop iteration later: libuv reports a FIN with the data only when it had
+ * already arrived when the poll began; otherwise it is read in the next poll
+ * phase. The callers woken by the response run before either. A connection that
+ * served a response is therefore not known to be reusable until the check phase
+ * of the iteration after the response's (`SETTLE_TURNS`), when such a FIN has
+ * been read. Measured with the fault server's `closeAfter`: the FIN came one
+ * iteration after the response, past undici's own one-turn wait.
+ *
+ * `thisTurn()` numbers the current turn and keeps one shared `setImmediate`
+ * chain running until `SETTLE_TURNS` turns have passed since its last use, so
+ * an idle process runs none; `settled(n)` says whether turn `n` is that far back.
  */
 
+/** Turns (check phases) a connection waits after serving a response before it is handed out again. */
+export const SETTLE_TURNS = 2;
+
 let turn = 0;
-let ending = false;
+let lastUse = -SETTLE_TURNS;
+let running = false;
 
 function endTurn(): void {
-  ending = false;
   turn++;
+  if (turn - lastUse < SETTLE_TURNS) setImmediate(endTurn);
+  else running = false;
 }
 
-/** The current turn's number; the turn ends at this loop iteration's check phase. */
+/** The current turn's number. */
 export function thisTurn(): number {
-  if (!ending) {
-    ending = true;
+  lastUse = turn;
+  if (!running) {
+    running = true;
     // Ref'd on purpose: an unref'd immediate lets the poll phase block when the loop is idle.
     setImmediate(endTurn);
   }
   return turn;
 }
 
-/** Whether turn `n` (from `thisTurn()`) has not ended yet. */
-export function sameTurn(n: number): boolean {
-  return ending && n === turn;
+/** The turn now under way (no chain started): what the pool tells its ledger at each check phase. */
+export function currentTurn(): number {
+  return turn;
+}
+
+/** Whether turn `n` (from `thisTurn()`) is `SETTLE_TURNS` check phases back or more. */
+export function settled(n: number): boolean {
+  return turn - n >= SETTLE_TURNS;
 }

@@ -9,7 +9,7 @@
  *                    (the newest free slot, LIFO; or the oldest, with strategy round-robin)
  *  release       --> first waiter? hand the slot over : back on the free list
  *  release(recycle) --> the slot is told to recycle; it heals in its own actor
- *  release(settling) --> set aside until `settled`: a FIN right behind its last response is seen first
+ *  release(settlesAt) --> set aside until `settled`: a FIN right behind its last response is seen first
  *  slot.ready    --> first waiter? grant : free list
  *  slot.down     --> out of the free list, lease ends (its caller may still read the last response)
  *  close         --> refuse waiters and every later acquire; report drained once no lease is out
@@ -73,14 +73,14 @@ export type LedgerEvent =
       recycle: boolean;
       keepAlive: number;
       /**
-       * The connection served a response during this event-loop turn: a FIN right behind it
-       * may not have been read yet, so the slot waits for `settled` (sent by the pool at the
-       * turn's check phase) before anyone is handed it.
+       * The event-loop turn from which the slot may be handed out, or -1 for at once: its
+       * connection served a response so lately that a FIN right behind it may not have been
+       * read yet. The slot waits for a `settled` event of that turn or later.
        */
-      settling?: boolean;
+      settlesAt: number;
     }
-  /** From the pool, at the check phase of a turn in which settling slots were released: they may be handed out now. */
-  | { type: 'settled' }
+  /** From the pool, at the check phase of each turn while slots settle: those settled by `turn` may be handed out. */
+  | { type: 'settled'; turn: number }
   /** From the supervisor, every `SWEEP_INTERVAL`: recycle idle connections before the server drops them. */
   | { type: 'sweep' }
   /** From the pool: recycle this slot if it is free (to move it to another origin); a leased one is left alone. */
@@ -151,8 +151,10 @@ export interface LedgerContext {
   readonly learner: IdleLearner;
   /** The slot held out of the free list past the learned limit, to see whether the server still closes it; -1 when none. */
   probe: number;
-  /** Released slots whose connection served a response this turn, offered at `settled`. */
+  /** Released slots whose connection served a response lately, offered at `settled` (see `release`). */
   readonly settling: number[];
+  /** The turn each settling slot may be handed out from. */
+  readonly settlesAt: number[];
   nextLease: number;
   closing: boolean;
 }
@@ -243,8 +245,9 @@ function release(context: LedgerContext, event: Extract<LedgerEvent, { type: 're
     context.leases[slot] = 0;
     return recycleSlot(context, slot, defer);
   }
-  if (event.settling) {
+  if (event.settlesAt >= 0) {
     context.leases[slot] = 0;
+    context.settlesAt[slot] = event.settlesAt;
     context.settling.push(slot);
     return;
   }
@@ -255,14 +258,16 @@ function release(context: LedgerContext, event: Extract<LedgerEvent, { type: 're
   context.free.push(slot);
 }
 
-/** The turn's check phase: a FIN that followed a settling slot's last response has been read (and the slot reported down). */
-function settled(context: LedgerContext): void {
+/** A check phase: slots settled by `turn` are offered; a FIN that followed their last response was read (and the slot reported down). */
+function settled(context: LedgerContext, turn: number): void {
   const settling = context.settling;
+  let kept = 0;
   for (let i = 0; i < settling.length; i++) {
     const slot = settling[i]!;
-    if (!context.closing && context.connections[slot] !== undefined && context.leases[slot] === 0) offer(context, slot);
+    if (context.settlesAt[slot]! > turn) settling[kept++] = slot;
+    else if (!context.closing && context.connections[slot] !== undefined && context.leases[slot] === 0) offer(context, slot);
   }
-  settling.length = 0;
+  settling.length = kept;
 }
 
 function forget(list: number[], slot: number): void {
@@ -334,7 +339,7 @@ function ledgerTransition(context: LedgerContext, event: LedgerEvent, { defer }:
       sweep(context, defer);
       break;
     case 'settled':
-      settled(context);
+      settled(context, event.turn);
       break;
     case 'recycle': {
       const index = context.free.indexOf(event.slot);
@@ -412,6 +417,7 @@ export const ledgerLogic = fromTransition(ledgerTransition, ({ input }: { input:
     learner: new IdleLearner(size),
     probe: -1,
     settling: [],
+    settlesAt: new Array<number>(size).fill(-1),
     nextLease: 1,
     closing: false,
   };

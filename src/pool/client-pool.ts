@@ -14,6 +14,7 @@ import { createActor, type Subscription } from 'xstate';
 import type { Clock } from '../actors/clock.js';
 import { closeActor } from '../actors/close-actor.js';
 import { describeTarget } from '../actors/dial.js';
+import { currentTurn } from '../actors/turn.js';
 import type { HttpConnection } from '../actors/http-connection.js';
 import { LifelineError, type ErrorCode } from '../errors.js';
 import { recorderFor } from '../inspect/options.js';
@@ -147,14 +148,19 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
   #resends = 0;
   #replays = 0;
   /**
-   * Whether the ledger holds slots released in this turn whose connection served a response
-   * during it: they are handed out at the turn's check phase, once a FIN right behind that
-   * response has been read (see `HttpConnection.settling`).
+   * Whether the ledger holds slots released so soon after their last response that a FIN
+   * right behind it may not have been read (see `HttpConnection.settlesAt`): a check phase
+   * tells it which have settled, until none is left.
    */
-  #settlingTurn = false;
-  readonly #settled = () => {
-    this.#settlingTurn = false;
-    if (this.actor.getSnapshot().status === 'active') this.#ledger.send({ type: 'settled' });
+  #settling = false;
+  readonly #checkSettled = () => {
+    if (this.actor.getSnapshot().status !== 'active') {
+      this.#settling = false;
+      return;
+    }
+    this.#ledger.send({ type: 'settled', turn: currentTurn() });
+    if (this.#ledger.getSnapshot().context.settling.length > 0) setImmediate(this.#checkSettled);
+    else this.#settling = false;
   };
   /**
    * One reply serves every `tryAcquire()`: a try is answered inside `send()` or
@@ -525,19 +531,19 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
 
   /** @internal called by a lease. */
   returnSlot(slot: number, lease: number, recycle: boolean, keepAlive: number, connection: HttpConnection): void {
-    const settling = !recycle && connection.settling;
-    if (settling && !this.#settlingTurn) {
+    const settlesAt = recycle ? -1 : connection.settlesAt;
+    if (settlesAt >= 0 && !this.#settling) {
       // Ref'd, like undici's own wait before writing to a reused socket: it runs at this turn's check phase.
-      this.#settlingTurn = true;
-      setImmediate(this.#settled);
+      this.#settling = true;
+      setImmediate(this.#checkSettled);
     }
-    this.#release(slot, lease, recycle, keepAlive, settling);
+    this.#release(slot, lease, recycle, keepAlive, settlesAt);
   }
 
-  #release(slot: number, lease: number, recycle: boolean, keepAlive: number, settling = false): void {
+  #release(slot: number, lease: number, recycle: boolean, keepAlive: number, settlesAt = -1): void {
     // Once the supervisor is closed its ledger is stopped with it: there is nothing to return to.
     if (this.actor.getSnapshot().status !== 'active') return;
-    this.#ledger.send({ type: 'release', slot, lease, recycle, keepAlive, settling });
+    this.#ledger.send({ type: 'release', slot, lease, recycle, keepAlive, settlesAt });
   }
 
   async #close(): Promise<void> {

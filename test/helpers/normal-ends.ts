@@ -21,41 +21,17 @@
  * instead of a test timeout.
  */
 import { expect } from 'vitest';
-import type { ClientPool, LifelineResponse } from '../../src/index.js';
+import type { ClientPool, LifelineResponse, PoolStats } from '../../src/index.js';
 import { logSlot, type FaultHttpHandler, type StateLog } from '../../src/testing/index.js';
 import type { SlotState } from '../../src/machines/slot.js';
+import { isFull, waitForStats } from './pool.js';
 
-/**
- * The pool's lifecycle counters, cumulative since `connect()`, which `PoolStats`
- * gains with the clean-end core (issue 14). Read loosely here so that the tests
- * typecheck before and after it lands; once it has, read `pool.stats()` directly
- * and drop the `undefined`s.
- */
-export interface Counters {
-  /** Connections opened. */
-  dials: number | undefined;
-  /** Connections that ended normally: served a complete response, then closed; or retired by lifeline. */
-  cleanEnds: number | undefined;
-  /** Failed dials, and connections that failed (before their first response, reset in flight, timeouts). */
-  failures: number | undefined;
-  /** Times a slot entered backoff. */
-  backoffs: number | undefined;
-  /** Requests sent again elsewhere because they never left the process. */
-  resends: number | undefined;
-  /** Idempotent requests replayed once after dying on a reused connection before any response byte. */
-  replays: number | undefined;
-}
+/** What the pool has lived through since connect(), from its stats. */
+export type Counters = Pick<PoolStats, 'dials' | 'cleanEnds' | 'failures' | 'backoffs' | 'resends' | 'replays'>;
 
 export function counters(pool: ClientPool): Counters {
-  const stats = pool.stats() as unknown as Partial<Record<keyof Counters, number>>;
-  return {
-    dials: stats.dials,
-    cleanEnds: stats.cleanEnds,
-    failures: stats.failures,
-    backoffs: stats.backoffs,
-    resends: stats.resends,
-    replays: stats.replays,
-  };
+  const { dials, cleanEnds, failures, backoffs, resends, replays } = pool.stats();
+  return { dials, cleanEnds, failures, backoffs, resends, replays };
 }
 
 /** One request of a caller, and the body it must come back with. */
@@ -275,6 +251,9 @@ export async function closeAndCheck(
   slots: StateLog<SlotState>[],
   options: CheckOptions,
 ): Promise<void> {
+  // Every slot has healed: no dial is under way when the pool closes (one the server accepted
+  // and the pool then aborted would count on one side only).
+  await waitForStats(pool, isFull);
   const before = await count();
   await pool.close();
   const after = await settledCounts(count);

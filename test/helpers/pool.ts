@@ -44,8 +44,11 @@ export function waitForStats(pool: ClientPool, condition: (stats: PoolStats) => 
 export const isFull = (stats: PoolStats) => stats.healthy === stats.connections;
 
 /**
- * The rest of this event-loop turn. A connection that served a response during a turn is
- * handed out again from the turn's check phase (a FIN right behind the response is seen
- * first): after `await pool.request(...)`, wait for this before counting on that connection.
+ * Long enough for a connection that just served a response to be handed out again. It is
+ * set aside until the check phase of the loop iteration after its response's (a FIN right
+ * behind the response is read first: `src/actors/turn.ts`): after `await pool.request(...)`,
+ * wait for this before counting on that connection. Three check phases, to be past both.
  */
-export const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+export async function nextTurn(): Promise<void> {
+  for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
+}
