@@ -5,6 +5,8 @@
  * only a clock read on the side for staleness. The machine hears about pongs
  * and the socket's death; about messages only while it waits for acks.
  */
+import net from 'node:net';
+import tls from 'node:tls';
 import { redactUrl } from '../inspect/redact.js';
 import WebSocket from 'ws';
 import { LifelineError } from '../errors.js';
@@ -23,6 +25,8 @@ export interface WebSocketTarget {
   closeTimeout: number;
   /** Keep `lastMessageAt` current (only staleness reads it; reading the clock per message is not free). */
   trackLastMessage: boolean;
+  /** false: the socket is unref'd from its dial on, so it never holds the process open (the feed's `ref: false`). */
+  ref: boolean;
 }
 
 export type MessageSink = (data: string | Buffer, isBinary: boolean) => void;
@@ -138,6 +142,27 @@ interface WsCloseTimeout {
   closeTimeout?: number;
 }
 
+type ConnectOptions = net.NetConnectOpts & tls.ConnectionOptions & { socketPath?: string; host?: string };
+
+/**
+ * ws's own dial (its `netConnect` and `tlsConnect`: the same path and servername rules), with the
+ * socket unref'd at once, for a feed that must never hold the process (`ref: false`). ws takes
+ * it as http.request's `createConnection`; with one given, no http agent is involved.
+ */
+function unrefConnect(secure: boolean): (options: ConnectOptions) => net.Socket {
+  return (options) => {
+    let socket: net.Socket;
+    if (secure) {
+      const servername = options.servername ?? (net.isIP(options.host ?? '') ? '' : options.host);
+      socket = tls.connect({ ...options, path: undefined, servername });
+    } else {
+      socket = net.connect({ ...options, path: options.socketPath } as net.NetConnectOpts);
+    }
+    socket.unref();
+    return socket;
+  };
+}
+
 /** Opens a WebSocket; rejects with CONNECT_FAILED on refusal, a bad handshake, timeout or abort. */
 export function openWebSocket(target: WebSocketTarget, signal: AbortSignal, sink: MessageSink): Promise<WsFeedConnection> {
   const where = redactUrl(target.url);
@@ -154,6 +179,7 @@ export function openWebSocket(target: WebSocketTarget, signal: AbortSignal, sink
       handshakeTimeout: target.connectTimeout,
       perMessageDeflate: false,
       headers: target.headers,
+      ...(!target.ref && { createConnection: unrefConnect(new URL(target.url).protocol === 'wss:') as unknown as WebSocket.ClientOptions['createConnection'] }),
       ...(target.tls && {
         ca: target.tls.ca,
         cert: target.tls.cert,
