@@ -74,6 +74,8 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
   #state: FeedState = 'connecting';
   #lastError: LifelineError | undefined;
   #closing: Promise<void> | undefined;
+  /** Connects in flight (at most one); close() waits until each has settled, and its socket with it. */
+  readonly #opening = new Set<Promise<unknown>>();
   /** Lets the process exit: set while the feed holds it open (`ref`), called once it is closed. */
   #release: (() => void) | undefined;
 
@@ -81,7 +83,7 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
     super();
     this.#options = options;
     const sink = (data: string | Buffer, isBinary: boolean) => this.#deliver(data, isBinary);
-    const open = async (url: string, signal: AbortSignal): Promise<FeedConnection> => {
+    const dial = async (url: string, signal: AbortSignal): Promise<FeedConnection> => {
       const connection = await limitedDial(options.dialLimiter, signal, () =>
         openWebSocket(
         {
@@ -99,9 +101,21 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
         sink,
         ),
       );
-      if (signal.aborted) connection.destroy();
-      else this.#connections++;
+      if (signal.aborted) {
+        // Opened just as the feed left `connecting` (closed): nobody will take it.
+        connection.destroy();
+        await connection.closed;
+      } else {
+        this.#connections++;
+      }
       return connection;
+    };
+    const open = (url: string, signal: AbortSignal): Promise<FeedConnection> => {
+      const opening = dial(url, signal);
+      this.#opening.add(opening);
+      const settled = () => this.#opening.delete(opening);
+      opening.then(settled, settled);
+      return opening;
     };
     this.recorder = recorderFor(
       options.inspection,
@@ -238,6 +252,8 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
 
   async #close(): Promise<void> {
     await closeActor(this.actor);
+    // Stopping the machine aborted a connect in flight; it settles once its socket is gone.
+    await Promise.allSettled([...this.#opening]);
     this.#letGo();
     this.#metrics.stop();
     this.#endQueues();
