@@ -44,6 +44,7 @@ export {
   DEFAULT_MAX_RECONNECTS,
   DEFAULT_MESSAGE_BUFFER,
   DEFAULT_OVERFLOW,
+  DEFAULT_FEED_REF,
 } from './feed/options.js';
 export { feedMachine, feedState, FEED_STABLE_AFTER, type FeedState, type FeedClock, type HeartbeatOptions } from './machines/feed.js';
 export { FlightRecorder, DEFAULT_HISTORY, type TransitionRecord, type ActorSummary } from './inspect/recorder.js';

@@ -19,6 +19,8 @@ describe('feed options', () => {
     [{ url: 'ws://x', overflow: 'block' }, "Expected `overflow` to be one of 'drop-oldest', 'drop-newest', got a string of 5 characters"],
     [{ url: 'ws://x', maxReconnects: -1 }, 'Expected `maxReconnects` to be an integer from 0 to 9007199254740991, got -1 (number)'],
     [{ url: 'ws://x', isAck: true }, 'Expected `isAck` to be a function, got true (boolean)'],
+    [{ url: 'ws://x', ref: 'no' }, 'Expected `ref` to be a boolean, got a string of 2 characters'],
+    [{ url: 'ws://x', ref: 0 }, 'Expected `ref` to be a boolean, got 0 (number)'],
     // The same header checks as a pool's default headers, so the same words.
     [{ url: 'ws://x', headers: { auth: 'k\r\nx: 1' } }, 'Expected `headers.auth` to contain no CR, LF or NUL character'],
     [{ url: 'ws://x', headers: { 'bad name': 'v' } }, 'Expected `headers` names to be HTTP tokens, got an invalid name of 8 characters'],

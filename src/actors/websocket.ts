@@ -5,6 +5,8 @@
  * only a clock read on the side for staleness. The machine hears about pongs
  * and the socket's death; about messages only while it waits for acks.
  */
+import net from 'node:net';
+import tls from 'node:tls';
 import { redactUrl } from '../inspect/redact.js';
 import WebSocket from 'ws';
 import { LifelineError } from '../errors.js';
@@ -23,6 +25,8 @@ export interface WebSocketTarget {
   closeTimeout: number;
   /** Keep `lastMessageAt` current (only staleness reads it; reading the clock per message is not free). */
   trackLastMessage: boolean;
+  /** false: the socket is unref'd from its dial on, so it never holds the process open (the feed's `ref: false`). */
+  ref: boolean;
 }
 
 export type MessageSink = (data: string | Buffer, isBinary: boolean) => void;
@@ -138,6 +142,29 @@ interface WsCloseTimeout {
   closeTimeout?: number;
 }
 
+type ConnectOptions = net.NetConnectOpts & tls.ConnectionOptions & { socketPath?: string; host?: string };
+
+/**
+ * ws's own dial (its `netConnect` and `tlsConnect`: the same path and servername rules), given to
+ * ws as http.request's `createConnection` (no http agent is involved then) so that the feed holds
+ * the socket from its first moment: an aborted handshake can wait for it to be gone, and with
+ * `ref: false` it is unref'd at once, so it never holds the process.
+ */
+function connectSocket(secure: boolean, ref: boolean, onSocket: (socket: net.Socket) => void): (options: ConnectOptions) => net.Socket {
+  return (options) => {
+    let socket: net.Socket;
+    if (secure) {
+      const servername = !options.servername && options.servername !== '' ? (net.isIP(options.host ?? '') ? '' : options.host) : options.servername;
+      socket = tls.connect({ ...options, path: undefined, servername });
+    } else {
+      socket = net.connect({ ...options, path: options.socketPath } as net.NetConnectOpts);
+    }
+    if (!ref) socket.unref();
+    onSocket(socket);
+    return socket;
+  };
+}
+
 /** Opens a WebSocket; rejects with CONNECT_FAILED on refusal, a bad handshake, timeout or abort. */
 export function openWebSocket(target: WebSocketTarget, signal: AbortSignal, sink: MessageSink): Promise<WsFeedConnection> {
   const where = redactUrl(target.url);
@@ -146,6 +173,9 @@ export function openWebSocket(target: WebSocketTarget, signal: AbortSignal, sink
       reject(new LifelineError('CONNECT_FAILED', `connect to ${where} aborted`));
       return;
     }
+    /** Settles at the socket's 'close' (its handle gone); `destroyed` and `closed` are set a loop turn or more before. */
+    let socketGone: Promise<void> | undefined;
+    let socket: net.Socket | undefined;
     const options: WebSocket.ClientOptions & WsCloseTimeout = {
       maxPayload: target.maxMessageSize,
       // ws waits 30 s by default for the peer to finish a closing handshake (after the peer's
@@ -154,6 +184,10 @@ export function openWebSocket(target: WebSocketTarget, signal: AbortSignal, sink
       handshakeTimeout: target.connectTimeout,
       perMessageDeflate: false,
       headers: target.headers,
+      createConnection: connectSocket(new URL(target.url).protocol === 'wss:', target.ref, (dialed) => {
+        socket = dialed;
+        socketGone = new Promise((resolve) => dialed.once('close', () => resolve()));
+      }) as unknown as WebSocket.ClientOptions['createConnection'],
       ...(target.tls && {
         ca: target.tls.ca,
         cert: target.tls.cert,
@@ -189,10 +223,18 @@ export function openWebSocket(target: WebSocketTarget, signal: AbortSignal, sink
       res.resume();
       fail(`the server answered the upgrade with HTTP ${res.statusCode}`);
     };
-    // Settle on 'close': by then the socket is gone.
+    // Settle once the socket is gone, so whoever awaits a dial (the feed's close()) knows none is
+    // left. ws's 'close' does not say so: an aborted handshake (terminate() while CONNECTING)
+    // emits it on the next tick, while the socket it destroyed closes a loop turn or more later.
     const onClose = () => {
       cleanup();
-      reject(failure ?? new LifelineError('CONNECT_FAILED', `connect to ${where} failed: closed during the handshake`));
+      const error = failure ?? new LifelineError('CONNECT_FAILED', `connect to ${where} failed: closed during the handshake`);
+      if (!socket || !socketGone) {
+        reject(error);
+        return;
+      }
+      socket.destroy();
+      void socketGone.then(() => reject(error));
     };
     ws.once('open', onOpen);
     ws.on('error', onError);

@@ -24,6 +24,7 @@ import { LifelineError } from '../errors.js';
 import { feedMachine, feedState, type FeedConnection, type FeedSnapshot, type FeedState } from '../machines/feed.js';
 import { MessageQueue, type FeedMessage } from './message-queue.js';
 import { limitedDial } from '../actors/dial-limiter.js';
+import { holdProcess } from './process-hold.js';
 import { resolveFeedOptions, type FeedOptions, type ResolvedFeedOptions } from './options.js';
 
 export type FeedActor = ActorRefFrom<typeof feedMachine>;
@@ -73,12 +74,16 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
   #state: FeedState = 'connecting';
   #lastError: LifelineError | undefined;
   #closing: Promise<void> | undefined;
+  /** Connects in flight (at most one); close() waits until each has settled, and its socket with it. */
+  readonly #opening = new Set<Promise<unknown>>();
+  /** Lets the process exit: set while the feed holds it open (`ref`), called once it is closed. */
+  #release: (() => void) | undefined;
 
   private constructor(options: ResolvedFeedOptions) {
     super();
     this.#options = options;
     const sink = (data: string | Buffer, isBinary: boolean) => this.#deliver(data, isBinary);
-    const open = async (url: string, signal: AbortSignal): Promise<FeedConnection> => {
+    const dial = async (url: string, signal: AbortSignal): Promise<FeedConnection> => {
       const connection = await limitedDial(options.dialLimiter, signal, () =>
         openWebSocket(
         {
@@ -90,14 +95,27 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
           clock: options.clock,
           closeTimeout: options.closeTimeout,
           trackLastMessage: options.staleAfter !== undefined,
+          ref: options.ref,
         },
         signal,
         sink,
         ),
       );
-      if (signal.aborted) connection.destroy();
-      else this.#connections++;
+      if (signal.aborted) {
+        // Opened just as the feed left `connecting` (closed): nobody will take it.
+        connection.destroy();
+        await connection.closed;
+      } else {
+        this.#connections++;
+      }
       return connection;
+    };
+    const open = (url: string, signal: AbortSignal): Promise<FeedConnection> => {
+      const opening = dial(url, signal);
+      this.#opening.add(opening);
+      const settled = () => this.#opening.delete(opening);
+      opening.then(settled, settled);
+      return opening;
     };
     this.recorder = recorderFor(
       options.inspection,
@@ -134,19 +152,27 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
           this.#state = state;
           this.#safeEmit('state', state);
         }
-        if (snapshot.status !== 'active') this.#endQueues();
+        if (snapshot.status !== 'active') {
+          this.#endQueues();
+          this.#letGo();
+        }
       },
-      error: (error) => this.#safeEmit('error', new LifelineError('FEED_CLOSED', 'the feed stopped on an internal error', { cause: error })),
+      error: (error) => {
+        this.#letGo();
+        this.#safeEmit('error', new LifelineError('FEED_CLOSED', 'the feed stopped on an internal error', { cause: error }));
+      },
     });
     this.#metrics = new FeedObserver(this, options.inspection.meter);
   }
 
   /**
    * Starts a feed and returns it at once; it connects, subscribes and heals in
-   * the background. Throws `INVALID_OPTIONS` for a bad option.
+   * the background. Throws `INVALID_OPTIONS` for a bad option. Until `close()`,
+   * the feed keeps the process alive (unless `ref: false`).
    */
   static connect(options: FeedOptions): Feed {
     const feed = new Feed(resolveFeedOptions(options));
+    if (feed.#options.ref) feed.#release = holdProcess();
     feed.actor.start();
     return feed;
   }
@@ -226,8 +252,17 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
 
   async #close(): Promise<void> {
     await closeActor(this.actor);
+    // Stopping the machine aborted a connect in flight; it settles once its socket is gone.
+    await Promise.allSettled([...this.#opening]);
+    this.#letGo();
     this.#metrics.stop();
     this.#endQueues();
+  }
+
+  /** Stops holding the process open: once closed, by close() or on its own (reconnects exhausted). */
+  #letGo(): void {
+    this.#release?.();
+    this.#release = undefined;
   }
 
   #deliver(data: string | Buffer, isBinary: boolean): void {

@@ -10,6 +10,7 @@ import { FEED_STABLE_AFTER, type FeedClock, type HeartbeatOptions } from '../mac
 import {
   checkArray,
   checkBackoff,
+  checkBoolean,
   checkFunction,
   checkInstance,
   checkKnownKeys,
@@ -36,6 +37,7 @@ export const DEFAULT_MAX_RECONNECTS = Infinity;
 export const DEFAULT_MESSAGE_BUFFER = 1_024;
 export const DEFAULT_OVERFLOW: Overflow = 'drop-oldest';
 export const DEFAULT_CLOSE_TIMEOUT = 1_000;
+export const DEFAULT_FEED_REF = true;
 
 /** What `feed.messages()` does when its buffer is full: drop the oldest or the newest message (counted in `stats().dropped`). */
 export type Overflow = 'drop-oldest' | 'drop-newest';
@@ -77,6 +79,12 @@ export interface FeedOptions extends InspectionOptions {
   clock?: FeedClock;
   /** Random source for jitter, returning [0, 1). Default `Math.random`. */
   random?: () => number;
+  /**
+   * Keep the process alive while the feed is open, across disconnects, backoff and reconnects,
+   * as a socket does, until `close()` (or until the feed gives up: `maxReconnects`). `false`: the
+   * feed never holds the process, like an unref'd socket. Default {@link DEFAULT_FEED_REF} (true).
+   */
+  ref?: boolean;
 }
 
 export interface ResolvedFeedOptions {
@@ -101,6 +109,7 @@ export interface ResolvedFeedOptions {
   /** Recorder capacity and the scrubber of everything inspection produces. */
   inspection: ResolvedInspection;
   closeTimeout: number;
+  ref: boolean;
 }
 
 const KNOWN = [
@@ -123,6 +132,7 @@ const KNOWN = [
   'dialLimiter',
   'clock',
   'random',
+  'ref',
 ] as const;
 
 /** Every option `Feed.connect` knows, for tools that enumerate them (the options fuzz test). */
@@ -215,5 +225,6 @@ function resolve(value: unknown): ResolvedFeedOptions {
     stableAfter: FEED_STABLE_AFTER,
     inspection,
     closeTimeout: DEFAULT_CLOSE_TIMEOUT,
+    ref: checkBoolean('ref', options.ref, DEFAULT_FEED_REF),
   };
 }
