@@ -27,6 +27,12 @@ const NESTED_KEYS: Record<string, string[]> = {
   heartbeat: ['interval', 'timeout', 'every'],
 };
 
+function revokedProxy(): object {
+  const { proxy, revoke } = Proxy.revocable({}, {});
+  revoke();
+  return proxy;
+}
+
 /** Fresh hostile values (a maker each, since a revoked Proxy or a getter must be new every run). */
 const HOSTILE_MAKERS: (() => unknown)[] = [
   () => Number.NaN,
@@ -59,11 +65,8 @@ const HOSTILE_MAKERS: (() => unknown)[] = [
   () => new Proxy({}, { ownKeys: () => { throw new Error('ownKeys trap'); } }),
   () => new Proxy({ a: 1 }, { get: () => { throw new Error('get trap'); } }),
   () => new Proxy([1, 2], { get: () => { throw new Error('array get trap'); } }),
-  () => {
-    const { proxy, revoke } = Proxy.revocable({}, {});
-    revoke();
-    return proxy;
-  },
+  revokedProxy,
+  () => new Proxy({}, { getPrototypeOf: () => { throw new Error('getPrototypeOf trap'); } }),
   () => new Proxy(new URL('http://127.0.0.1:1'), {}),
   () => ({ toString: () => { throw new Error('toString'); }, valueOf: () => { throw new Error('valueOf'); } }),
 ];
@@ -192,6 +195,25 @@ describe('options fuzzing', () => {
     expect(outcomes.refused).toBeGreaterThan(outcomes.works);
   });
 
+  it('every field, with every hostile value: works or is refused naming that field (no draw of luck needed)', async () => {
+    // The random runs above found a revoked Proxy as `dialLimiter` only now and then (issue 14);
+    // the whole cross product of fields and hostile makers costs well under a second.
+    const server = await startHttpServer();
+    const ws = await startWsServer();
+    const poolBase = { url: server.url, connections: 1, lazy: true, headers: { 'x-api-key': SECRET } };
+    const feedBase = { url: ws.url, headers: { authorization: `Bearer ${SECRET}` }, subscriptions: ['s'] };
+    for (const make of HOSTILE_MAKERS) {
+      for (const field of POOL_FIELDS) {
+        const { options } = apply(poolBase, { kind: 'field', field, make });
+        await expectWorksOrRefused(() => ClientPool.connect(options as ClientPoolOptions), field);
+      }
+      for (const field of FEED_FIELDS) {
+        const { options } = apply(feedBase, { kind: 'field', field, make });
+        await expectWorksOrRefused(async () => Feed.connect(options as FeedOptions), field);
+      }
+    }
+  });
+
   it('options are never read through their prototype (a polluted Object.prototype cannot set one)', async () => {
     const server = await startHttpServer();
     // Read through the prototype, `lazy: 'yes'` would be refused; read as own data, the defaults apply.
@@ -226,6 +248,7 @@ describe('options fuzzing', () => {
     ['tls on an http URL, still checked', { url: 'http://x', tls: 'yes' }, 'Expected `tls` to be an object, got a string of 3 characters'],
     ['tls.rejectUnauthorized that is merely falsy', { url: 'https://x', tls: { rejectUnauthorized: 0 } }, 'Expected `tls.rejectUnauthorized` to be a boolean, got 0 (number)'],
     ['a basePath with NUL', { url: 'http://x', basePath: '/a\0b' }, 'Expected `basePath` to be a path string of visible ASCII characters, without query or fragment, got a string of 4 characters'],
+    ['a revoked Proxy as dialLimiter', { url: 'http://x', dialLimiter: revokedProxy() }, 'Expected `dialLimiter` to be a DialLimiter (new DialLimiter({ concurrency, perSecond })), got an object'],
     ['a bigint of 401 digits', { url: 'http://x', connections: 10n ** 400n }, 'Expected `connections` to be an integer from 1 to 1024, got a 401-digit number (bigint)'],
   ])('ClientPool.connect refuses %s', async (_name, options, message) => {
     const error = await ClientPool.connect(options as unknown as ClientPoolOptions).catch((e: unknown) => e);
