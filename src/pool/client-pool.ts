@@ -30,6 +30,7 @@ import { HOMING_INTERVAL, OriginAssignment } from './origins.js';
 import { isTransportFailure, mayRepeat } from './retry.js';
 import { MAX_RETRIES, MAX_TIMEOUT, resolvePoolOptions, type ClientPoolOptions, type ResolvedPoolOptions } from './options.js';
 import { readRequest, type RequestDefaults, type RequestOptions } from './request.js';
+import { readAcquire } from './request-options.js';
 import { SlotDialer } from './slot-dialer.js';
 import type { LifelineResponse } from './response.js';
 
@@ -244,7 +245,9 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
    */
   acquire(options: AcquireOptions = {}): Promise<Lease> {
     try {
-      const lease = this.#acquire(options.timeout, options.signal);
+      // Read once and checked (INVALID_REQUEST): a bad signal must fail here, not in the supervisor's reply.
+      const { timeout, signal } = readAcquire(options);
+      const lease = this.#acquire(timeout, signal);
       return lease instanceof Lease ? Promise.resolve(lease) : lease;
     } catch (error) {
       return Promise.reject(error);
