@@ -77,6 +77,19 @@ export function checkFunction<T extends (...args: never[]) => unknown>(field: st
   return value as T;
 }
 
+/**
+ * `instanceof` that never throws: it asks a Proxy for its prototype, and a revoked
+ * Proxy (or a `getPrototypeOf` trap that throws) answers with a TypeError. Such a
+ * value is simply not an instance, and is refused as one, naming its field.
+ */
+export function isInstance(value: unknown, type: abstract new (...args: never[]) => unknown): boolean {
+  try {
+    return value instanceof type;
+  } catch {
+    return false;
+  }
+}
+
 /** `Array.isArray` throws for a revoked Proxy; such a value is simply not an array. */
 function isArray(value: unknown): value is unknown[] {
   try {

@@ -8,7 +8,8 @@
  * Real sockets on loopback, real time: backoff is 1 ms doubling to 20 ms and
  * acquire deadlines are tens of ms, so a run takes tens of ms. Waits are
  * for conditions, bounded generously; the schedule's own short sleeps only vary
- * the interleaving. Set LIFELINE_PROPERTY_SEED to replay a seed.
+ * the interleaving. The seed is fixed and printed (test/helpers/seed.ts): LIFELINE_SEED
+ * replays or explores one; the network's interleaving still varies between runs.
  */
 import type net from 'node:net';
 import fc from 'fast-check';
@@ -17,6 +18,7 @@ import { ClientPool, isLifelineError, slotState, type ErrorCode, type LifelineRe
 import { startFaultHttpServer, type FaultHttpServer } from '../src/testing/index.js';
 import { supervisorViolations } from './helpers/invariants.js';
 import { isFull, openPool, waitFor } from './helpers/pool.js';
+import { propertyParams } from './helpers/seed.js';
 
 const CONNECTIONS = 3;
 const NUM_RUNS = 40;
@@ -218,14 +220,10 @@ async function runSchedule(commands: Command[]): Promise<void> {
 
 describe('pool under random fault schedules', () => {
   it('conserves slots, settles every request, and heals to full', { timeout: 90_000 }, async () => {
-    const seed = Number(process.env.LIFELINE_PROPERTY_SEED) || Math.floor(Math.random() * 0x7fffffff);
-    console.log(`pool property: seed ${seed}, ${NUM_RUNS} runs of up to ${MAX_COMMANDS} commands`);
-    await fc.assert(
-      fc.asyncProperty(fc.array(commandArb, { minLength: 1, maxLength: MAX_COMMANDS }), runSchedule),
-      { seed, numRuns: NUM_RUNS },
-    );
+    const params = propertyParams(`pool under faults, ${NUM_RUNS} runs of up to ${MAX_COMMANDS} commands`, { numRuns: NUM_RUNS });
+    await fc.assert(fc.asyncProperty(fc.array(commandArb, { minLength: 1, maxLength: MAX_COMMANDS }), runSchedule), params);
     console.log(
-      `pool property: seed ${seed}: ${tally.runs} runs passed, ${tally.commands} commands, ${tally.responses} responses, ` +
+      `pool property: seed ${params.seed}: ${tally.runs} runs passed, ${tally.commands} commands, ${tally.responses} responses, ` +
         `${tally.tryMisses} tryAcquire misses, failures ${JSON.stringify(Object.fromEntries(tally.failures))}`,
     );
     expect(tally.runs).toBe(NUM_RUNS);

@@ -109,11 +109,11 @@ describe('retry', () => {
     expect(seen).toEqual(['/busy']);
   });
 
-  it('refuses a retry count out of range with INVALID_OPTIONS naming it', async () => {
+  it('refuses a retry count out of range with INVALID_REQUEST naming it (a per-call option, not a connect() one)', async () => {
     const { server } = await killingServer(0);
     const pool = await openPool({ url: server.url, connections: 1 });
     const error = await rejection(pool.request({ path: '/', retry: -1 }));
-    expect(error.code).toBe('INVALID_OPTIONS');
-    expect(error.message).toMatch(/`retry`/);
+    expect(error.code).toBe('INVALID_REQUEST');
+    expect(error.message).toBe('Expected `retry` to be an integer from 0 to 10, got -1 (number)');
   });
 });

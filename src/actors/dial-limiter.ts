@@ -21,7 +21,7 @@
  */
 import { clockNow, unrefClock, type Clock } from './clock.js';
 import { LifelineError } from '../errors.js';
-import { checkInstance, checkKnownKeys, checkNumber, checkObject, invalid } from '../validate.js';
+import { checkInstance, checkKnownKeys, checkNumber, checkObject, invalid, isInstance } from '../validate.js';
 
 export interface DialLimiterOptions {
   /** Dials under way at once. Default unlimited. */
@@ -145,6 +145,8 @@ export async function limitedDial<T>(limiter: DialLimiter | undefined, signal: A
 
 /** The `dialLimiter` option of a pool or a feed. */
 export function checkDialLimiter(value: unknown): DialLimiter | undefined {
-  if (value === undefined || value instanceof DialLimiter) return value;
+  // isInstance: a revoked Proxy must be refused as `dialLimiter`, not throw past the check (issue 14).
+  if (value === undefined) return undefined;
+  if (isInstance(value, DialLimiter)) return value as DialLimiter;
   throw invalid('dialLimiter', 'a DialLimiter (new DialLimiter({ concurrency, perSecond }))', value);
 }

@@ -69,8 +69,8 @@ export interface FeedOptions extends InspectionOptions {
   messageBuffer?: number;
   /** Overflow policy of that buffer. Default {@link DEFAULT_OVERFLOW} ('drop-oldest'). */
   overflow?: Overflow;
-  /** Headers of the upgrade request (e.g. an API key). Default none. */
-  headers?: Record<string, string>;
+  /** Headers of the upgrade request (e.g. an API key): an object, or [name, value] pairs (an array of pairs, a Map, a Headers). Default none. */
+  headers?: HeaderInput;
   /** TLS options for `wss://`. Certificates are verified by default. */
   tls?: TlsOptions;
   /** Shared bound on dials (under way at once, started per second) across the pools and feeds given the same one. Default none. */
@@ -185,10 +185,9 @@ function resolve(value: unknown): ResolvedFeedOptions {
 
   // The same checks as a pool's default headers (HTTP token names; no CR, LF or NUL in a value), at
   // connect rather than as a TypeError from ws on every reconnect. ws gets the checked copy.
-  const headersObject = checkObject('headers', options.headers);
-  const flatHeaders = headersObject ? flattenHeaders(headersObject as HeaderInput, 'INVALID_OPTIONS', 'headers') : [];
+  const flatHeaders = options.headers === undefined ? [] : flattenHeaders(options.headers, 'INVALID_OPTIONS', 'headers');
   let headers: Record<string, string> | undefined;
-  if (headersObject) {
+  if (options.headers !== undefined) {
     headers = {};
     for (let i = 0; i < flatHeaders.length; i += 2) {
       const name = flatHeaders[i]!;

@@ -23,13 +23,14 @@ import type { FlightRecorder, TransitionRecord } from '../inspect/recorder.js';
 import type { AcquireReply, LedgerActor } from '../machines/ledger.js';
 import { slotMachine, slotState, type SlotConnection, type SlotSnapshot, type SlotState } from '../machines/slot.js';
 import { slotStates, supervisorMachine, type SupervisorActor } from '../machines/supervisor.js';
-import { checkBoolean, checkNumber } from '../validate.js';
+import { checkNumber } from '../validate.js';
 import { deadlineExceeded, remainingUntil } from './deadline.js';
 import { Lease, type Attempt, type LeaseOwner } from './lease.js';
 import { HOMING_INTERVAL, OriginAssignment } from './origins.js';
 import { isTransportFailure, mayRepeat } from './retry.js';
-import { MAX_RETRIES, MAX_TIMEOUT, resolvePoolOptions, type ClientPoolOptions, type ResolvedPoolOptions } from './options.js';
+import { MAX_TIMEOUT, resolvePoolOptions, type ClientPoolOptions, type ResolvedPoolOptions } from './options.js';
 import { readRequest, type RequestDefaults, type RequestOptions } from './request.js';
+import { readAcquire } from './request-options.js';
 import { SlotDialer } from './slot-dialer.js';
 import type { LifelineResponse } from './response.js';
 
@@ -293,7 +294,9 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
    */
   acquire(options: AcquireOptions = {}): Promise<Lease> {
     try {
-      const lease = this.#acquire(options.timeout, options.signal);
+      // Read once and checked (INVALID_REQUEST): a bad signal must fail here, not in the supervisor's reply.
+      const { timeout, signal } = readAcquire(options);
+      const lease = this.#acquire(timeout, signal);
       return lease instanceof Lease ? Promise.resolve(lease) : lease;
     } catch (error) {
       return Promise.reject(error);
@@ -309,10 +312,10 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
   async request(given: PoolRequestOptions): Promise<LifelineResponse> {
     const options = readRequest(given, POOL_REQUEST_KEYS);
     const deadline = options.deadline;
-    let retries = options.retry === undefined ? this.#options.retry : checkNumber('retry', options.retry, 0, { max: MAX_RETRIES });
+    let retries = options.retry ?? this.#options.retry;
     const repeatable = mayRepeat(options.method, options.idempotent);
     if (!repeatable) retries = 0;
-    let replay = repeatable && (options.replay === undefined ? this.#options.replay : checkBoolean('replay', options.replay, true));
+    let replay = repeatable && (options.replay ?? this.#options.replay);
     let attempt: Attempt = 'first';
     for (let unsent = 1; ; ) {
       const acquired = this.#acquire(options.timeout, options.signal, deadline);

@@ -5,6 +5,7 @@
  * and every stage spends from the same budget.
  */
 import { LifelineError } from '../errors.js';
+import { MAX_TIMEOUT } from './options.js';
 
 /** Where the request was when its deadline passed: what the caller must reconcile differs. */
 export type DeadlineStage = 'acquire' | 'send' | 'response';
@@ -25,5 +26,7 @@ export function remainingUntil(deadline: unknown): number {
     const got = typeof deadline === 'number' ? String(deadline) : typeof deadline;
     throw new LifelineError('INVALID_REQUEST', `Expected \`deadline\` to be a finite number of ms since the epoch (Date.now() + budget), got ${got}`);
   }
-  return deadline - Date.now();
+  // A timer longer than 2^31-1 ms fires after 1 ms (Node's TimeoutOverflowWarning): a deadline years
+  // away (1e300, Number.MAX_SAFE_INTEGER) must not abort the request at once. 24.8 days is "never" here.
+  return Math.min(deadline - Date.now(), MAX_TIMEOUT);
 }

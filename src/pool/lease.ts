@@ -17,7 +17,7 @@ import type { Clock } from '../actors/clock.js';
 import type { HttpConnection, RequestOutcome } from '../actors/http-connection.js';
 import type { PoolObserver } from '../inspect/pool-observer.js';
 import { deadlineExceeded, remainingUntil } from './deadline.js';
-import { buildDispatch, CollectHandler, readRequest, type RequestDefaults, type RequestOptions } from './request.js';
+import { buildDispatch, CollectHandler, readRequest, type CheckedRequest, type RequestDefaults, type RequestOptions } from './request.js';
 import type { LifelineResponse } from './response.js';
 
 /** What a lease needs from its pool. */
@@ -83,7 +83,7 @@ export class Lease implements Disposable {
    * response. Rejects with a `LifelineError`; it never retries.
    */
   request(given: RequestOptions): Promise<LifelineResponse> {
-    let options: RequestOptions;
+    let options: CheckedRequest;
     try {
       options = readRequest(given);
     } catch (error) {
@@ -93,7 +93,7 @@ export class Lease implements Disposable {
   }
 
   /** @internal `request` for options already read once (`readRequest`): what `pool.request` sends. */
-  send(options: RequestOptions, attempt: Attempt = 'first'): Promise<LifelineResponse> {
+  send(options: CheckedRequest, attempt: Attempt = 'first'): Promise<LifelineResponse> {
     if (this.#released) return Promise.reject(new LifelineError('LEASE_RELEASED', 'the lease was used after release()'));
     if (this.#inFlight) {
       return Promise.reject(new LifelineError('LEASE_BUSY', 'the lease already has a request in flight'));

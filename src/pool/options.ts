@@ -269,8 +269,8 @@ function resolve(value: unknown): ResolvedPoolOptions {
     throw invalid('basePath', 'a path string of visible ASCII characters, without query or fragment', basePath);
   }
 
-  const headerObject = checkObject('headers', options.headers) ?? {};
-  const headers = flattenHeaders(headerObject as HeaderInput, 'INVALID_OPTIONS', 'headers');
+  // An object, or [name, value] pairs (a Map, a Headers): flattenHeaders reads each form once.
+  const headers = options.headers === undefined ? [] : flattenHeaders(options.headers, 'INVALID_OPTIONS', 'headers');
   // Credentials in the URL become a Basic authorization header and leave the URL.
   if (url.username || url.password) {
     const user = decodeUrlPart(url.username);

@@ -10,11 +10,12 @@
 import type { Dispatcher } from 'undici';
 import { LifelineError } from '../errors.js';
 import { cutShort, poisonsConnection, toLifelineError } from './error-map.js';
-import { flattenHeaders, mergeHeaders, type HeaderInput } from './headers.js';
+import { mergeHeaders, type HeaderInput } from './headers.js';
 import { LifelineResponse } from './response.js';
 
-export type QueryValue = string | number | boolean;
-export type Query = Record<string, QueryValue | readonly QueryValue[] | undefined>;
+/** A query value; a bigint is sent in decimal. Non-finite numbers and lone surrogates are refused. */
+export type QueryValue = string | number | boolean | bigint;
+export type Query = Record<string, QueryValue | readonly (QueryValue | undefined)[] | undefined>;
 
 export interface RequestOptions {
   /** Default `GET`. */
@@ -23,7 +24,10 @@ export interface RequestOptions {
   path: string;
   /** Encoded and appended to the path. `undefined` values are left out; arrays repeat the key. */
   query?: Query;
-  /** Merged over the pool's default headers (same name: this one wins). */
+  /**
+   * Merged over the pool's default headers (same name: this one wins). An object, or
+   * `[name, value]` pairs: an array of pairs, a `Map` or a fetch `Headers`.
+   */
   headers?: HeaderInput;
   body?: string | Uint8Array;
   /** Overrides the pool's `headersTimeout` for this request (ms). */
@@ -48,68 +52,33 @@ export interface RequestDefaults {
   maxBodySize: number;
 }
 
-export function encodeQuery(query: Query): string {
+/** `key=value&...`, percent-encoded; a key repeats for each of its values (checked by readRequest: nothing here throws). */
+export function encodeQuery(query: Readonly<Record<string, readonly string[]>>): string {
   let out = '';
   for (const key of Object.keys(query)) {
-    const value = query[key];
-    if (value === undefined) continue;
     const name = encodeURIComponent(key);
-    const values = Array.isArray(value) ? value : [value];
-    for (const item of values) out += `${out ? '&' : ''}${name}=${encodeURIComponent(String(item))}`;
+    for (const item of query[key]!) out += `${out ? '&' : ''}${name}=${encodeURIComponent(item)}`;
   }
   return out;
 }
 
-function invalidRequest(message: string): LifelineError {
-  return new LifelineError('INVALID_REQUEST', message);
-}
+/** Request options as `readRequest` leaves them: checked, headers flattened, each query value a string. */
+export type CheckedRequest<T extends RequestOptions = RequestOptions> = Omit<T, 'headers' | 'query'> & {
+  headers?: string[];
+  query?: Record<string, string[]>;
+};
 
-const REQUEST_KEYS = ['method', 'path', 'query', 'headers', 'body', 'headersTimeout', 'bodyTimeout', 'signal', 'deadline'] as const;
+export { readRequest } from './request-options.js';
 
-/**
- * The request options as plain data, each field read once, here: a getter or a
- * Proxy trap that throws becomes `INVALID_REQUEST` naming the field, instead of
- * an error from deep inside a send, and no later step can read a different value.
- * `extra` names the fields a caller of `pool.request` adds.
- */
-export function readRequest<T extends RequestOptions>(options: T, extra: readonly (keyof T & string)[] = []): T {
-  if (typeof options !== 'object' || options === null) throw invalidRequest('Expected request options to be an object');
-  const copy = {} as Record<string, unknown>;
-  readInto(copy, options, REQUEST_KEYS);
-  readInto(copy, options, extra);
-  return copy as T;
-}
-
-function readInto(copy: Record<string, unknown>, options: object, keys: readonly string[]): void {
-  for (const key of keys) {
-    let value: unknown;
-    try {
-      value = (options as Record<string, unknown>)[key];
-    } catch {
-      throw invalidRequest(`Expected \`${key}\` to be readable, got a getter that threw`);
-    }
-    if (value !== undefined) copy[key] = value;
-  }
-}
-
-export function buildDispatch(options: RequestOptions, defaults: RequestDefaults): Dispatcher.DispatchOptions {
-  if (typeof options !== 'object' || options === null) throw invalidRequest('Expected request options to be an object');
+/** The dispatch options of a checked request: nothing here can throw (readRequest checked it all). */
+export function buildDispatch(options: CheckedRequest, defaults: RequestDefaults): Dispatcher.DispatchOptions {
   const { path, method = 'GET', body } = options;
-  if (typeof path !== 'string' || path[0] !== '/') {
-    throw invalidRequest('Expected `path` to be a string starting with `/`');
-  }
-  if (typeof method !== 'string') throw invalidRequest('Expected `method` to be a string');
-  if (body !== undefined && typeof body !== 'string' && !(body instanceof Uint8Array)) {
-    throw invalidRequest('Expected `body` to be a string, a Buffer or a Uint8Array');
-  }
   let fullPath = defaults.basePath ? defaults.basePath + path : path;
   if (options.query) {
     const encoded = encodeQuery(options.query);
     if (encoded) fullPath += (fullPath.includes('?') ? '&' : '?') + encoded;
   }
-  const headers = options.headers
-    ? mergeHeaders(defaults.headers, flattenHeaders(options.headers, 'INVALID_REQUEST', 'headers'))
-    : defaults.headers;
+  const headers = options.headers ? mergeHeaders(defaults.headers, options.headers) : defaults.headers;
   const dispatch: Dispatcher.DispatchOptions = { path: fullPath, method, headers, body: body ?? null };
   if (options.headersTimeout !== undefined) dispatch.headersTimeout = options.headersTimeout;
   if (options.bodyTimeout !== undefined) dispatch.bodyTimeout = options.bodyTimeout;

@@ -21,7 +21,9 @@ describe('chaos soak', () => {
     expect(summary.timeToFullHealthMs).toBeDefined();
     // The run did what it claims: every fault kind met, real traffic through it, feeds reconnected.
     for (const kind of FAULT_KINDS) expect(summary.faults[kind], kind).toBeGreaterThan(0);
-    expect(summary.requests.ok).toBeGreaterThan(1_000);
+    // Traffic, not speed: an idle machine serves ~28k here, one with four busy loops on two cores
+    // under 400 (1_000 failed there). No assertion of this test may depend on how loaded the machine is.
+    expect(summary.requests.ok).toBeGreaterThan(100);
     expect(summary.requests.failed).toBeGreaterThan(0);
     expect(summary.requests.acquires).toBeGreaterThan(0);
     expect(summary.subscriptionChanges).toBeGreaterThan(0);

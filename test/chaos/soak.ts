@@ -90,6 +90,7 @@ const HEAP_EVERY = 1_000;
  */
 const FORGET_EVERY = 1_000;
 const CHURN_EVERY: [number, number] = [50, 250];
+/** Slack on the bound past which a caller's operation counts as stuck; the acquire and abort checks are exact (callers.ts). */
 const ACQUIRE_MARGIN = 250;
 /**
  * Pool full and every feed live within this long after the heal (ms): the larger

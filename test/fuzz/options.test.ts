@@ -13,6 +13,8 @@ import { ClientPool, Feed, isLifelineError, SLOT_BACKOFF, type ClientPoolOptions
 import { FEED_OPTION_KEYS } from '../../src/feed/options.js';
 import { POOL_OPTION_KEYS, resolvePoolOptions } from '../../src/pool/options.js';
 import { startHttpServer } from '../helpers/http-server.js';
+import { propertyParams } from '../helpers/seed.js';
+import { anyValue, apply, HOSTILE_MAKERS, mutation, revokedProxy } from './hostile-values.js';
 import { startWsServer } from '../helpers/ws-server.js';
 
 const SECRET = 'fz-SECRET-7c1e9a';
@@ -27,46 +29,6 @@ const NESTED_KEYS: Record<string, string[]> = {
   heartbeat: ['interval', 'timeout', 'every'],
 };
 
-/** Fresh hostile values (a maker each, since a revoked Proxy or a getter must be new every run). */
-const HOSTILE_MAKERS: (() => unknown)[] = [
-  () => Number.NaN,
-  () => Infinity,
-  () => -Infinity,
-  () => -1,
-  () => -0,
-  () => 0.5,
-  () => 1e300,
-  () => 2 ** 31,
-  () => Number.MAX_SAFE_INTEGER + 2,
-  () => 10n,
-  () => 10n ** 400n,
-  () => Symbol('hostile'),
-  () => null,
-  () => '',
-  () => 'a\r\nx-injected: 1',
-  () => 'a\0b',
-  () => '\u2028\ud800',
-  () => 'x'.repeat(100_000),
-  () => [],
-  () => [1, , 'x'],
-  () => new Date(0),
-  () => () => {},
-  () => new Map([['url', 'http://x']]),
-  () => Buffer.from('buffer'),
-  () => JSON.parse('{"__proto__": {"polluted": true}, "x": 1}') as unknown,
-  () => Object.create(null) as unknown,
-  () => ({ get url() { throw new Error('getter'); }, get initial() { throw new Error('getter'); } }),
-  () => new Proxy({}, { ownKeys: () => { throw new Error('ownKeys trap'); } }),
-  () => new Proxy({ a: 1 }, { get: () => { throw new Error('get trap'); } }),
-  () => new Proxy([1, 2], { get: () => { throw new Error('array get trap'); } }),
-  () => {
-    const { proxy, revoke } = Proxy.revocable({}, {});
-    revoke();
-    return proxy;
-  },
-  () => new Proxy(new URL('http://127.0.0.1:1'), {}),
-  () => ({ toString: () => { throw new Error('toString'); }, valueOf: () => { throw new Error('valueOf'); } }),
-];
 const BAD_URLS = [
   '',
   'not a url',
@@ -89,54 +51,8 @@ const BAD_URLS = [
 const hostile: fc.Arbitrary<() => unknown> = fc.oneof(
   { weight: 3, arbitrary: fc.constantFrom(...HOSTILE_MAKERS) },
   { weight: 1, arbitrary: fc.constantFrom(...BAD_URLS).map((url) => () => url) },
-  {
-    weight: 2,
-    arbitrary: fc
-      .anything({ withBigInt: true, withNullPrototype: true, withSparseArray: true, withTypedArray: true, withMap: true, withDate: true, maxDepth: 2 })
-      .map((value) => () => value),
-  },
+  { weight: 2, arbitrary: anyValue },
 );
-
-/** One mutation of a valid base: a field (known or not) replaced, a nested key replaced, or the whole object replaced. */
-type Mutation =
-  | { kind: 'field'; field: string; make: () => unknown }
-  | { kind: 'getter'; field: string }
-  | { kind: 'nested'; field: string; key: string; make: () => unknown }
-  | { kind: 'whole'; make: () => unknown };
-
-function mutation(fields: string[]): fc.Arbitrary<Mutation> {
-  const nestable = fields.filter((f) => f in NESTED_KEYS);
-  return fc.oneof(
-    { weight: 4, arbitrary: fc.record({ kind: fc.constant('field' as const), field: fc.constantFrom(...fields), make: hostile }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('field' as const), field: fc.string({ minLength: 1, maxLength: 8 }), make: hostile }) },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('getter' as const), field: fc.constantFrom(...fields) }) },
-    {
-      weight: 2,
-      arbitrary: fc
-        .constantFrom(...nestable)
-        .chain((field) => fc.record({ kind: fc.constant('nested' as const), field: fc.constant(field), key: fc.constantFrom(...NESTED_KEYS[field]!), make: hostile })),
-    },
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('whole' as const), make: hostile }) },
-  );
-}
-
-/** The options with the mutation applied, and the field an error must name. */
-function apply(base: Record<string, unknown>, m: Mutation): { options: unknown; field: string } {
-  // A whole object replaced can be refused for itself (`options`) or for a field it lacks (`url`).
-  if (m.kind === 'whole') return { options: m.make(), field: '`' };
-  const options: Record<string, unknown> = { ...base };
-  if (m.kind === 'getter') {
-    Object.defineProperty(options, m.field, { enumerable: true, get: () => { throw new Error('hostile getter'); } });
-  } else if (m.kind === 'nested') {
-    // Object.defineProperty, so a `__proto__` key is an own key, as JSON.parse would make it.
-    const nested = {};
-    Object.defineProperty(nested, m.key, { enumerable: true, value: m.make() });
-    options[m.field] = nested;
-  } else {
-    Object.defineProperty(options, m.field, { enumerable: true, writable: true, value: m.make() });
-  }
-  return { options, field: m.field };
-}
 
 /** Whatever connect did is one of the two allowed outcomes; an accepted pool or feed is closed. */
 async function expectWorksOrRefused(connect: () => Promise<{ close(): Promise<void> }>, field: string): Promise<'works' | 'refused'> {
@@ -166,11 +82,11 @@ describe('options fuzzing', () => {
     const base = { url: server.url, connections: 1, lazy: true, headers: { 'x-api-key': SECRET } };
     const outcomes = { works: 0, refused: 0 };
     await fc.assert(
-      fc.asyncProperty(mutation(POOL_FIELDS), async (m) => {
+      fc.asyncProperty(mutation(POOL_FIELDS, NESTED_KEYS, hostile), async (m) => {
         const { options, field } = apply(base, m);
         outcomes[await expectWorksOrRefused(() => ClientPool.connect(options as ClientPoolOptions), field)]++;
       }),
-      { numRuns: 250 },
+      propertyParams('ClientPool.connect options', { numRuns: 250 }),
     );
     // Both outcomes were really exercised: a fuzzer that only ever refuses proves nothing about "works".
     expect(outcomes.works).toBeGreaterThan(0);
@@ -182,14 +98,33 @@ describe('options fuzzing', () => {
     const base = { url: server.url, headers: { authorization: `Bearer ${SECRET}` }, subscriptions: ['s'] };
     const outcomes = { works: 0, refused: 0 };
     await fc.assert(
-      fc.asyncProperty(mutation(FEED_FIELDS), async (m) => {
+      fc.asyncProperty(mutation(FEED_FIELDS, NESTED_KEYS, hostile), async (m) => {
         const { options, field } = apply(base, m);
         outcomes[await expectWorksOrRefused(async () => Feed.connect(options as FeedOptions), field)]++;
       }),
-      { numRuns: 250 },
+      propertyParams('Feed.connect options', { numRuns: 250 }),
     );
     expect(outcomes.works).toBeGreaterThan(0);
     expect(outcomes.refused).toBeGreaterThan(outcomes.works);
+  });
+
+  it('every field, with every hostile value: works or is refused naming that field (no draw of luck needed)', async () => {
+    // The random runs above found a revoked Proxy as `dialLimiter` only now and then (issue 14);
+    // the whole cross product of fields and hostile makers costs well under a second.
+    const server = await startHttpServer();
+    const ws = await startWsServer();
+    const poolBase = { url: server.url, connections: 1, lazy: true, headers: { 'x-api-key': SECRET } };
+    const feedBase = { url: ws.url, headers: { authorization: `Bearer ${SECRET}` }, subscriptions: ['s'] };
+    for (const make of HOSTILE_MAKERS) {
+      for (const field of POOL_FIELDS) {
+        const { options } = apply(poolBase, { kind: 'field', field, make });
+        await expectWorksOrRefused(() => ClientPool.connect(options as ClientPoolOptions), field);
+      }
+      for (const field of FEED_FIELDS) {
+        const { options } = apply(feedBase, { kind: 'field', field, make });
+        await expectWorksOrRefused(async () => Feed.connect(options as FeedOptions), field);
+      }
+    }
   });
 
   it('options are never read through their prototype (a polluted Object.prototype cannot set one)', async () => {
@@ -226,6 +161,7 @@ describe('options fuzzing', () => {
     ['tls on an http URL, still checked', { url: 'http://x', tls: 'yes' }, 'Expected `tls` to be an object, got a string of 3 characters'],
     ['tls.rejectUnauthorized that is merely falsy', { url: 'https://x', tls: { rejectUnauthorized: 0 } }, 'Expected `tls.rejectUnauthorized` to be a boolean, got 0 (number)'],
     ['a basePath with NUL', { url: 'http://x', basePath: '/a\0b' }, 'Expected `basePath` to be a path string of visible ASCII characters, without query or fragment, got a string of 4 characters'],
+    ['a revoked Proxy as dialLimiter', { url: 'http://x', dialLimiter: revokedProxy() }, 'Expected `dialLimiter` to be a DialLimiter (new DialLimiter({ concurrency, perSecond })), got an object'],
     ['a bigint of 401 digits', { url: 'http://x', connections: 10n ** 400n }, 'Expected `connections` to be an integer from 1 to 1024, got a 401-digit number (bigint)'],
   ])('ClientPool.connect refuses %s', async (_name, options, message) => {
     const error = await ClientPool.connect(options as unknown as ClientPoolOptions).catch((e: unknown) => e);
