@@ -68,6 +68,8 @@ export class HttpConnection implements SlotConnection {
   #end: ConnectionEnd | undefined;
   /** The socket is gone (or going); the verdict may still wait for the request in flight. */
   #dead = false;
+  /** The first error the socket died with, mapped to a lifeline code only when a failure needs it. */
+  #deathCause: Error | undefined;
   #deathError: LifelineError | undefined;
   /** No more requests: a response said close, or the slot retired it. */
   #closing = false;
@@ -183,10 +185,10 @@ export class HttpConnection implements SlotConnection {
       case 'unanswered':
         // The stale race: the server closed the connection as idle while the request was on its way.
         if (this.#served > 0) this.#verdict({ clean: true, error: undefined, idleFor: this.#options.now() - this.#lastResponseAt });
-        else this.#verdict({ clean: false, error: this.#deathError, idleFor: -1 });
+        else this.#verdict({ clean: false, error: this.#failure, idleFor: -1 });
         break;
       case 'failed':
-        this.#verdict({ clean: false, error: this.#deathError, idleFor: -1 });
+        this.#verdict({ clean: false, error: this.#failure, idleFor: -1 });
         break;
       case 'unsent':
         if (this.#dead) this.#judgeIdleEnd();
@@ -226,15 +228,21 @@ export class HttpConnection implements SlotConnection {
   #die(error: Error | undefined): void {
     // undici's informational errors (`reset` after `Connection: close`, an expired keep-alive)
     // are its own decision to close, not a failure: they leave no error.
-    if (error && (error as { code?: unknown }).code !== 'UND_ERR_INFO') this.#deathError ??= toLifelineError(error);
+    if (error && (error as { code?: unknown }).code !== 'UND_ERR_INFO') this.#deathCause ??= error;
     if (this.#dead) return;
     this.#dead = true;
     if (!this.#inFlight) this.#judgeIdleEnd();
   }
 
+  /** The death's error as a caller would see it; mapped on demand: a clean end needs none. */
+  get #failure(): LifelineError | undefined {
+    if (this.#deathError === undefined && this.#deathCause !== undefined) this.#deathError = toLifelineError(this.#deathCause);
+    return this.#deathError;
+  }
+
   /** An end with no request in flight. */
   #judgeIdleEnd(): void {
-    const error = this.#deathError;
+    const error = this.#failure;
     const now = this.#options.now();
     if (error?.code === 'MALFORMED_RESPONSE') this.#verdict({ clean: false, error, idleFor: -1 });
     else if (this.#served > 0) this.#verdict({ clean: true, error: undefined, idleFor: now - this.#lastResponseAt });
