@@ -75,9 +75,10 @@ export interface SlotStateMessage {
   to: SlotMachineState;
   /**
    * Why: the code of the error that caused the change (`CONNECTION_LOST`, `CONNECT_FAILED`...), if
-   * one did. From `healthy` to `connecting`, a clean end, always: `ENDED` (the server closed it
-   * after serving: a FIN, `Connection: close`, HTTP/1.0, an idle timeout) or `RECYCLED` (the pool
-   * retired it: an idle, age or Keep-Alive limit, an abort or a body too large). Into `poisoned`, a
+   * one did. From `healthy` to `connecting`, a clean end, always: `ENDED` (the connection ended
+   * after serving: the server's FIN, `Connection: close`, HTTP/1.0, an idle timeout, or a request
+   * lifeline gave up on in flight: an abort, a deadline, a body too large) or `RECYCLED` (the
+   * pool's ledger retired it: an idle, age, Keep-Alive or learned limit, homing). Into `poisoned`, a
    * failure, always: its error code, `CONNECTION_LOST` when it had none. Undefined for the steps of
    * healing and for `closed`.
    */

@@ -99,7 +99,8 @@ function errorFor(code: ErrorCode, failing?: { connections: number; error: Error
     case 'ACQUIRE_TIMEOUT':
       // Every slot failing to connect: the caller learns why, not just that it waited.
       if (failing) {
-        return new LifelineError(code, `no connection became free before the acquire timeout: all ${failing.connections} connections failing: ${failing.error.message}`, {
+        const which = failing.connections === 1 ? 'the only connection' : `all ${failing.connections} connections`;
+        return new LifelineError(code, `no connection became free before the acquire timeout: ${which} failing: ${failing.error.message}`, {
           cause: failing.error,
         });
       }
@@ -304,10 +305,13 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
   }
 
   /**
-   * Acquire, send, release. A transport error poisons the connection and
-   * rejects with its code; nothing is retried unless `retry` says so, and then
-   * only a request safe to repeat. `signal` covers the wait and the request;
-   * `timeout` bounds only the wait; `deadline` bounds all of it, retries included.
+   * Acquire, send, release. A request that never left the process is sent on
+   * another connection (up to 3), whatever its method; an idempotent one that died
+   * unanswered on a reused connection (the stale race) is replayed once (`replay`);
+   * any other transport error rejects with its code, and is repeated only if
+   * `retry` says so, and only for a request safe to repeat. `signal` covers the
+   * wait and the request; `timeout` bounds only the wait; `deadline` bounds all
+   * of it, resends, replays and retries included.
    */
   async request(given: PoolRequestOptions): Promise<LifelineResponse> {
     const options = readRequest(given, POOL_REQUEST_KEYS);
