@@ -18,10 +18,10 @@ function controlledConnection() {
     },
     retire: () => {
       retired = true;
+      ended = undefined;
     },
     onEnd(listener) {
       ended = listener;
-      return () => (ended = undefined);
     },
     /** A failure: reset under a request, or closed before its first response. */
     die: () => ended?.({ clean: false, error: new Error('peer closed'), idleFor: -1 }),
@@ -62,6 +62,7 @@ function startSlot(outcomes: ('fail' | 'ok')[]) {
       backoff: createBackoff({ jitter: 'none' }, SLOT_BACKOFF),
       random: Math.random,
       stableAfter: 1_000,
+      now: () => clock.now(),
     },
   }).start();
   return { clock, slot, reports, dials, connections };
@@ -117,6 +118,25 @@ describe('slot machine', () => {
     await settle();
     expect(slotState(slot.getSnapshot())).toBe('healthy');
     expect(connections).toHaveLength(2);
+  });
+
+  it('a connection that stayed up stableAfter forgives the failed dials before it: the next failure retries at once', async () => {
+    const { clock, slot, connections } = startSlot(['fail', 'fail', 'ok', 'ok']);
+    for (let i = 0; i < 2; i++) {
+      await settle();
+      clock.increment(slot.getSnapshot().context.retryDelay);
+    }
+    await settle();
+    expect(slotState(slot.getSnapshot())).toBe('healthy');
+    expect(slot.getSnapshot().context.attempts).toBe(2);
+    clock.increment(999);
+    // Not yet stable: the loss would count a third failure (backoff 200 ms).
+    expect(slot.getSnapshot().context.attempts).toBe(2);
+    clock.increment(1);
+    connections[0]!.die();
+    await settle();
+    expect(slotState(slot.getSnapshot())).toBe('backoff');
+    expect(slot.getSnapshot().context).toMatchObject({ attempts: 1, retryDelay: 0 });
   });
 
   it('a connection that dies before it is stable keeps counting failures, so a flapping server backs off', async () => {

@@ -209,19 +209,19 @@ export class HttpConnection implements SlotConnection {
 
   retire(): void {
     this.#retiring = true;
+    this.#listeners = [];
     if (!this.#inFlight) this.#socket.destroy();
   }
 
-  onEnd(listener: (end: ConnectionEnd) => void): () => void {
+  onEnd(listener: (end: ConnectionEnd) => void): void {
     const end = this.#end;
     if (end) {
-      queueMicrotask(() => listener(end));
-      return () => {};
+      queueMicrotask(() => {
+        if (!this.#retiring) listener(end);
+      });
+      return;
     }
     this.#listeners.push(listener);
-    return () => {
-      this.#listeners = this.#listeners.filter((each) => each !== listener);
-    };
   }
 
   /** The socket died: judge the end now if no request is in flight, else when it settles. */

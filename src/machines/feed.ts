@@ -132,9 +132,9 @@ export const feedMachine = setup({
      * state exits. Taking the opener from input, not from `provide()`, spares every feed its
      * own copy of the machine definition (a copy measured at about 36 KiB per idle feed).
      */
-    open: fromPromise<FeedConnection, { url: string; open: OpenFeedConnection | undefined }>(async ({ input, signal }) => {
+    open: fromPromise<FeedConnection, { urls: readonly string[]; index: number; open: OpenFeedConnection | undefined }>(async ({ input, signal }) => {
       if (!input.open) throw new Error('feedMachine: no open function in input, and no open actor provided');
-      return input.open(input.url, signal);
+      return input.open(input.urls[input.index]!, signal);
     }),
     /** Turns socket death into `lost`, and acknowledgements into `ack` while subscribing. */
     watch: fromCallback<FeedEvent, { connection: FeedConnection; isAck: FeedInput['isAck'] }>(
@@ -303,7 +303,9 @@ export const feedMachine = setup({
       invoke: {
         id: 'open',
         src: 'open',
-        input: ({ context }) => ({ url: context.urls[context.urlIndex]!, open: context.open }),
+        // The URL list and an index, not the URL: the list is the feed's scrubbed view, so what an
+        // inspector or console.log shows of this actor's input carries no token or password.
+        input: ({ context }) => ({ urls: context.urls, index: context.urlIndex, open: context.open }),
         onDone: {
           target: 'connected',
           actions: assign({ connection: ({ event }) => event.output }),

@@ -54,18 +54,18 @@ export interface SlotConnection {
   /** Close the socket now. Idempotent. */
   destroy(): void;
   /**
-   * No more requests: close once the request in flight, if any, has settled (at once when
-   * none is). The slot retires a connection it replaces while a caller may still be
-   * reading the last response on it. Idempotent.
+   * No more requests, and no more word of its end: close once the request in flight, if
+   * any, has settled (at once when none is). The slot retires a connection it leaves while
+   * a caller may still be reading the last response on it. Idempotent.
    */
   retire(): void;
   /** Settles once the socket is fully closed. Never rejects. */
   readonly closed: Promise<void>;
   /**
    * Calls `listener` once when the connection ends, or is known to be ending (a response
-   * said `Connection: close`), with whether that was a clean end; returns an unsubscribe.
+   * said `Connection: close`), with whether that was a clean end, unless `retire()` came first.
    */
-  onEnd(listener: (end: ConnectionEnd) => void): () => void;
+  onEnd(listener: (end: ConnectionEnd) => void): void;
 }
 
 export interface SlotInput {
@@ -77,6 +77,8 @@ export interface SlotInput {
   random: () => number;
   /** A connection that stays up this long resets the failure count (ms). */
   stableAfter: number;
+  /** Monotonic ms, on the pool's clock: how long a connection stayed up. */
+  now: () => number;
 }
 
 /** What a slot has lived through since it started: summed over slots by `pool.stats()`. */
@@ -97,6 +99,8 @@ export interface SlotContext extends SlotInput {
   attempts: number;
   /** The delay chosen on entering `backoff` (ms). */
   retryDelay: number;
+  /** When the current connection came up (`now()`). */
+  upSince: number;
   lastError: Error | undefined;
   /**
    * The type of the event that entered the current state. A flight recorder
@@ -148,16 +152,6 @@ export const slotMachine = setup({
     dial: fromPromise<SlotConnection, { index: number }>(async () => {
       throw new Error('slotMachine: no dial actor provided');
     }),
-    /** Turns the connection's end into `ended` (clean) or `lost` (a failure); stopping it retires the connection. */
-    watch: fromCallback<SlotEvent, SlotConnection>(({ input: connection, sendBack }) => {
-      const off = connection.onEnd((end) =>
-        sendBack(end.clean ? { type: 'ended', idleFor: end.idleFor } : { type: 'lost', error: end.error }),
-      );
-      return () => {
-        off();
-        connection.retire();
-      };
-    }),
     /** Waits until a failed connection's socket is gone, so a failing slot never holds two. */
     teardown: fromPromise<void, SlotConnection | undefined>(async ({ input: connection }) => {
       if (!connection) return;
@@ -170,7 +164,6 @@ export const slotMachine = setup({
   },
   delays: {
     retryDelay: ({ context }) => context.retryDelay,
-    stableAfter: ({ context }) => context.stableAfter,
   },
   actions: {
     reportReady: sendTo(
@@ -182,6 +175,23 @@ export const slotMachine = setup({
       ({ context, event }): SlotReport => ({ type: 'slot.down', slot: context.index, idleFor: event.type === 'ended' ? event.idleFor : -1 }),
     ),
     noteCause: assign({ cause: ({ event }) => event.type }),
+    /**
+     * The connection's end becomes `ended` (clean) or `lost` (a failure). A listener and not an
+     * invoked callback actor: healing 16 slots at once spent a tenth of its CPU creating, starting
+     * and stopping those actors. `retire` on exit silences it, so a retired connection's late
+     * end never reaches the slot's next connection.
+     */
+    watchConnection: ({ context, self }) =>
+      context.connection!.onEnd((end) =>
+        self.send(end.clean ? { type: 'ended', idleFor: end.idleFor } : { type: 'lost', error: end.error }),
+      ),
+    /** Closed at once, or once the caller reading its last response is done. */
+    retireConnection: ({ context }) => context.connection?.retire(),
+    noteUp: assign({ upSince: ({ context }) => context.now() }),
+    /** A connection that stayed up `stableAfter` ms forgives the failures before it (a timestamp, not a timer per connection). */
+    forgetFailuresIfStable: assign(({ context }) =>
+      context.attempts > 0 && context.now() - context.upSince >= context.stableAfter ? { attempts: 0, lastError: undefined } : {},
+    ),
     // Counters are bumped in place: an assign per count would copy the context on every connect.
     countDial: ({ context }) => void context.counts.dials++,
     countCleanEnd: ({ context }) => void context.counts.cleanEnds++,
@@ -192,7 +202,6 @@ export const slotMachine = setup({
         return context.attempts + 1;
       },
     }),
-    forgetFailures: assign({ attempts: 0, lastError: undefined }),
     forgetConnection: assign({ connection: undefined }),
     chooseRetryDelay: assign({
       // The first retry after a healthy spell is immediate; later ones back off.
@@ -206,6 +215,7 @@ export const slotMachine = setup({
     connection: undefined,
     attempts: 0,
     retryDelay: 0,
+    upSince: 0,
     lastError: undefined,
     cause: 'xstate.init',
     counts: { dials: 0, cleanEnds: 0, failures: 0, backoffs: 0 },
@@ -243,14 +253,8 @@ export const slotMachine = setup({
       },
     },
     healthy: {
-      entry: ['noteCause', 'reportReady'],
-      exit: 'reportDown',
-      // Leaving the state stops `watch`, which retires the connection: closed at once, or once
-      // the caller reading its last response is done.
-      invoke: { id: 'watch', src: 'watch', input: ({ context }) => context.connection! },
-      after: {
-        stableAfter: { actions: 'forgetFailures' },
-      },
+      entry: ['noteCause', 'noteUp', 'watchConnection', 'reportReady'],
+      exit: ['retireConnection', 'forgetFailuresIfStable', 'reportDown'],
       on: {
         ended: { target: 'connecting', actions: ['countCleanEnd', 'forgetConnection'] },
         recycle: { target: 'connecting', actions: ['countCleanEnd', 'forgetConnection'] },

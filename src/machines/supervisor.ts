@@ -79,6 +79,7 @@ export const supervisorMachine = setup({
               backoff: context.input.backoff,
               random: context.input.random,
               stableAfter: context.input.stableAfter,
+              now: context.input.now,
             },
           }),
         ),
