@@ -184,19 +184,23 @@ describe('lease ledger', () => {
     expect(waiting.answers).toEqual([{ refused: 'POOL_CLOSED' }]);
     expect(acquire('try').answers).toEqual([{ refused: 'POOL_CLOSED' }]);
     release(a.slot, a.lease);
-    expect(parent.getSnapshot().context).toEqual([]);
+    const reports = () => parent.getSnapshot().context.filter((type: string) => type !== 'ledger.connected');
+    expect(reports()).toEqual([]);
     // A released slot is not reused while closing, nor is one that comes up.
     ready(2);
     expect(context().free).toEqual([]);
     release(b.slot, b.lease, true);
-    expect(parent.getSnapshot().context).toEqual(['ledger.drained']);
+    expect(reports()).toEqual(['ledger.drained']);
+    // Each slot's first connect was reported once, for an eager pool's start.
+    expect(parent.getSnapshot().context.filter((type: string) => type === 'ledger.connected')).toHaveLength(3);
   });
 
   it('close with no lease out reports drained at once', () => {
     const { ledger, ready, parent } = startLedger();
     ready(0);
+    ready(0);
     ledger.send({ type: 'close' });
-    expect(parent.getSnapshot().context).toEqual(['ledger.drained']);
+    expect(parent.getSnapshot().context).toEqual(['ledger.connected', 'ledger.drained']);
   });
 
   describe('connection limits', () => {

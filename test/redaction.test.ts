@@ -125,9 +125,18 @@ describe('redaction in util.inspect and JSON.stringify', () => {
     // Depth 6 reaches the actors' context and their input (where a feed's URLs live) and the errors' causes.
     const shown = [pool, feed, pool.actor, feed.actor, pool.requestDefaults, ...errors].map((value) => inspect(value, { depth: 6 }));
     shown.push(JSON.stringify(errors), JSON.stringify(pool.requestDefaults), JSON.stringify(feed.actor.getSnapshot().context.urls));
-    // While it dials, the feed's invoked `open` actor is in the tree too, with its input.
-    await waitForState(feed, 'connecting');
-    shown.push(inspect(feed.actor, { depth: 6 }));
+    // While it dials, the feed's invoked `open` actor is in the tree too, with its input: seen the
+    // moment the feed enters `connecting` (a refused dial leaves it within a turn).
+    shown.push(
+      await new Promise<string>((resolve) => {
+        const watch = (state: string) => {
+          if (state !== 'connecting') return;
+          feed.off('state', watch);
+          resolve(inspect(feed.actor, { depth: 6 }));
+        };
+        feed.on('state', watch);
+      }),
+    );
     expectNoSecret(shown);
     for (const text of shown) expect(text).not.toContain(basic);
     // The scrubbed view still shows what is there: the header names, with the values replaced.

@@ -59,6 +59,7 @@ function startSlot(outcomes: ('fail' | 'ok')[]) {
     input: {
       index: 3,
       parent,
+      ledger: parent,
       backoff: createBackoff({ jitter: 'none' }, SLOT_BACKOFF),
       random: Math.random,
       stableAfter: 1_000,

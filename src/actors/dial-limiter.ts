@@ -85,6 +85,17 @@ export class DialLimiter {
    * Resolves with a `release` to call once the dial has settled, when the dial
    * may start. Rejects with the signal's reason if it is aborted first.
    */
+  /** A turn at once, if one is free and nobody waits (a dial starts synchronously, as without a limiter); else undefined. */
+  tryAcquire(): (() => void) | undefined {
+    if (this.#queue.length > 0 || this.#active >= this.concurrency) return undefined;
+    if (this.#spacing > 0) {
+      const now = this.#now();
+      if (this.#nextStart > now) return undefined;
+      this.#nextStart = now + this.#spacing;
+    }
+    return this.#start();
+  }
+
   acquire(signal?: AbortSignal): Promise<() => void> {
     if (signal?.aborted) return Promise.reject(signal.reason ?? new LifelineError('CONNECT_FAILED', 'the dial was aborted'));
     return new Promise((grant, fail) => {
@@ -118,24 +129,29 @@ export class DialLimiter {
       }
       const turn = this.#queue.shift()!;
       if (turn.onAbort) turn.signal!.removeEventListener('abort', turn.onAbort);
-      this.#active++;
-      this.#started++;
-      this.#peak = Math.max(this.#peak, this.#active);
-      let released = false;
-      turn.grant(() => {
-        if (released) return;
-        released = true;
-        this.#active--;
-        this.#pump();
-      });
+      turn.grant(this.#start());
     }
+  }
+
+  /** Counts a dial under way; its release (idempotent) frees the turn. */
+  #start(): () => void {
+    this.#active++;
+    this.#started++;
+    this.#peak = Math.max(this.#peak, this.#active);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#active--;
+      this.#pump();
+    };
   }
 }
 
 /** Runs `dial` in its turn when there is a limiter, at once when there is none; the turn ends when the dial settles. */
 export async function limitedDial<T>(limiter: DialLimiter | undefined, signal: AbortSignal, dial: () => Promise<T>): Promise<T> {
   if (!limiter) return dial();
-  const release = await limiter.acquire(signal);
+  const release = limiter.tryAcquire() ?? (await limiter.acquire(signal));
   try {
     return await dial();
   } finally {

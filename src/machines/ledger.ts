@@ -88,8 +88,8 @@ export type LedgerEvent =
   | Extract<SlotReport, { type: 'slot.ready' | 'slot.down' }>
   | { type: 'close' };
 
-/** What the ledger tells the supervisor. */
-export type LedgerReport = { type: 'ledger.drained' };
+/** What the ledger tells the supervisor: the last lease ended after close; a slot connected for the first time. */
+export type LedgerReport = { type: 'ledger.drained' } | { type: 'ledger.connected'; slot: number };
 
 /** What the ledger tells a slot. */
 export type LedgerCommand = { type: 'recycle' };
@@ -105,8 +105,10 @@ export interface ConnectionLimits {
 export interface LedgerInput extends ConnectionLimits {
   /** `lifo`: the most recently released slot first. `round-robin`: the least recently released first. */
   strategy: 'lifo' | 'round-robin';
-  /** The slot actors, by index: a recycled slot is told so. */
+  /** The slot actors, by index: a recycled slot is told so. (The supervisor fills this array after spawning the ledger.) */
   slots: readonly AnyActorRef[];
+  /** How many slots there will be; default `slots.length`. */
+  size?: number;
   /** The supervisor, told when the last lease ends after `close`. */
   parent: AnyActorRef;
   /** Monotonic ms, read only where a limit is in force. */
@@ -147,6 +149,8 @@ export interface LedgerContext {
   readonly granted: number[];
   /** Whether each slot's connection has been leased and released: a server's idle timeout runs only after a request. */
   readonly served: boolean[];
+  /** Whether each slot has ever connected: the supervisor is told of each first connect (an eager pool starts on all). */
+  readonly connectedOnce: boolean[];
   /** The server's idle timeout, learned from the idle connections it closed. */
   readonly learner: IdleLearner;
   /** The slot held out of the free list past the learned limit, to see whether the server still closes it; -1 when none. */
@@ -358,6 +362,11 @@ function ledgerTransition(context: LedgerContext, event: LedgerEvent, { defer }:
     case 'slot.ready': {
       const { slot } = event;
       context.connections[slot] = event.connection;
+      if (!context.connectedOnce[slot]) {
+        context.connectedOnce[slot] = true;
+        const parent = context.parent;
+        defer(() => parent.send({ type: 'ledger.connected', slot } satisfies LedgerReport));
+      }
       // A new connection: the server has announced nothing on it yet, nor served anything.
       context.idleLimit[slot] = context.limits.idleTimeout || Infinity;
       context.served[slot] = false;
@@ -394,7 +403,7 @@ function ledgerTransition(context: LedgerContext, event: LedgerEvent, { defer }:
 }
 
 export const ledgerLogic = fromTransition(ledgerTransition, ({ input }: { input: LedgerInput }): LedgerContext => {
-  const size = input.slots.length;
+  const size = input.size ?? input.slots.length;
   const limits = { idleTimeout: input.idleTimeout, maxConnectionAge: input.maxConnectionAge };
   return {
     slots: input.slots,
@@ -414,6 +423,7 @@ export const ledgerLogic = fromTransition(ledgerTransition, ({ input }: { input:
     waiters: [],
     granted: new Array<number>(size).fill(0),
     served: new Array<boolean>(size).fill(false),
+    connectedOnce: new Array<boolean>(size).fill(false),
     learner: new IdleLearner(size),
     probe: -1,
     settling: [],

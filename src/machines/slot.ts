@@ -32,8 +32,8 @@
  *
  * Pure: no sockets here. The `dial` actor is a placeholder the pool replaces
  * with `machine.provide({ actors: { dial } })`; tests provide their own. The
- * slot reports to its supervisor (`parent`, passed in through input) with
- * `slot.ready`, `slot.down` and `slot.failed`.
+ * slot reports `slot.ready` and `slot.down` to the ledger and `slot.failed` to its
+ * supervisor (`ledger` and `parent`, passed in through input).
  */
 import { assign, fromCallback, fromPromise, sendTo, setup, type AnyActorRef, type SnapshotFrom } from 'xstate';
 import type { BackoffPolicy } from './backoff.js';
@@ -71,8 +71,10 @@ export interface SlotConnection {
 export interface SlotInput {
   /** Index of the slot in its pool, reported back in every event. */
   index: number;
-  /** The supervisor that receives `slot.ready`, `slot.down` and `slot.failed`. */
+  /** The supervisor: receives `slot.failed`. */
   parent: AnyActorRef;
+  /** The lease ledger: receives `slot.ready` and `slot.down`. */
+  ledger: AnyActorRef;
   backoff: BackoffPolicy;
   random: () => number;
   /** A connection that stays up this long resets the failure count (ms). */
@@ -167,11 +169,11 @@ export const slotMachine = setup({
   },
   actions: {
     reportReady: sendTo(
-      ({ context }) => context.parent,
+      ({ context }) => context.ledger,
       ({ context }): SlotReport => ({ type: 'slot.ready', slot: context.index, connection: context.connection! }),
     ),
     reportDown: sendTo(
-      ({ context }) => context.parent,
+      ({ context }) => context.ledger,
       ({ context, event }): SlotReport => ({ type: 'slot.down', slot: context.index, idleFor: event.type === 'ended' ? event.idleFor : -1 }),
     ),
     noteCause: assign({ cause: ({ event }) => event.type }),

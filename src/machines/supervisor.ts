@@ -13,8 +13,10 @@
  * Callers talk to the ledger (`context.ledger`), the supervisor's hot half: an
  * acquire or a release is one cheap event there, answered synchronously inside
  * `send()` (see `ledger.ts` for why it is a transition function and not a
- * machine). Slots report to the supervisor, which keeps count of readiness and
- * passes each report on to the ledger; both are rare events (a connect, a loss).
+ * machine). Slots report a connection up or down straight to the ledger, and a
+ * failed dial to the supervisor (an eager pool closes on a first one); the
+ * ledger tells the supervisor when a slot has connected for the first time.
+ * Passing every report through this machine cost two macrosteps per heal.
  * Stopping the supervisor stops the ledger and every slot with it.
  */
 import { assign, sendTo, setup, type ActorRefFrom, type AnyActorRef } from 'xstate';
@@ -22,7 +24,7 @@ import type { BackoffPolicy } from './backoff.js';
 import { ledgerLogic, SWEEP_INTERVAL, type ConnectionLimits, type LedgerActor, type LedgerEvent, type LedgerReport } from './ledger.js';
 import { slotMachine, slotState, type SlotReport, type SlotState } from './slot.js';
 
-export type SupervisorEvent = { type: 'close' } | SlotReport | LedgerReport;
+export type SupervisorEvent = { type: 'close' } | Extract<SlotReport, { type: 'slot.failed' }> | LedgerReport;
 
 export interface SupervisorInput extends ConnectionLimits {
   connections: number;
@@ -69,20 +71,26 @@ export const supervisorMachine = setup({
   },
   actions: {
     spawnSlots: assign({
-      slots: ({ context, spawn, self }) =>
-        Array.from({ length: context.input.connections }, (_, index) =>
-          spawn('slot', {
-            id: `slot-${index}`,
-            input: {
-              index,
-              parent: self as AnyActorRef,
-              backoff: context.input.backoff,
-              random: context.input.random,
-              stableAfter: context.input.stableAfter,
-              now: context.input.now,
-            },
-          }),
-        ),
+      slots: ({ context, spawn, self }) => {
+        // Filled in place: the ledger, spawned first, holds this very array (it tells slots to recycle).
+        for (let index = 0; index < context.input.connections; index++) {
+          context.slots.push(
+            spawn('slot', {
+              id: `slot-${index}`,
+              input: {
+                index,
+                parent: self as AnyActorRef,
+                ledger: context.ledger as AnyActorRef,
+                backoff: context.input.backoff,
+                random: context.input.random,
+                stableAfter: context.input.stableAfter,
+                now: context.input.now,
+              },
+            }),
+          );
+        }
+        return context.slots;
+      },
     }),
     spawnLedger: assign({
       ledger: ({ context, spawn, self }) =>
@@ -90,6 +98,7 @@ export const supervisorMachine = setup({
           id: 'ledger',
           input: {
             slots: context.slots,
+            size: context.input.connections,
             parent: self as AnyActorRef,
             strategy: context.input.strategy,
             idleTimeout: context.input.idleTimeout,
@@ -101,12 +110,7 @@ export const supervisorMachine = setup({
     }),
     sweep: sendTo(({ context }) => context.ledger, { type: 'sweep' } satisfies LedgerEvent),
     countReady: assign({ ready: ({ context }) => context.ready + 1 }),
-    /** Slot reports and close go on to the ledger as they came. */
-    tellLedger: sendTo(
-      ({ context }) => context.ledger,
-      // Only slot.ready, slot.down and close are routed here, and the ledger takes each as it is.
-      ({ event }) => event as LedgerEvent,
-    ),
+    tellLedgerClose: sendTo(({ context }) => context.ledger, { type: 'close' } satisfies LedgerEvent),
     recordFailure: assign({
       failure: ({ event }) => (event.type === 'slot.failed' ? event.error : undefined),
     }),
@@ -120,15 +124,14 @@ export const supervisorMachine = setup({
     ready: 0,
     failure: undefined,
   }),
-  entry: ['spawnSlots', 'spawnLedger'],
+  entry: ['spawnLedger', 'spawnSlots'],
   initial: 'open',
   states: {
     open: {
       initial: 'starting',
       on: {
-        'slot.ready': { actions: ['countReady', 'tellLedger'] },
-        'slot.down': { actions: 'tellLedger' },
-        close: { target: 'closing', actions: 'tellLedger' },
+        'ledger.connected': { actions: 'countReady' },
+        close: { target: 'closing', actions: 'tellLedgerClose' },
       },
       states: {
         starting: {
@@ -147,7 +150,6 @@ export const supervisorMachine = setup({
       after: { drainTimeout: 'closed' },
       on: {
         'ledger.drained': 'closed',
-        'slot.down': { actions: 'tellLedger' },
       },
     },
     closed: {

@@ -6,11 +6,21 @@
  */
 import { fromPromise } from 'xstate';
 import { dial, type DialTarget } from '../actors/dial.js';
-import { limitedDial } from '../actors/dial-limiter.js';
+import { DialLimiter, limitedDial } from '../actors/dial-limiter.js';
 import { HttpConnection } from '../actors/http-connection.js';
 import type { SlotConnection } from '../machines/slot.js';
 import type { ResolvedPoolOptions } from './options.js';
 import type { OriginAssignment } from './origins.js';
+
+/**
+ * Replacement dials a pool has under way at once (a slot's first connect is not held back).
+ * When a server ends every connection at once (a reload, a restart), each slot redials, and
+ * every dial and every connect it brings back costs the event loop a few hundred
+ * microseconds: all at once, the caller waiting for the first connection waited behind all
+ * of them (16 slots: 6 ms to the first response, against 2 ms for undici's Pool, which
+ * redials one socket). Two at a time, the first connects come back first and serve.
+ */
+export const REPLACEMENT_DIALS = 2;
 
 export class SlotDialer {
   /** Every connection dialed and not yet closed, so close() can wait for the last socket. */
@@ -22,6 +32,8 @@ export class SlotDialer {
   readonly #targets: DialTarget[];
   /** Whether each slot has connected once: only a first connect tries every origin in turn. */
   readonly #connected: boolean[];
+  /** Holds replacement dials to `REPLACEMENT_DIALS` at once. */
+  readonly #replacements = new DialLimiter({ concurrency: REPLACEMENT_DIALS });
 
   constructor(options: ResolvedPoolOptions, assignment: OriginAssignment) {
     this.#options = options;
@@ -72,7 +84,8 @@ export class SlotDialer {
 
   /** One dial on `origin`, in its turn; its outcome is counted against the origin. */
   async #dialOrigin(index: number, origin: number, signal: AbortSignal) {
-    const dialing = limitedDial(this.#options.dialLimiter, signal, () => dial(this.#targets[origin]!, signal));
+    const limited = () => limitedDial(this.#options.dialLimiter, signal, () => dial(this.#targets[origin]!, signal));
+    const dialing = this.#connected[index] ? limitedDial(this.#replacements, signal, limited) : limited();
     this.dials.add(dialing);
     const settled = () => this.dials.delete(dialing);
     dialing.then(settled, settled);

@@ -37,7 +37,7 @@ import {
 } from '../helpers/normal-ends.js';
 import { openPool, waitFor } from '../helpers/pool.js';
 import { STUB_STATUS, exited, nginxCounts, openServerSockets, reloadNginx, startCountingPython } from './connection-counts.js';
-import { available, startNginx, startPythonHttpServer, stopAllRealServers } from './real-servers.js';
+import { startNginx, startPythonHttpServer, stopAllRealServers } from './real-servers.js';
 
 afterAll(() => stopAllRealServers());
 
@@ -93,7 +93,7 @@ async function nginxIdleCase(via: Via, directives: string, pauses: number, reque
   await closeAndCheck(pool, count, outcome, slots, { ends: true });
 }
 
-describe.skipIf(!available('nginx'))('nginx ends connections normally, and the pool takes none of it for a failure', () => {
+describe('nginx ends connections normally, and the pool takes none of it for a failure', () => {
   describe.each<Via>(['request', 'lease'])('callers use %s', (via) => {
     it('keepalive_requests 5: Connection: close on every 5th response', async () => {
       const { count, pool, slots } = await nginxPool('keepalive_requests 5;');
@@ -132,7 +132,7 @@ describe.skipIf(!available('nginx'))('nginx ends connections normally, and the p
 
 const getOk: Plan = () => ({ method: 'GET', path: '/', expect: 'ok' });
 
-describe.skipIf(!available('python'))('python http.server (HTTP/1.0) closes after every response, and the pool takes none of it for a failure', () => {
+describe('python http.server (HTTP/1.0) closes after every response, and the pool takes none of it for a failure', () => {
   describe.each<Via>(['request', 'lease'])('callers use %s', (via) => {
     it('python3 -m http.server --protocol HTTP/1.0: GETs, with Content-Length', async () => {
       const python = await startPythonHttpServer();
