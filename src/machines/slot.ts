@@ -181,12 +181,15 @@ export const slotMachine = setup({
      * The connection's end becomes `ended` (clean) or `lost` (a failure). A listener and not an
      * invoked callback actor: healing 16 slots at once spent a tenth of its CPU creating, starting
      * and stopping those actors. `retire` on exit silences it, so a retired connection's late
-     * end never reaches the slot's next connection.
+     * end never reaches the slot's next connection; a slot stopped with its pool (no exit
+     * action runs then) ignores it.
      */
     watchConnection: ({ context, self }) =>
-      context.connection!.onEnd((end) =>
-        self.send(end.clean ? { type: 'ended', idleFor: end.idleFor } : { type: 'lost', error: end.error }),
-      ),
+      context.connection!.onEnd((end) => {
+        // A slot stopped with its pool (no exit action runs then) hears no more of its connection.
+        if (self.getSnapshot().status !== 'active') return;
+        self.send(end.clean ? { type: 'ended', idleFor: end.idleFor } : { type: 'lost', error: end.error });
+      }),
     /** Closed at once, or once the caller reading its last response is done. */
     retireConnection: ({ context }) => context.connection?.retire(),
     noteUp: assign({ upSince: ({ context }) => context.now() }),
