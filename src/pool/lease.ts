@@ -15,6 +15,7 @@
 import { LifelineError, type ErrorCode } from '../errors.js';
 import type { Clock } from '../actors/clock.js';
 import type { HttpConnection, RequestOutcome } from '../actors/http-connection.js';
+import type { RequestMessage } from '../inspect/diagnostics.js';
 import type { PoolObserver } from '../inspect/pool-observer.js';
 import { deadlineExceeded, remainingUntil } from './deadline.js';
 import { buildDispatch, CollectHandler, readRequest, type CheckedRequest, type RequestDefaults, type RequestOptions } from './request.js';
@@ -35,7 +36,7 @@ export interface LeaseOwner {
 }
 
 /** Which attempt of a `pool.request` a send is, as request diagnostics report it. */
-export type Attempt = 'first' | 'resend' | 'replay' | 'retry';
+export type Attempt = RequestMessage['attempt'];
 
 /** Errors of lifeline's own making on a request: the connection is retired, not failed. */
 const RETIRING: ReadonlySet<ErrorCode> = new Set(['REQUEST_ABORTED', 'DEADLINE_EXCEEDED', 'LEASE_RELEASED', 'BODY_TOO_LARGE']);
