@@ -234,7 +234,6 @@ function release(context: LedgerContext, event: Extract<LedgerEvent, { type: 're
   if (context.leases[slot] !== lease) return;
   if (context.closing) return endLease(context, slot, defer);
   context.served[slot] = true;
-  if (context.learner.limit !== Infinity) context.timed = true;
   if (event.keepAlive >= 0) {
     context.idleLimit[slot] = announcedLimit(context, event.keepAlive);
     context.timed = true;
@@ -383,6 +382,8 @@ function ledgerTransition(context: LedgerContext, event: LedgerEvent, { defer }:
       forget(context.settling, slot);
       if (context.probe === slot) context.probe = -1;
       context.learner.observe(context.now(), event.idleFor);
+      // A limit learned here (or at a sweep) puts the clock to work: releases start recording idle times.
+      if (context.learner.limit !== Infinity) context.timed = true;
       // The lease ends with its connection: the slot's next connection goes to the first waiter,
       // and the caller's release, when it comes, is stale. A caller still reading the last
       // response of a connection that said `Connection: close` reads on: its lease holds that
