@@ -31,7 +31,7 @@ export {
   type BackoffPolicy,
   type Jitter,
 } from './machines/backoff.js';
-export { slotMachine, slotState, SLOT_STABLE_AFTER, type SlotState, type SlotConnection, type ConnectionEnd, type SlotCounts } from './machines/slot.js';
+export { slotMachine, slotState, SLOT_STABLE_AFTER, type SlotState, type SlotConnection, type ConnectionEnd, type SlotCounts, type ConnectionDialer, type DialOutcome } from './machines/slot.js';
 export { supervisorMachine, type SupervisorActor } from './machines/supervisor.js';
 export { Feed, type FeedActor, type FeedStats, type FeedEvents } from './feed/feed.js';
 export type { FeedMessage } from './feed/message-queue.js';

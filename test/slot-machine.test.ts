@@ -3,8 +3,8 @@
  * the reconnect schedule, the failure count reset, and the reports to the parent.
  */
 import { describe, expect, it } from 'vitest';
-import { createActor, createMachine, fromPromise, SimulatedClock, type AnyEventObject } from 'xstate';
-import { createBackoff, SLOT_BACKOFF, slotMachine, slotState, type ConnectionEnd, type SlotConnection } from '../src/index.js';
+import { createActor, createMachine, SimulatedClock, type AnyEventObject } from 'xstate';
+import { createBackoff, SLOT_BACKOFF, slotMachine, slotState, type ConnectionDialer, type ConnectionEnd, type SlotConnection } from '../src/index.js';
 
 /** A connection object under the test's control (the machine only needs this interface). */
 function controlledConnection() {
@@ -43,18 +43,29 @@ function startSlot(outcomes: ('fail' | 'ok')[]) {
   const parent = createActor(createMachine({ on: { '*': { actions: ({ event }) => reports.push(event) } } })).start();
   const connections: ReturnType<typeof controlledConnection>[] = [];
   const dials: number[] = [];
-  const machine = slotMachine.provide({
-    actors: {
-      dial: fromPromise<SlotConnection, { index: number }>(async () => {
-        dials.push(clock.now());
-        if ((outcomes.shift() ?? 'ok') === 'fail') throw new Error('ECONNREFUSED');
+  // Settles a tick later, as a real dial does; a cancelled dial never reports.
+  const cancelled = new Set<number>();
+  let dialing = 0;
+  let current = 0;
+  const dialer: ConnectionDialer = {
+    dial(index, report) {
+      const id = ++dialing;
+      dials.push(clock.now());
+      const fail = (outcomes.shift() ?? 'ok') === 'fail';
+      void Promise.resolve().then(() => {
+        if (cancelled.has(id)) return;
+        if (fail) return report({ type: 'dial.error', error: new Error('ECONNREFUSED') });
         const connection = controlledConnection();
         connections.push(connection);
-        return connection;
-      }),
+        report({ type: 'dial.done', connection });
+      });
+      current = id;
     },
-  });
-  const slot = createActor(machine, {
+    cancel() {
+      cancelled.add(current);
+    },
+  };
+  const slot = createActor(slotMachine, {
     clock,
     input: {
       index: 3,
@@ -64,6 +75,7 @@ function startSlot(outcomes: ('fail' | 'ok')[]) {
       random: Math.random,
       stableAfter: 1_000,
       now: () => clock.now(),
+      dialer,
     },
   }).start();
   return { clock, slot, reports, dials, connections };

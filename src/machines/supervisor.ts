@@ -22,7 +22,7 @@
 import { assign, sendTo, setup, type ActorRefFrom, type AnyActorRef } from 'xstate';
 import type { BackoffPolicy } from './backoff.js';
 import { ledgerLogic, SWEEP_INTERVAL, type ConnectionLimits, type LedgerActor, type LedgerEvent, type LedgerReport } from './ledger.js';
-import { slotMachine, slotState, type SlotReport, type SlotState } from './slot.js';
+import { slotMachine, slotState, type ConnectionDialer, type SlotReport, type SlotState } from './slot.js';
 
 export type SupervisorEvent = { type: 'close' } | Extract<SlotReport, { type: 'slot.failed' }> | LedgerReport;
 
@@ -38,6 +38,8 @@ export interface SupervisorInput extends ConnectionLimits {
   /** Monotonic ms on the pool's clock: connection ages and idle times. */
   now: () => number;
   stableAfter: number;
+  /** Opens every slot's connections. */
+  dialer: ConnectionDialer;
 }
 
 type SlotRef = ActorRefFrom<typeof slotMachine>;
@@ -85,6 +87,7 @@ export const supervisorMachine = setup({
                 random: context.input.random,
                 stableAfter: context.input.stableAfter,
                 now: context.input.now,
+                dialer: context.input.dialer,
               },
             }),
           );

@@ -189,16 +189,13 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
     this.requestDefaults = { basePath: options.basePath, headers: options.headers, maxBodySize: options.maxBodySize };
     this.#assignment = new OriginAssignment(options.origins.length, options.connections, options.now);
     this.#dialer = new SlotDialer(options, this.#assignment);
-    const machine = supervisorMachine.provide({
-      actors: { slot: slotMachine.provide({ actors: { dial: this.#dialer.logic } }) },
-    });
     this.recorder = recorderFor(
       options.inspection,
       // A pool's recorder is never attached as an inspector (see connect): it watches each slot by name.
       () => undefined,
       (snapshot) => slotState(snapshot as unknown as SlotSnapshot),
     );
-    this.actor = createActor(machine, {
+    this.actor = createActor(supervisorMachine, {
       clock: options.clock,
       input: {
         connections: options.connections,
@@ -209,6 +206,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
         random: options.random,
         now: options.now,
         stableAfter: options.stableAfter,
+        dialer: this.#dialer,
         idleTimeout: options.idleTimeout,
         maxConnectionAge: options.maxConnectionAge,
       },
@@ -566,6 +564,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
   async #close(): Promise<void> {
     if (this.#homing !== undefined) this.#options.clock.clearTimeout(this.#homing);
     await closeActor(this.actor);
+    this.#dialer.cancelAll();
     this.metrics.stop();
     await Promise.allSettled([...this.#dialer.dials]);
     const open = [...this.#dialer.connections];

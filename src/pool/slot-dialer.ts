@@ -1,14 +1,13 @@
 /**
- * The `dial` actor of a pool's slots: which origin a slot dials (an
- * `OriginAssignment`), in its turn (a `DialLimiter`, if any), and the undici
+ * The dialer of a pool's slots (`ConnectionDialer`): which origin a slot dials
+ * (an `OriginAssignment`), in its turn (a `DialLimiter`, if any), and the undici
  * connection bound to the socket it gets. It also keeps the sockets and dials
  * in flight, so `close()` can wait for the last of them.
  */
-import { fromPromise } from 'xstate';
 import { dial, type DialTarget } from '../actors/dial.js';
 import { DialLimiter, limitedDial } from '../actors/dial-limiter.js';
 import { HttpConnection } from '../actors/http-connection.js';
-import type { SlotConnection } from '../machines/slot.js';
+import type { ConnectionDialer, DialOutcome } from '../machines/slot.js';
 import type { ResolvedPoolOptions } from './options.js';
 import type { OriginAssignment } from './origins.js';
 
@@ -22,7 +21,7 @@ import type { OriginAssignment } from './origins.js';
  */
 export const REPLACEMENT_DIALS = 2;
 
-export class SlotDialer {
+export class SlotDialer implements ConnectionDialer {
   /** Every connection dialed and not yet closed, so close() can wait for the last socket. */
   readonly connections = new Set<HttpConnection>();
   /** Dials in flight; close() waits for them to settle (an aborted dial settles once its socket is gone). */
@@ -34,11 +33,14 @@ export class SlotDialer {
   readonly #connected: boolean[];
   /** Holds replacement dials to `REPLACEMENT_DIALS` at once. */
   readonly #replacements = new DialLimiter({ concurrency: REPLACEMENT_DIALS });
+  /** Each slot's dial under way, by slot index: cancelling aborts it, and only the current one reports. */
+  readonly #dialing: (AbortController | undefined)[];
 
   constructor(options: ResolvedPoolOptions, assignment: OriginAssignment) {
     this.#options = options;
     this.#assignment = assignment;
     this.#connected = new Array<boolean>(options.connections).fill(false);
+    this.#dialing = new Array<AbortController | undefined>(options.connections).fill(undefined);
     this.#targets = options.origins.map(
       (origin): DialTarget => ({
         host: origin.host,
@@ -52,8 +54,39 @@ export class SlotDialer {
     );
   }
 
-  /** The actor logic the slot machine invokes as `dial`, aborted through its signal when the slot leaves `connecting`. */
-  readonly logic = fromPromise<SlotConnection, { index: number }>(async ({ input: { index }, signal }) => {
+  dial(index: number, report: (outcome: DialOutcome) => void): void {
+    const controller = new AbortController();
+    this.#dialing[index] = controller;
+    const current = () => {
+      if (this.#dialing[index] !== controller) return false;
+      this.#dialing[index] = undefined;
+      return true;
+    };
+    this.#open(index, controller.signal).then(
+      (connection) => {
+        if (current()) report({ type: 'dial.done', connection });
+        else connection.destroy();
+      },
+      (error: unknown) => {
+        if (current()) report({ type: 'dial.error', error: error instanceof Error ? error : new Error(String(error)) });
+      },
+    );
+  }
+
+  cancel(index: number): void {
+    const controller = this.#dialing[index];
+    if (controller === undefined) return;
+    this.#dialing[index] = undefined;
+    controller.abort();
+  }
+
+  /** Abandons every dial under way: the pool is closing, and its slots were stopped (no exit action runs then). */
+  cancelAll(): void {
+    for (let index = 0; index < this.#dialing.length; index++) this.cancel(index);
+  }
+
+  /** One connection for slot `index`: a socket from its origin (or, on a first connect, the next that answers) and the client bound to it. */
+  async #open(index: number, signal: AbortSignal): Promise<HttpConnection> {
     const count = this.#targets.length;
     let origin = this.#assignment.choose(index);
     let socket;
@@ -80,7 +113,7 @@ export class SlotDialer {
     void connection.closed.then(() => this.connections.delete(connection));
     if (signal.aborted) connection.destroy();
     return connection;
-  });
+  }
 
   /** One dial on `origin`, in its turn; its outcome is counted against the origin. */
   async #dialOrigin(index: number, origin: number, signal: AbortSignal) {
