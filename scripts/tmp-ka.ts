@@ -1,2 +1,0 @@
-import { ClientPool } from '../src/index.js';
-import { startBenchServer } from '../bench/lib/server-process.js';
