@@ -2,7 +2,7 @@ export { ClientPool, type AcquireOptions, type PoolRequestOptions, type PoolStat
 export { Lease } from './pool/lease.js';
 export { LifelineResponse, type ResponseHeaders } from './pool/response.js';
 export type { RequestOptions, Query, QueryValue } from './pool/request.js';
-export type { HeaderInput } from './pool/headers.js';
+export type { HeaderInput } from './transport/headers.js';
 export {
   type ClientPoolOptions,
   DEFAULT_CONNECTIONS,
@@ -18,9 +18,9 @@ export {
   DEFAULT_POOL_HISTORY,
   DEFAULT_REPLAY,
 } from './pool/options.js';
-export type { TlsOptions } from './actors/dial.js';
-export { DialLimiter, type DialLimiterOptions, type DialLimiterStats } from './actors/dial-limiter.js';
-export type { Clock } from './actors/clock.js';
+export type { TlsOptions } from './transport/dial.js';
+export { DialLimiter, type DialLimiterOptions, type DialLimiterStats } from './transport/dial-limiter.js';
+export type { Clock } from './clock.js';
 export { LifelineError, isLifelineError, ERROR_CODES, type ErrorCode, type Delivery } from './errors.js';
 export {
   createBackoff,
@@ -47,8 +47,8 @@ export {
   DEFAULT_FEED_REF,
 } from './feed/options.js';
 export { feedMachine, feedState, FEED_STABLE_AFTER, type FeedState, type FeedClock, type HeartbeatOptions } from './machines/feed.js';
-export { FlightRecorder, DEFAULT_HISTORY, type TransitionRecord, type ActorSummary } from './inspect/recorder.js';
-export { Redactor, REDACTED, isSecretName, redactUrl } from './inspect/redact.js';
+export { FlightRecorder, DEFAULT_HISTORY, type TransitionRecord, type ActorSummary } from './telemetry/recorder.js';
+export { Redactor, REDACTED, isSecretName, redactUrl } from './redact.js';
 export {
   POOL_ACQUIRE_CHANNEL,
   POOL_REQUEST_CHANNEL,
@@ -60,6 +60,6 @@ export {
   type SlotStateMessage,
   type FeedStateMessage,
   type FeedMessageInfo,
-} from './inspect/diagnostics.js';
-export type { InspectionOptions } from './inspect/options.js';
-export { serveDashboard, DEFAULT_DASHBOARD_HOST, STATS_INTERVAL, type Dashboard, type DashboardOptions } from './inspect/dashboard.js';
+} from './telemetry/diagnostics.js';
+export type { InspectionOptions } from './telemetry/options.js';
+export { serveDashboard, DEFAULT_DASHBOARD_HOST, STATS_INTERVAL, type Dashboard, type DashboardOptions } from './dashboard/dashboard.js';

@@ -3,9 +3,7 @@
  * either returns the value (or its default) or throws `INVALID_OPTIONS` with a
  * message that names the field, what was expected, and what came.
  */
-import type { TlsOptions } from './actors/dial.js';
 import { LifelineError } from './errors.js';
-import { createBackoff, type BackoffDefaults, type BackoffOptions, type BackoffPolicy, type Jitter } from './machines/backoff.js';
 
 /** A short, safe rendering of a value for an error message: never a long or secret string. */
 export function describeValue(value: unknown): string {
@@ -91,7 +89,7 @@ export function isInstance(value: unknown, type: abstract new (...args: never[])
 }
 
 /** `Array.isArray` throws for a revoked Proxy; such a value is simply not an array. */
-function isArray(value: unknown): value is unknown[] {
+export function isArray(value: unknown): value is unknown[] {
   try {
     return Array.isArray(value);
   } catch {
@@ -171,34 +169,6 @@ export function checkKnownKeys(field: string, value: Record<string, unknown>, kn
 }
 
 
-const BACKOFF_KEYS = ['initial', 'max', 'factor', 'jitter', 'delay'] as const;
-
-export function checkBackoff(field: string, value: unknown, defaults: BackoffDefaults): BackoffPolicy {
-  const options = checkObject(field, value);
-  if (!options) return createBackoff(undefined, defaults);
-  checkKnownKeys(field, options, BACKOFF_KEYS);
-  const initial = checkNumber(`${field}.initial`, options.initial, defaults.initial);
-  const max = checkNumber(`${field}.max`, options.max, Math.max(defaults.max, initial), { min: initial });
-  const checked: BackoffOptions = {
-    initial,
-    max,
-    factor: checkNumber(`${field}.factor`, options.factor, defaults.factor, { min: 1, max: 100, integer: false }),
-    jitter: checkOneOf<Jitter>(`${field}.jitter`, options.jitter, ['full', 'equal', 'none'], defaults.jitter),
-  };
-  const delay = checkFunction<(attempt: number) => number>(`${field}.delay`, options.delay);
-  // A delay function that throws would fail the slot or feed actor; NaN makes the policy fall back to `initial`.
-  if (delay) {
-    checked.delay = (attempt) => {
-      try {
-        return delay(attempt);
-      } catch {
-        return Number.NaN;
-      }
-    };
-  }
-  return createBackoff(checked, defaults);
-}
-
 export function checkStrings(field: string, value: unknown): string[] {
   if (value === undefined) return [];
   const items = checkArray(field, value, 'an array of strings');
@@ -226,49 +196,6 @@ export function checkRandom(field: string, value: unknown): () => number {
   };
 }
 
-const TLS_KEYS = ['ca', 'cert', 'key', 'rejectUnauthorized', 'servername'] as const;
-
-const isPem = (value: unknown) => typeof value === 'string' || ArrayBuffer.isView(value);
-
-/** A PEM value, or (`list`) an array of them, copied so what tls.connect reads is what was checked. */
-function checkPem(field: string, value: unknown, list: boolean): unknown {
-  if (value === undefined) return undefined;
-  const expected = list ? 'a PEM string or Buffer, or an array of them' : 'a PEM string or Buffer';
-  if (!list || !isArray(value)) {
-    if (!isPem(value)) throw invalid(field, expected, value);
-    return value;
-  }
-  const items = checkArray(field, value, expected);
-  items.forEach((item, i) => {
-    if (!isPem(item)) throw invalid(`${field}[${i}]`, 'a PEM string or Buffer', item);
-  });
-  return items;
-}
-
-/**
- * TLS options, checked whatever the scheme (a wrong type is a bug even where it
- * is unused). `rejectUnauthorized` must be a real boolean: a falsy 0 or '' must
- * not turn certificate verification off.
- */
-export function checkTls(field: string, value: unknown): TlsOptions | undefined {
-  const tls = checkObject(field, value);
-  if (!tls) return undefined;
-  checkKnownKeys(field, tls, TLS_KEYS);
-  const ca = checkPem(`${field}.ca`, tls.ca, true);
-  const cert = checkPem(`${field}.cert`, tls.cert, false);
-  const key = checkPem(`${field}.key`, tls.key, false);
-  const servername = tls.servername;
-  if (servername !== undefined && (typeof servername !== 'string' || servername === '')) {
-    throw invalid(`${field}.servername`, 'a non-empty string', servername);
-  }
-  const checked: TlsOptions = { rejectUnauthorized: checkBoolean(`${field}.rejectUnauthorized`, tls.rejectUnauthorized, true) };
-  if (ca !== undefined) checked.ca = ca as TlsOptions['ca'];
-  if (cert !== undefined) checked.cert = cert as TlsOptions['cert'];
-  if (key !== undefined) checked.key = key as TlsOptions['key'];
-  if (servername !== undefined) checked.servername = servername;
-  return checked;
-}
-
 /**
  * Runs an options resolver; whatever it throws that is not already a
  * `LifelineError` (a hostile Proxy or toString deep inside a value) becomes
@@ -282,3 +209,6 @@ export function guardOptions<T>(resolve: () => T): T {
     throw new LifelineError('INVALID_OPTIONS', 'Expected `options` to be plain data, but reading them threw', { cause: error });
   }
 }
+
+/** The longest timeout accepted (about 24 days): what `setTimeout` can hold. */
+export const MAX_TIMEOUT = 2_147_483_647;

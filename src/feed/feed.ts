@@ -13,38 +13,25 @@
  * ```
  */
 import { EventEmitter } from 'node:events';
-import { createActor, type ActorRefFrom } from 'xstate';
-import { closeActor } from '../actors/close-actor.js';
-import { openWebSocket, type WsFeedConnection } from '../actors/websocket.js';
-import { redactUrl } from '../inspect/redact.js';
-import { recorderFor } from '../inspect/options.js';
-import { FeedObserver } from '../inspect/feed-observer.js';
-import type { FlightRecorder, TransitionRecord } from '../inspect/recorder.js';
+import { createActor } from 'xstate';
+import { closeActor } from '../transport/close-actor.js';
+import { openWebSocket, type WsFeedConnection } from '../transport/websocket.js';
+import { redactUrl } from '../redact.js';
+import { recorderFor } from '../telemetry/options.js';
+import { FeedObserver } from './observer.js';
+import type { FlightRecorder, TransitionRecord } from '../telemetry/recorder.js';
 import { LifelineError } from '../errors.js';
-import { feedMachine, feedState, type FeedConnection, type FeedSnapshot, type FeedState } from '../machines/feed.js';
+import { feedMachine, feedState, type FeedActor, type FeedConnection, type FeedSnapshot, type FeedState } from '../machines/feed.js';
 import { MessageQueue, type FeedMessage } from './message-queue.js';
-import { limitedDial } from '../actors/dial-limiter.js';
+import { limitedDial } from '../transport/dial-limiter.js';
 import { holdProcess } from './process-hold.js';
 import { resolveFeedOptions, type FeedOptions, type ResolvedFeedOptions } from './options.js';
+import type { FeedStats } from '../telemetry/stats.js';
 
-export type FeedActor = ActorRefFrom<typeof feedMachine>;
+export type { FeedStats } from '../telemetry/stats.js';
 
-export interface FeedStats {
-  state: FeedState;
-  /** Messages received since connect(). */
-  messages: number;
-  /** Messages dropped by full `messages()` buffers. */
-  dropped: number;
-  /** Connections opened since connect() (the first one included). */
-  connections: number;
-  /** Consecutive failures since the feed was last stably live. */
-  attempts: number;
-  /** The endpoint in use, as scheme://host:port. */
-  url: string;
-  subscriptions: number;
-  /** The last error's code, if any. */
-  lastError: string | undefined;
-}
+export type { FeedActor } from '../machines/feed.js';
+
 
 export interface FeedEvents {
   message: [data: string | Buffer, isBinary: boolean];

@@ -2,14 +2,13 @@
  * `Feed.connect` options: the public type with each default in its doc
  * comment, one constant per default, and the one place they are validated.
  */
-import { unrefClock } from '../actors/clock.js';
-import { checkDialLimiter, type DialLimiter } from '../actors/dial-limiter.js';
-import type { TlsOptions } from '../actors/dial.js';
-import { FEED_BACKOFF, type BackoffOptions, type BackoffPolicy } from '../machines/backoff.js';
+import { unrefClock } from '../clock.js';
+import { checkDialLimiter, type DialLimiter } from '../transport/dial-limiter.js';
+import { checkTls, type TlsOptions } from '../transport/tls-options.js';
+import { checkBackoff, FEED_BACKOFF, type BackoffOptions, type BackoffPolicy } from '../machines/backoff.js';
 import { FEED_STABLE_AFTER, type FeedClock, type HeartbeatOptions } from '../machines/feed.js';
 import {
   checkArray,
-  checkBackoff,
   checkBoolean,
   checkFunction,
   checkInstance,
@@ -19,16 +18,15 @@ import {
   checkOneOf,
   checkRandom,
   checkStrings,
-  checkTls,
   guardOptions,
   invalid,
   invalidSaying,
+  MAX_TIMEOUT,
 } from '../validate.js';
-import { flattenHeaders, type HeaderInput } from '../pool/headers.js';
-import { scrubbedView } from '../inspect/redact.js';
-import { DEFAULT_HISTORY } from '../inspect/recorder.js';
-import { INSPECTION_KEYS, resolveInspection, type InspectionOptions, type ResolvedInspection } from '../inspect/options.js';
-import { MAX_TIMEOUT } from '../pool/options.js';
+import { flattenHeaders, type HeaderInput } from '../transport/headers.js';
+import { scrubbedView } from '../redact.js';
+import { DEFAULT_HISTORY } from '../telemetry/recorder.js';
+import { INSPECTION_KEYS, resolveInspection, type InspectionOptions, type ResolvedInspection } from '../telemetry/options.js';
 
 export const DEFAULT_FEED_CONNECT_TIMEOUT = 5_000;
 export const DEFAULT_MAX_MESSAGE_SIZE = 16 << 20;

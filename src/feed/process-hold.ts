@@ -1,7 +1,7 @@
 /**
  * What keeps the process alive while a feed is open (issue 14, item 8).
  *
- * Every timer lifeline arms is unref'd (see actors/clock.ts), and between a
+ * Every timer lifeline arms is unref'd (see clock.ts), and between a
  * disconnect and the reconnect a feed has no socket: a program whose only work
  * is a feed used to exit with code 0 on its first disconnect. An open feed now
  * holds the process, as a socket or a nats client does, from connect() until

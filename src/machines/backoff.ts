@@ -7,6 +7,8 @@
  * a whole schedule can be checked at once with a fixed random.
  */
 
+import { checkFunction, checkKnownKeys, checkNumber, checkObject, checkOneOf } from '../validate.js';
+
 export type Jitter = 'full' | 'equal' | 'none';
 
 export interface BackoffOptions {
@@ -74,4 +76,33 @@ export function createBackoff(options: BackoffOptions | undefined, defaults: Bac
         return Math.round(random() * ceiling);
     }
   };
+}
+
+/** A user's `backoff` option, checked (`INVALID_OPTIONS`), as the policy a slot or feed follows. */
+const BACKOFF_KEYS = ['initial', 'max', 'factor', 'jitter', 'delay'] as const;
+
+export function checkBackoff(field: string, value: unknown, defaults: BackoffDefaults): BackoffPolicy {
+  const options = checkObject(field, value);
+  if (!options) return createBackoff(undefined, defaults);
+  checkKnownKeys(field, options, BACKOFF_KEYS);
+  const initial = checkNumber(`${field}.initial`, options.initial, defaults.initial);
+  const max = checkNumber(`${field}.max`, options.max, Math.max(defaults.max, initial), { min: initial });
+  const checked: BackoffOptions = {
+    initial,
+    max,
+    factor: checkNumber(`${field}.factor`, options.factor, defaults.factor, { min: 1, max: 100, integer: false }),
+    jitter: checkOneOf<Jitter>(`${field}.jitter`, options.jitter, ['full', 'equal', 'none'], defaults.jitter),
+  };
+  const delay = checkFunction<(attempt: number) => number>(`${field}.delay`, options.delay);
+  // A delay function that throws would fail the slot or feed actor; NaN makes the policy fall back to `initial`.
+  if (delay) {
+    checked.delay = (attempt) => {
+      try {
+        return delay(attempt);
+      } catch {
+        return Number.NaN;
+      }
+    };
+  }
+  return createBackoff(checked, defaults);
 }

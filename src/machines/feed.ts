@@ -18,11 +18,11 @@
  * machine sees only what changes its state: open, lost, acks, missed pongs,
  * staleness, and the caller's subscribe/unsubscribe/close.
  */
-import { assign, fromCallback, fromPromise, setup, type SnapshotFrom } from 'xstate';
+import { assign, fromCallback, fromPromise, setup, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import { LifelineError } from '../errors.js';
 import type { BackoffPolicy } from './backoff.js';
 
-/** What the feed machine needs from an open WebSocket; src/actors/websocket.ts implements it over ws. */
+/** What the feed machine needs from an open WebSocket; src/transport/websocket.ts implements it over ws. */
 export interface FeedConnection {
   send(text: string): void;
   ping(): void;
@@ -402,3 +402,6 @@ export function feedState(snapshot: FeedSnapshot): FeedState {
   if (typeof value === 'string') return value as FeedState;
   return value.connected;
 }
+
+/** A running feed machine, as `feed.actor` exposes it. */
+export type FeedActor = ActorRefFrom<typeof feedMachine>;

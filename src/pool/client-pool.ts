@@ -11,15 +11,15 @@
  * ```
  */
 import { createActor, type Subscription } from 'xstate';
-import type { Clock } from '../actors/clock.js';
-import { closeActor } from '../actors/close-actor.js';
-import { describeTarget } from '../actors/dial.js';
-import { currentTurn } from '../actors/turn.js';
-import type { HttpConnection } from '../actors/http-connection.js';
+import type { Clock } from '../clock.js';
+import { closeActor } from '../transport/close-actor.js';
+import { describeTarget } from '../transport/dial.js';
+import { currentTurn } from '../transport/turn.js';
+import type { HttpConnection } from '../transport/http-connection.js';
 import { LifelineError, type ErrorCode } from '../errors.js';
-import { recorderFor } from '../inspect/options.js';
-import { PoolObserver } from '../inspect/pool-observer.js';
-import type { FlightRecorder, TransitionRecord } from '../inspect/recorder.js';
+import { recorderFor } from '../telemetry/options.js';
+import { PoolObserver } from './observer.js';
+import type { FlightRecorder, TransitionRecord } from '../telemetry/recorder.js';
 import type { AcquireReply, LedgerActor } from '../machines/ledger.js';
 import { slotMachine, slotState, type SlotConnection, type SlotSnapshot, type SlotState } from '../machines/slot.js';
 import { slotStates, supervisorMachine, type SupervisorActor } from '../machines/supervisor.js';
@@ -28,8 +28,13 @@ import { deadlineExceeded, remainingUntil } from './deadline.js';
 import { Lease, type Attempt, type LeaseOwner } from './lease.js';
 import { HOMING_INTERVAL, OriginAssignment } from './origins.js';
 import { isTransportFailure, mayRepeat } from './retry.js';
-import { MAX_TIMEOUT, resolvePoolOptions, type ClientPoolOptions, type ResolvedPoolOptions } from './options.js';
-import { readRequest, type RequestDefaults, type RequestOptions } from './request.js';
+import { MAX_TIMEOUT } from '../validate.js';
+import { resolvePoolOptions, type ClientPoolOptions, type ResolvedPoolOptions } from './options.js';
+import type { RequestDefaults, RequestOptions } from './request.js';
+import { readRequest } from './request-options.js';
+import type { PoolStats } from '../telemetry/stats.js';
+
+export type { PoolStats } from '../telemetry/stats.js';
 import { readAcquire } from './request-options.js';
 import { SlotDialer } from './slot-dialer.js';
 import type { LifelineResponse } from './response.js';
@@ -65,34 +70,6 @@ export interface PoolRequestOptions extends RequestOptions {
   replay?: boolean;
 }
 
-/**
- * A count of slots by state (`healthy + busy + connecting + backoff + poisoned + closed == connections`),
- * and what the pool has lived through since `connect()`.
- */
-export interface PoolStats {
-  connections: number;
-  healthy: number;
-  busy: number;
-  connecting: number;
-  backoff: number;
-  poisoned: number;
-  /** Slots stopped by `close()`; 0 while the pool is open. */
-  closed: number;
-  /** Callers waiting in `acquire()`. */
-  waiting: number;
-  /** Connections opened since connect(). */
-  dials: number;
-  /** Connections that ended normally: closed by the server after serving a response, or retired by the pool. Never backed off. */
-  cleanEnds: number;
-  /** Failed dials, and connections that failed (before their first response, or under a request: reset, timeout, protocol error). */
-  failures: number;
-  /** Times a slot entered backoff: only failures lead there. */
-  backoffs: number;
-  /** Requests `pool.request` sent again on another connection because they never left the process. */
-  resends: number;
-  /** Idempotent requests `pool.request` replayed after dying, unanswered, on a reused connection (the stale race). */
-  replays: number;
-}
 
 function errorFor(code: ErrorCode, failing?: { connections: number; error: Error }): LifelineError {
   switch (code) {

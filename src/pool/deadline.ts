@@ -5,7 +5,7 @@
  * and every stage spends from the same budget.
  */
 import { LifelineError } from '../errors.js';
-import { MAX_TIMEOUT } from './options.js';
+import { MAX_TIMEOUT } from '../validate.js';
 
 /** Where the request was when its deadline passed: what the caller must reconcile differs. */
 export type DeadlineStage = 'acquire' | 'send' | 'response';

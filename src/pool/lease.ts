@@ -13,12 +13,13 @@
  * ```
  */
 import { LifelineError, type ErrorCode } from '../errors.js';
-import type { Clock } from '../actors/clock.js';
-import type { HttpConnection, RequestOutcome } from '../actors/http-connection.js';
-import type { RequestMessage } from '../inspect/diagnostics.js';
-import type { PoolObserver } from '../inspect/pool-observer.js';
+import type { Clock } from '../clock.js';
+import type { HttpConnection, RequestOutcome } from '../transport/http-connection.js';
+import type { RequestMessage } from '../telemetry/diagnostics.js';
+import type { PoolObserver } from './observer.js';
 import { deadlineExceeded, remainingUntil } from './deadline.js';
-import { buildDispatch, CollectHandler, readRequest, type CheckedRequest, type RequestDefaults, type RequestOptions } from './request.js';
+import { buildDispatch, CollectHandler, type CheckedRequest, type RequestDefaults, type RequestOptions } from './request.js';
+import { readRequest } from './request-options.js';
 import type { LifelineResponse } from './response.js';
 
 /** What a lease needs from its pool. */

@@ -2,13 +2,12 @@
  * `ClientPool.connect` options: the public type with each default in its doc
  * comment, one constant per default, and the single place they are validated.
  */
-import { clockNow, unrefClock, type Clock } from '../actors/clock.js';
-import type { TlsOptions } from '../actors/dial.js';
-import { checkDialLimiter, type DialLimiter } from '../actors/dial-limiter.js';
-import { SLOT_BACKOFF, type BackoffOptions, type BackoffPolicy } from '../machines/backoff.js';
+import { clockNow, unrefClock, type Clock } from '../clock.js';
+import { checkTls, type TlsOptions } from '../transport/tls-options.js';
+import { checkDialLimiter, type DialLimiter } from '../transport/dial-limiter.js';
+import { checkBackoff, SLOT_BACKOFF, type BackoffOptions, type BackoffPolicy } from '../machines/backoff.js';
 import { SLOT_STABLE_AFTER } from '../machines/slot.js';
 import {
-  checkBackoff,
   checkArray,
   checkBoolean,
   checkInstance,
@@ -17,14 +16,14 @@ import {
   checkObject,
   checkOneOf,
   checkRandom,
-  checkTls,
   guardOptions,
   invalid,
   invalidSaying,
+  MAX_TIMEOUT,
 } from '../validate.js';
-import { decodeUrlPart, scrubbedView } from '../inspect/redact.js';
-import { flattenHeaders, type HeaderInput } from './headers.js';
-import { INSPECTION_KEYS, resolveInspection, type InspectionOptions, type ResolvedInspection } from '../inspect/options.js';
+import { decodeUrlPart, scrubbedView } from '../redact.js';
+import { flattenHeaders, type HeaderInput } from '../transport/headers.js';
+import { INSPECTION_KEYS, resolveInspection, type InspectionOptions, type ResolvedInspection } from '../telemetry/options.js';
 
 export const DEFAULT_CONNECTIONS = 4;
 export const DEFAULT_CONNECT_TIMEOUT = 3_000;
@@ -47,8 +46,6 @@ export const DEFAULT_REPLAY = true;
 export const DEFAULT_POOL_HISTORY = 100;
 /** Upper bound on `connections`: one pool is not meant to open a socket per request. */
 export const MAX_CONNECTIONS = 1_024;
-/** The longest timeout accepted (about 24 days): what `setTimeout` can hold. */
-export const MAX_TIMEOUT = 2_147_483_647;
 /** A bound on `retry`: past a handful, retrying is a loop, not a policy. */
 export const MAX_RETRIES = 10;
 

@@ -11,8 +11,9 @@
 import { types } from 'node:util';
 import { LifelineError } from '../errors.js';
 import { describeValue, isInstance } from '../validate.js';
-import { flattenHeaders } from './headers.js';
-import { MAX_RETRIES, MAX_TIMEOUT } from './options.js';
+import { flattenHeaders } from '../transport/headers.js';
+import { MAX_TIMEOUT } from '../validate.js';
+import { MAX_RETRIES } from './options.js';
 import type { CheckedRequest, RequestOptions } from './request.js';
 
 /** RFC 9110 token characters: what a method may contain. */

@@ -9,8 +9,8 @@
  */
 import type { Dispatcher } from 'undici';
 import { LifelineError } from '../errors.js';
-import { cutShort, poisonsConnection, toLifelineError } from './error-map.js';
-import { mergeHeaders, type HeaderInput } from './headers.js';
+import { cutShort, poisonsConnection, toLifelineError } from '../transport/error-map.js';
+import { mergeHeaders, type HeaderInput } from '../transport/headers.js';
 import { LifelineResponse } from './response.js';
 
 /** A query value; a bigint is sent in decimal. Non-finite numbers and lone surrogates are refused. */
@@ -67,8 +67,6 @@ export type CheckedRequest<T extends RequestOptions = RequestOptions> = Omit<T, 
   headers?: string[];
   query?: Record<string, string[]>;
 };
-
-export { readRequest } from './request-options.js';
 
 /** The dispatch options of a checked request: nothing here can throw (readRequest checked it all). */
 export function buildDispatch(options: CheckedRequest, defaults: RequestDefaults): Dispatcher.DispatchOptions {

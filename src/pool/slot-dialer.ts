@@ -4,9 +4,9 @@
  * connection bound to the socket it gets. It also keeps the sockets and dials
  * in flight, so `close()` can wait for the last of them.
  */
-import { dial, type DialTarget } from '../actors/dial.js';
-import { DialLimiter, limitedDial } from '../actors/dial-limiter.js';
-import { HttpConnection } from '../actors/http-connection.js';
+import { dial, type DialTarget } from '../transport/dial.js';
+import { DialLimiter, limitedDial } from '../transport/dial-limiter.js';
+import { HttpConnection } from '../transport/http-connection.js';
 import type { ConnectionDialer, DialOutcome } from '../machines/slot.js';
 import type { ResolvedPoolOptions } from './options.js';
 import type { OriginAssignment } from './origins.js';

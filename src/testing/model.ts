@@ -18,9 +18,9 @@
  * event; the system under test does the work.
  */
 import { createMachine, type AnyStateMachine, type AnyStateNode, type StateNodeConfig } from 'xstate';
-import { childNodes, nodeTransitions, type NodeTransition } from '../inspect/transitions.js';
+import { childNodes, nodeTransitions, type NodeTransition } from '../telemetry/transitions.js';
 
-export { modelEventName } from '../inspect/transitions.js';
+export { modelEventName } from '../telemetry/transitions.js';
 
 /** One transition of the original machine, named as the model names it. */
 export interface ModelTransition {

@@ -46,7 +46,7 @@ export const isFull = (stats: PoolStats) => stats.healthy === stats.connections;
 /**
  * Long enough for a connection that just served a response to be handed out again. It is
  * set aside until the check phase of the loop iteration after its response's (a FIN right
- * behind the response is read first: `src/actors/turn.ts`): after `await pool.request(...)`,
+ * behind the response is read first: `src/transport/turn.ts`): after `await pool.request(...)`,
  * wait for this before counting on that connection. Three check phases, to be past both.
  */
 export async function nextTurn(): Promise<void> {

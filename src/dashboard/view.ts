@@ -1,0 +1,123 @@
+/**
+ * What the dashboard shows, as JSON: the pools and feeds it watches, each named
+ * by an id (`pool 0`, `feed 0`) and a safe label, with its counters, one row per
+ * slot or feed, and its recorded history.
+ *
+ * Only values that cannot carry a secret are read: a pool's origin (scheme, host
+ * and port), a feed's redacted URL, counters, state names, and what the flight
+ * recorder holds (scrubbed before it was stored). Never options, headers or a
+ * raw URL; never an error object (its message could echo a header).
+ */
+import type { Feed, FeedStats } from '../feed/feed.js';
+import type { ClientPool, PoolStats } from '../pool/client-pool.js';
+import type { TransitionRecord } from '../telemetry/recorder.js';
+import { redactUrl } from '../redact.js';
+
+/** One slot or feed: a row of the dashboard's table. */
+export interface ActorView {
+  /** `slot 0`, ..., or `feed`. */
+  actor: string;
+  state: string;
+  /** Wall-clock time the state was entered; unknown (absent) when recording is off. */
+  since?: number;
+  attempts: number;
+  lastError?: string;
+  /** Slots: times handed out. Feeds: messages received. */
+  served?: number;
+  /** Slots of a pool with several origins: the one the slot is on (scheme, host and port). */
+  origin?: string;
+}
+
+export interface PoolView {
+  /** `pool 0`, `pool 1`, ...: what record events name as their `source`. */
+  id: string;
+  origin: string;
+  recording: boolean;
+  stats: PoolStats;
+  slots: ActorView[];
+}
+
+export interface FeedView {
+  id: string;
+  url: string;
+  recording: boolean;
+  state: string;
+  stats: FeedStats;
+  summary: ActorView;
+}
+
+/** Everything live, as of `now` (the server's clock, so the page can correct for its own). */
+export interface DashboardView {
+  now: number;
+  pools: PoolView[];
+  feeds: FeedView[];
+}
+
+/** A record as the page receives it: tagged with the pool or feed it came from. */
+export interface SourcedRecord extends TransitionRecord {
+  source: string;
+}
+
+export interface Watched {
+  pools: readonly ClientPool[];
+  feeds: readonly Feed[];
+}
+
+export const poolId = (index: number): string => `pool ${index}`;
+export const feedId = (index: number): string => `feed ${index}`;
+
+function poolView(pool: ClientPool, index: number): PoolView {
+  const summaries = new Map(pool.recorder?.summaries().map((summary) => [summary.actor, summary]));
+  // The slot actors and the ledger are the truth for state, attempts and leases; the recorder adds what they do not keep.
+  const { slots: refs, ledger } = pool.actor.getSnapshot().context;
+  const granted = ledger.getSnapshot().context.granted;
+  const states = pool.slotStates();
+  const origins = pool.origins;
+  const on = pool.slotOrigins();
+  const slots = refs.map((slot, i): ActorView => {
+    const actor = `slot ${i}`;
+    const summary = summaries.get(actor);
+    const view: ActorView = { actor, state: states[i]!, attempts: slot.getSnapshot().context.attempts, served: granted[i]! };
+    if (origins.length > 1) view.origin = redactUrl(origins[on[i]!]!);
+    if (summary) {
+      view.since = summary.since;
+      if (summary.lastError !== undefined) view.lastError = summary.lastError;
+    }
+    return view;
+  });
+  return { id: poolId(index), origin: pool.origin, recording: pool.recorder !== undefined, stats: pool.stats(), slots };
+}
+
+function feedView(feed: Feed, index: number): FeedView {
+  const stats = feed.stats();
+  // stats.url is already scheme://host:port; redacting again costs nothing and does not depend on that.
+  const safe: FeedStats = { ...stats, url: redactUrl(stats.url) };
+  const summary = feed.recorder?.summaries()[0];
+  const view: ActorView = { actor: 'feed', state: stats.state, attempts: stats.attempts, served: stats.messages };
+  // An error code names a kind of failure and cannot carry a secret.
+  if (stats.lastError !== undefined) view.lastError = stats.lastError;
+  if (summary) view.since = summary.since;
+  return { id: feedId(index), url: safe.url, recording: feed.recorder !== undefined, state: stats.state, stats: safe, summary: view };
+}
+
+export function dashboardView({ pools, feeds }: Watched): DashboardView {
+  return { now: Date.now(), pools: pools.map(poolView), feeds: feeds.map(feedView) };
+}
+
+/** Every recorded history, oldest first per pool or feed. */
+export function historyView({ pools, feeds }: Watched) {
+  return {
+    pools: pools.map((pool, i) => ({ id: poolId(i), origin: pool.origin, history: pool.history() })),
+    feeds: feeds.map((feed, i) => ({ id: feedId(i), url: redactUrl(feed.stats().url), history: feed.history() })),
+  };
+}
+
+/** Every record kept, tagged with its source and in the order it happened, the last `limit` of them. */
+export function recentRecords({ pools, feeds }: Watched, limit: number): SourcedRecord[] {
+  const all = [
+    ...pools.flatMap((pool, i) => pool.history().map((record) => ({ ...record, source: poolId(i) }))),
+    ...feeds.flatMap((feed, i) => feed.history().map((record) => ({ ...record, source: feedId(i) }))),
+  ];
+  // seq orders one recorder's records; across recorders, wall-clock time is the only common order.
+  return all.sort((a, b) => a.at - b.at || a.seq - b.seq).slice(-limit);
+}

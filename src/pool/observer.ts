@@ -1,0 +1,149 @@
+/**
+ * The metrics and diagnostics of one pool: its OpenTelemetry instruments (when
+ * a `meter` is given) and its `diagnostics_channel` events (while subscribed).
+ *
+ * The pool calls the hooks below on its acquire and request paths, each behind
+ * one check (`observesAcquire`, `observesRequests`) that is false, and costs
+ * nothing more, when there is neither a meter nor a subscriber. Slot state
+ * changes come from subscriptions to the slot actors' snapshots: a slot does
+ * not transition on lease or release, so they cost the request path nothing.
+ */
+import type { Attributes, Meter } from '@opentelemetry/api';
+import type { Subscription } from 'xstate';
+import type { PoolStats } from '../telemetry/stats.js';
+import type { LifelineError } from '../errors.js';
+import type { LifelineResponse } from './response.js';
+import { slotState, type SlotSnapshot } from '../machines/slot.js';
+import type { SupervisorActor } from '../machines/supervisor.js';
+import { acquireChannel, publish, requestChannel, slotStateChannel, type RequestMessage } from '../telemetry/diagnostics.js';
+import { poolInstruments, type PoolInstruments } from '../telemetry/otel.js';
+import { redactUrl } from '../redact.js';
+import { watchStates, type Watched } from '../telemetry/state-watch.js';
+
+/** What the observer reads of its pool. */
+export interface ObservedPool {
+  readonly origin: string;
+  /** Every origin of the pool (scheme, host, port), and the index of the one each slot is on. */
+  readonly origins: readonly string[];
+  slotOrigins(): readonly number[];
+  readonly actor: SupervisorActor;
+  stats(): PoolStats;
+}
+
+/** Methods an attribute may name as they are; any other becomes `_OTHER`, so a caller cannot grow the metric's series without bound. */
+const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'CONNECT', 'OPTIONS', 'TRACE', 'PATCH']);
+const STATUS_CLASSES = ['0xx', '1xx', '2xx', '3xx', '4xx', '5xx'];
+
+function statusClass(status: number): string {
+  return STATUS_CLASSES[Math.floor(status / 100)] ?? 'other';
+}
+
+export class PoolObserver {
+  readonly #origin: string;
+  readonly #pool: ObservedPool;
+  /** Each origin, redacted once: a slot's events and its requests are named by the origin it is on. */
+  readonly #origins: readonly string[];
+  readonly #instruments: PoolInstruments | undefined;
+  /** The reconnect counter's attributes, made once each: after a clean end, after a failure. */
+  readonly #afterClean: Attributes;
+  readonly #afterFailure: Attributes;
+  readonly #subscriptions: Subscription[] = [];
+  /** Slot actors already watched (slots may be added after start). */
+  readonly #watched = new WeakSet<object>();
+  #slots: readonly unknown[] = [];
+  #unobserve: (() => void) | undefined;
+
+  constructor(pool: ObservedPool, meter: Meter | undefined) {
+    this.#origin = redactUrl(pool.origin);
+    this.#pool = pool;
+    this.#origins = pool.origins.map(redactUrl);
+    this.#afterClean = { origin: this.#origin, after: 'clean-end' };
+    this.#afterFailure = { origin: this.#origin, after: 'failure' };
+    if (meter) {
+      this.#instruments = poolInstruments(meter);
+      this.#unobserve = this.#instruments.observe({ origin: this.#origin, stats: () => pool.stats() });
+    }
+    // Slots are spawned when the supervisor starts: its first snapshot brings them.
+    this.#subscriptions.push(
+      pool.actor.subscribe({ next: (snapshot) => this.#watchSlots(snapshot.context.slots), error: () => {} }),
+    );
+  }
+
+  /** Whether acquires are measured: a meter, or a subscriber to `lifeline:pool:acquire`. */
+  get observesAcquire(): boolean {
+    return this.#instruments !== undefined || acquireChannel.hasSubscribers;
+  }
+
+  /** Whether requests are measured: a meter, or a subscriber to `lifeline:pool:request`. */
+  get observesRequests(): boolean {
+    return this.#instruments !== undefined || requestChannel.hasSubscribers;
+  }
+
+  /** An acquire was answered; `started` is its `performance.now()`, or -1 for a try (which never waits). */
+  acquired(mode: 'try' | 'wait', started: number, outcome: string): void {
+    const waitMs = started < 0 ? 0 : performance.now() - started;
+    this.#instruments?.acquireWait.record(waitMs, { origin: this.#origin, mode, outcome });
+    if (acquireChannel.hasSubscribers) publish(acquireChannel, { origin: this.#origin, mode, outcome, waitMs });
+  }
+
+  /** A request dispatched at `started` (`performance.now()`) on `slot` settled. */
+  requested(
+    slot: number,
+    method: string | undefined,
+    started: number,
+    error: LifelineError | undefined,
+    response: LifelineResponse | undefined,
+    attempt: RequestMessage['attempt'],
+  ): void {
+    const durationMs = performance.now() - started;
+    const origin = this.#originOf(slot);
+    const sent = method ?? 'GET';
+    const status = error ? undefined : response?.status;
+    if (this.#instruments) {
+      const outcome = error ? error.code : statusClass(status ?? 0);
+      this.#instruments.requestDuration.record(durationMs, { origin, method: HTTP_METHODS.has(sent) ? sent : '_OTHER', outcome });
+      if (attempt !== 'first') this.#instruments.repeats.add(1, { origin, attempt });
+    }
+    if (requestChannel.hasSubscribers) {
+      publish(requestChannel, { origin, slot, method: sent, status, error: error?.code, durationMs, attempt });
+    }
+  }
+
+  /** The origin slot `slot` is on now (a pool of one origin: always the pool's). */
+  #originOf(slot: number): string {
+    return this.#origins[this.#pool.slotOrigins()[slot] ?? 0] ?? this.#origin;
+  }
+
+  /** Removes the meter's callbacks and every subscription. Idempotent. */
+  stop(): void {
+    this.#unobserve?.();
+    this.#unobserve = undefined;
+    for (const subscription of this.#subscriptions.splice(0)) subscription.unsubscribe();
+  }
+
+  #watchSlots(slots: readonly Watched<SlotSnapshot>[]): void {
+    if (slots === this.#slots) return;
+    this.#slots = slots;
+    for (const slot of slots) {
+      if (this.#watched.has(slot)) continue;
+      this.#watched.add(slot);
+      this.#subscriptions.push(
+        watchStates(slot, slotState, (from, to, error, snapshot) => {
+          // A redial: the first dial of a slot starts in `connecting` and is not one. Straight from
+          // `healthy` it follows a clean end; from `backoff`, a failure.
+          if (to === 'connecting' && from !== 'connecting') {
+            this.#instruments?.reconnects.add(1, from === 'healthy' ? this.#afterClean : this.#afterFailure);
+          }
+          if (!slotStateChannel.hasSubscribers) return;
+          let reason = error;
+          // The slot notes the event that moved it: the connection's `ended` or the ledger's `recycle`
+          // (a clean end), or `lost` (a failure, which may come without an error: a FIN before any response).
+          if (from === 'healthy' && to === 'connecting') reason = snapshot.context.cause === 'recycle' ? 'RECYCLED' : 'ENDED';
+          else if (reason === undefined && to === 'poisoned') reason = 'CONNECTION_LOST';
+          const index = snapshot.context.index;
+          publish(slotStateChannel, { origin: this.#originOf(index), slot: index, from, to, reason });
+        }),
+      );
+    }
+  }
+}

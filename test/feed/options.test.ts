@@ -1,0 +1,38 @@
+/**
+ * Feed options are checked at Feed.connect(): a wrong one throws INVALID_OPTIONS
+ * saying what was expected and what came, before anything is dialed.
+ */
+import { describe, expect, it } from 'vitest';
+import { Feed, isLifelineError, type FeedOptions } from '../../src/index.js';
+
+describe('feed options', () => {
+  it.each([
+    [{}, 'Expected `url` to be a ws:// or wss:// URL string, got undefined'],
+    [{ url: 'http://x' }, 'Expected `url` to be a ws:// or wss:// URL, got a http: URL'],
+    [{ url: 'ws://x', urls: ['ws://y'] }, 'Expected `url` to be left out when `urls` is given, got both'],
+    [{ urls: [] }, 'Expected `urls` to be a non-empty array of ws:// or wss:// URLs, got an array of 0'],
+    [{ urls: ['ws://a', 5] }, 'Expected `urls[1]` to be a ws:// or wss:// URL string, got 5 (number)'],
+    [{ url: 'ws://x', subscriptions: 'a' }, 'Expected `subscriptions` to be an array of strings, got a string of 1 characters'],
+    [{ url: 'ws://x', subscriptions: [{}] }, 'Expected `subscriptions[0]` to be a string, got an object'],
+    [{ url: 'ws://x', heartbeat: { interval: 1000 } }, 'Expected `heartbeat.timeout` to be an integer from 1 to 2147483647, got undefined'],
+    [{ url: 'ws://x', staleAfter: 0 }, 'Expected `staleAfter` to be an integer from 1 to 2147483647, got 0 (number)'],
+    [{ url: 'ws://x', overflow: 'block' }, "Expected `overflow` to be one of 'drop-oldest', 'drop-newest', got a string of 5 characters"],
+    [{ url: 'ws://x', maxReconnects: -1 }, 'Expected `maxReconnects` to be an integer from 0 to 9007199254740991, got -1 (number)'],
+    [{ url: 'ws://x', isAck: true }, 'Expected `isAck` to be a function, got true (boolean)'],
+    [{ url: 'ws://x', ref: 'no' }, 'Expected `ref` to be a boolean, got a string of 2 characters'],
+    [{ url: 'ws://x', ref: 0 }, 'Expected `ref` to be a boolean, got 0 (number)'],
+    // The same header checks as a pool's default headers, so the same words.
+    [{ url: 'ws://x', headers: { auth: 'k\r\nx: 1' } }, 'Expected `headers.auth` to contain no CR, LF or NUL character'],
+    [{ url: 'ws://x', headers: { 'bad name': 'v' } }, 'Expected `headers` names to be HTTP tokens, got an invalid name of 8 characters'],
+    [{ url: 'wss://x', tls: { rejectUnauthorized: 0 } }, 'Expected `tls.rejectUnauthorized` to be a boolean, got 0 (number)'],
+  ])('%j is refused', (options, message) => {
+    let error: unknown;
+    try {
+      Feed.connect(options as FeedOptions);
+    } catch (e) {
+      error = e;
+    }
+    expect(isLifelineError(error, 'INVALID_OPTIONS')).toBe(true);
+    expect((error as Error).message).toBe(message);
+  });
+});

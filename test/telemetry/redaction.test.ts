@@ -1,0 +1,166 @@
+/**
+ * Secrets never leave: known secrets in default headers, in a URL's
+ * credentials and in a feed URL's query appear nowhere lifeline produces:
+ * recorded history, summaries, stats, error messages, and what `console.log`
+ * (util.inspect) or JSON.stringify show of a pool, a feed or an error.
+ */
+import { inspect } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { ClientPool, Feed, isLifelineError, isSecretName, REDACTED, Redactor } from '../../src/index.js';
+import { urlSecrets } from '../../src/redact.js';
+import { logFeed, logSlot } from '../../src/testing/index.js';
+import { startHttpServer } from '../helpers/http-server.js';
+import { openPool } from '../helpers/pool.js';
+import { openFeed, waitForState } from '../helpers/feed.js';
+import { startWsServer } from '../helpers/ws-server.js';
+
+const SECRETS = {
+  apiKey: 'k3y-SECRET-0001',
+  bearer: 'tok-SECRET-0002',
+  desk: 'desk-SECRET-0003',
+  password: 'pw-SECRET-0004',
+  token: 'tk-SECRET-0005',
+  cookie: 'ck-SECRET-0006',
+};
+
+function expectNoSecret(produced: unknown[]): void {
+  const text = produced.map((item) => (typeof item === 'string' ? item : JSON.stringify(item))).join('\n');
+  expect(text.length).toBeGreaterThan(0);
+  for (const secret of Object.values(SECRETS)) expect(text).not.toContain(secret);
+}
+
+/** The messages of an error and of every cause lifeline itself created. */
+function messages(error: unknown): string[] {
+  const out: string[] = [];
+  for (let e = error; e instanceof Error; e = e.cause) if (isLifelineError(e)) out.push(e.message, e.stack ?? '');
+  return out;
+}
+
+describe('redaction', () => {
+  it('a pool: history, summaries, stats and error messages never carry a header secret or the URL password', async () => {
+    const server = await startHttpServer((req, res) => {
+      // A hostile server that echoes what it was sent: its words are not lifeline's to scrub, but its
+      // request headers prove the secrets were really sent.
+      res.end(JSON.stringify(req.headers));
+    });
+    const url = server.url.replace('http://', `http://trader:${SECRETS.password}@`);
+    const pool = await openPool({
+      url,
+      connections: 2,
+      headers: { 'x-api-key': SECRETS.apiKey, authorization: `Bearer ${SECRETS.bearer}`, 'x-desk': SECRETS.desk },
+      secretHeaders: ['X-Desk'],
+      history: 100,
+      backoff: { initial: 1, max: 5 },
+    });
+    const echoed = (await pool.request({ path: '/' })).text();
+    expect(echoed).toContain(SECRETS.apiKey);
+    expect(echoed).toContain(SECRETS.desk);
+
+    const produced: unknown[] = [];
+    server.resetAll();
+    await logSlot(pool, 0).next();
+    await server.refuse();
+    const failed = await ClientPool.connect({ url, headers: { 'x-api-key': SECRETS.apiKey }, connections: 1 }).catch((e: unknown) => e);
+    expect(isLifelineError(failed) && failed.code).toBe('CONNECT_FAILED');
+    produced.push(...messages(failed));
+    server.blackHole();
+    await server.accept();
+    const timedOut = await pool.request({ path: `/x`, timeout: 1 }).catch((e: unknown) => e);
+    produced.push(...messages(timedOut));
+    produced.push(pool.history(), pool.recorder!.summaries(), pool.stats(), pool.origin);
+    expect(pool.history().length).toBeGreaterThan(0);
+    expectNoSecret(produced);
+  });
+
+  it('a feed: history, stats and errors never carry the URL token or a header secret', async () => {
+    const server = await startWsServer();
+    const feed = openFeed({
+      url: `${server.url}/stream?token=${SECRETS.token}`,
+      headers: { cookie: `session=${SECRETS.cookie}` },
+      subscriptions: ['s'],
+      backoff: { initial: 1, max: 5 },
+    });
+    const errors: unknown[] = [];
+    feed.on('error', (error) => errors.push(...messages(error)));
+    const log = logFeed(feed);
+    expect(await log.next()).toBe('healthy');
+    server.dropAll();
+    expect(await log.next()).toBe('poisoned');
+    const notLive = await feed.send('x').catch((e: unknown) => e);
+    const bad = (() => {
+      try {
+        Feed.connect({ url: `http://user:${SECRETS.password}@127.0.0.1:1/?token=${SECRETS.token}` });
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(isLifelineError(bad) && bad.code).toBe('INVALID_OPTIONS');
+    expectNoSecret([feed.history(), feed.recorder!.summaries(), feed.stats(), ...errors, ...messages(notLive), ...messages(bad)]);
+  });
+});
+
+describe('redaction in util.inspect and JSON.stringify', () => {
+  it('console.log of a pool, a feed, their actors and their errors shows no secret, while the real values are still sent', async () => {
+    const server = await startHttpServer((req, res) => res.end(JSON.stringify(req.headers)));
+    const venue = await startWsServer();
+    const url = server.url.replace('http://', `http://trader:${SECRETS.password}@`);
+    const headers = { 'x-api-key': SECRETS.apiKey, authorization: `Bearer ${SECRETS.bearer}` };
+    const pool = await openPool({ url, connections: 1, headers, history: 10 });
+    const feed = openFeed({ url: `${venue.url}/s?token=${SECRETS.token}`, headers: { cookie: `session=${SECRETS.cookie}` } });
+    await waitForState(feed, 'healthy');
+    // Scrubbed only in what is shown: the server still receives the real values.
+    expect((await pool.request({ path: '/' })).text()).toContain(SECRETS.apiKey);
+    expect(venue.acceptedAt.length).toBe(1);
+
+    await server.stop();
+    await venue.stop();
+    const errors = [
+      await ClientPool.connect({ url, headers, connections: 1 }).catch((e: unknown) => e),
+      await pool.request({ path: '/', timeout: 50 }).catch((e: unknown) => e),
+      await feed.send('x').catch((e: unknown) => e),
+    ];
+    for (const error of errors) expect(isLifelineError(error), String(error)).toBe(true);
+
+    const basic = Buffer.from(`trader:${SECRETS.password}`).toString('base64');
+    // Depth 6 reaches the actors' context and their input (where a feed's URLs live) and the errors' causes.
+    const shown = [pool, feed, pool.actor, feed.actor, pool.requestDefaults, ...errors].map((value) => inspect(value, { depth: 6 }));
+    shown.push(JSON.stringify(errors), JSON.stringify(pool.requestDefaults), JSON.stringify(feed.actor.getSnapshot().context.urls));
+    // While it dials, the feed's invoked `open` actor is in the tree too, with its input: seen the
+    // moment the feed enters `connecting` (a refused dial leaves it within a turn).
+    shown.push(
+      await new Promise<string>((resolve) => {
+        const watch = (state: string) => {
+          if (state !== 'connecting') return;
+          feed.off('state', watch);
+          resolve(inspect(feed.actor, { depth: 6 }));
+        };
+        feed.on('state', watch);
+      }),
+    );
+    expectNoSecret(shown);
+    for (const text of shown) expect(text).not.toContain(basic);
+    // The scrubbed view still shows what is there: the header names, with the values replaced.
+    expect(inspect(pool.requestDefaults)).toContain(`'x-api-key', '${REDACTED}'`);
+  });
+});
+
+describe('Redactor', () => {
+  it('replaces every occurrence of every secret, the longest first', () => {
+    const redactor = new Redactor(['abcd', 'abcdef', 'xyz']);
+    expect(redactor.text('k=abcdef, j=abcd, abcdabcd')).toBe(`k=${REDACTED}, j=${REDACTED}, ${REDACTED}${REDACTED}`);
+    // Too short to be a secret: scrubbing it would mangle ordinary text.
+    expect(redactor.text('xyz')).toBe('xyz');
+  });
+
+  it('knows secret names and the secret parts of a URL', () => {
+    for (const name of ['authorization', 'Cookie', 'x-api-key', 'X-MBX-APIKEY', 'access_token', 'client-secret', 'signature']) {
+      expect(isSecretName(name)).toBe(true);
+    }
+    for (const name of ['content-type', 'accept', 'x-request-id']) expect(isSecretName(name)).toBe(false);
+    expect(isSecretName('x-desk', new Set(['x-desk']))).toBe(true);
+    // The password both as written (what a library echoing the URL prints) and decoded (what is sent).
+    expect(urlSecrets('wss://u:p%40ss@h/x?token=t1&symbol=BTC&signature=s1').sort()).toEqual(['p%40ss', 'p@ss', 's1', 't1', 'u'].sort());
+    // A malformed escape is a secret as written, not a crash.
+    expect(urlSecrets('wss://u:%E0%A4%A@h/')).toEqual(['u', '%E0%A4%A']);
+  });
+});
