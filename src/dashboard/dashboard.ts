@@ -110,7 +110,7 @@ class LiveDashboard implements Dashboard {
     this.#server = http.createServer((req, res) => this.#route(req, res));
   }
 
-  /** Rejects with `INVALID_OPTIONS` when the address cannot be listened on (in use, not this machine's). */
+  /** Rejects with `LISTEN_FAILED` when the address cannot be listened on (in use, not this machine's). */
   listen(port: number): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#server.once('error', (error: NodeJS.ErrnoException) => {
@@ -208,7 +208,7 @@ function hostnameOf(host: string | undefined): string {
 
 /**
  * Serves the live dashboard of `pools` and `feeds` on `http://host:port/`.
- * Throws `INVALID_OPTIONS` for a bad option, or when the address cannot be listened on.
+ * Throws `INVALID_OPTIONS` for a bad option, and `LISTEN_FAILED` when the address cannot be listened on.
  */
 export async function serveDashboard(options: DashboardOptions = {}): Promise<Dashboard> {
   const { port, host, ...watched } = resolveOptions(options);

@@ -15,7 +15,7 @@
 import { EventEmitter } from 'node:events';
 import { createActor } from 'xstate';
 import { closeActor } from '../transport/close-actor.js';
-import { openWebSocket, type WsFeedConnection } from '../transport/websocket.js';
+import { openWebSocket } from '../transport/websocket.js';
 import { redactUrl } from '../redact.js';
 import { recorderFor } from '../telemetry/options.js';
 import { FeedObserver } from './observer.js';
@@ -188,7 +188,8 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
       return Promise.reject(new LifelineError('FEED_CLOSED', 'the feed is closed'));
     }
     if (state !== 'healthy') return Promise.reject(new LifelineError('NOT_LIVE', `the feed is not live (${state})`));
-    return (snapshot.context.connection as WsFeedConnection).sendAndConfirm(text);
+    // Healthy: the machine holds the connection it went live on.
+    return snapshot.context.connection!.sendAndConfirm(text);
   }
 
   /**

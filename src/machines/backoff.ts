@@ -45,7 +45,7 @@ export const FEED_BACKOFF: BackoffDefaults = { initial: 100, max: 30_000, factor
 /** The delay before retry `attempt` without jitter: the ceiling jitter draws under. */
 export function ceilingDelay(attempt: number, policy: BackoffDefaults): number {
   const exponent = Math.max(0, attempt - 1);
-  // Compare in the exponent domain so huge attempt counts never overflow to Infinity * 0.
+  // factor ** exponent overflows to Infinity for a huge attempt count: whatever is not finite is past `max`.
   const raw = policy.initial * Math.pow(policy.factor, exponent);
   return Number.isFinite(raw) ? Math.min(policy.max, raw) : policy.max;
 }

@@ -25,6 +25,8 @@ import type { BackoffPolicy } from './backoff.js';
 /** What the feed machine needs from an open WebSocket; src/transport/websocket.ts implements it over ws. */
 export interface FeedConnection {
   send(text: string): void;
+  /** Sends, and settles once the frame is handed to the socket; rejects with `NOT_LIVE` if the socket closed first. */
+  sendAndConfirm(text: string): Promise<void>;
   ping(): void;
   /** Sends a normal close (1000) and settles once the socket is gone (terminating it if the peer is slow). */
   close(): Promise<void>;

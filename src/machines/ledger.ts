@@ -328,7 +328,7 @@ function ledgerTransition(context: LedgerContext, event: LedgerEvent, { defer }:
         event.reply.refused('POOL_CLOSED');
         break;
       }
-      // LIFO: the last slot pushed (the warmest connection) is the first handed out.
+      // The warmest free slot (LIFO), or the least recently released (round-robin).
       const slot = takeFree(context, defer);
       if (slot !== undefined) grant(context, slot, event.reply);
       else if (event.mode === 'wait') context.waiters.push({ id: event.waiter, reply: event.reply });

@@ -95,22 +95,6 @@ export const supervisorMachine = setup({
         return context.slots;
       },
     }),
-    spawnLedger: assign({
-      ledger: ({ context, spawn, self }) =>
-        spawn('ledger', {
-          id: 'ledger',
-          input: {
-            slots: context.slots,
-            size: context.input.connections,
-            parent: self as AnyActorRef,
-            strategy: context.input.strategy,
-            idleTimeout: context.input.idleTimeout,
-            maxConnectionAge: context.input.maxConnectionAge,
-            now: context.input.now,
-            random: context.input.random,
-          },
-        }),
-    }),
     sweep: sendTo(({ context }) => context.ledger, { type: 'sweep' } satisfies LedgerEvent),
     countReady: assign({ ready: ({ context }) => context.ready + 1 }),
     tellLedgerClose: sendTo(({ context }) => context.ledger, { type: 'close' } satisfies LedgerEvent),
@@ -120,14 +104,25 @@ export const supervisorMachine = setup({
   },
 }).createMachine({
   id: 'supervisor',
-  context: ({ input }) => ({
-    input,
-    slots: [],
-    ledger: undefined as unknown as LedgerActor,
-    ready: 0,
-    failure: undefined,
-  }),
-  entry: ['spawnLedger', 'spawnSlots'],
+  context: ({ input, spawn, self }) => {
+    // The ledger is spawned first, with the array the slots are spawned into (it tells slots to recycle).
+    const slots: SlotRef[] = [];
+    const ledger = spawn('ledger', {
+      id: 'ledger',
+      input: {
+        slots,
+        size: input.connections,
+        parent: self as AnyActorRef,
+        strategy: input.strategy,
+        idleTimeout: input.idleTimeout,
+        maxConnectionAge: input.maxConnectionAge,
+        now: input.now,
+        random: input.random,
+      },
+    });
+    return { input, slots, ledger, ready: 0, failure: undefined };
+  },
+  entry: 'spawnSlots',
   initial: 'open',
   states: {
     open: {

@@ -14,96 +14,27 @@ import { createActor, type Subscription } from 'xstate';
 import type { Clock } from '../clock.js';
 import { closeActor } from '../transport/close-actor.js';
 import { describeTarget } from '../transport/dial.js';
-import { currentTurn } from '../transport/turn.js';
 import type { HttpConnection } from '../transport/http-connection.js';
-import { LifelineError, type ErrorCode } from '../errors.js';
+import { LifelineError } from '../errors.js';
 import { recorderFor } from '../telemetry/options.js';
 import { PoolObserver } from './observer.js';
 import type { FlightRecorder, TransitionRecord } from '../telemetry/recorder.js';
-import type { AcquireReply, LedgerActor } from '../machines/ledger.js';
-import { slotMachine, slotState, type SlotConnection, type SlotSnapshot, type SlotState } from '../machines/slot.js';
+import { slotState, type SlotSnapshot, type SlotState } from '../machines/slot.js';
 import { slotStates, supervisorMachine, type SupervisorActor } from '../machines/supervisor.js';
-import { checkNumber } from '../validate.js';
-import { deadlineExceeded, remainingUntil } from './deadline.js';
+import { remainingUntil } from './deadline.js';
+import { Acquirer, acquireError, type Failing } from './acquire.js';
 import { Lease, type Attempt, type LeaseOwner } from './lease.js';
 import { HOMING_INTERVAL, OriginAssignment } from './origins.js';
-import { isTransportFailure, mayRepeat } from './retry.js';
-import { MAX_TIMEOUT } from '../validate.js';
+import { nextAttempt, repeatBudget } from './retry.js';
 import { resolvePoolOptions, type ClientPoolOptions, type ResolvedPoolOptions } from './options.js';
 import type { RequestDefaults, RequestOptions } from './request.js';
-import { readRequest } from './request-options.js';
+import { POOL_REQUEST_KEYS, readAcquire, readRequest, type AcquireOptions, type PoolRequestOptions } from './request-options.js';
 import type { PoolStats } from '../telemetry/stats.js';
-
-export type { PoolStats } from '../telemetry/stats.js';
-import { readAcquire } from './request-options.js';
 import { SlotDialer } from './slot-dialer.js';
 import type { LifelineResponse } from './response.js';
 
-export interface AcquireOptions {
-  /** How long to wait for a free connection (ms). Default: the pool's `acquireTimeout`. */
-  timeout?: number;
-  /** Aborting it rejects the wait with `ACQUIRE_ABORTED`. */
-  signal?: AbortSignal;
-}
-
-export interface PoolRequestOptions extends RequestOptions {
-  /** How long to wait for a free connection (ms). Default: the pool's `acquireTimeout`. */
-  timeout?: number;
-  /**
-   * Times a request that failed in transport (`CONNECTION_LOST`, `HEADERS_TIMEOUT`,
-   * `BODY_TIMEOUT`, `MALFORMED_RESPONSE`) is sent again, each time on a fresh
-   * acquire (another connection: the failed one is recycling), and never past
-   * `deadline`. Only requests safe to repeat are: see `idempotent`. Default: the pool's `retry`.
-   */
-  retry?: number;
-  /**
-   * Whether repeating this request is harmless. Default: true for GET, HEAD, OPTIONS,
-   * TRACE, PUT and DELETE, false otherwise; say `true` for a POST that carries an
-   * idempotency key the server deduplicates on.
-   */
-  idempotent?: boolean;
-  /**
-   * Replay this request once, on another connection, if it dies on a reused connection
-   * before any byte of its response arrived (the stale race), and it is idempotent (see
-   * `idempotent`). Default: the pool's `replay` (true).
-   */
-  replay?: boolean;
-}
-
-
-function errorFor(code: ErrorCode, failing?: { connections: number; error: Error }): LifelineError {
-  switch (code) {
-    case 'ACQUIRE_TIMEOUT':
-      // Every slot failing to connect: the caller learns why, not just that it waited.
-      if (failing) {
-        const which = failing.connections === 1 ? 'the only connection' : `all ${failing.connections} connections`;
-        return new LifelineError(code, `no connection became free before the acquire timeout: ${which} failing: ${failing.error.message}`, {
-          cause: failing.error,
-        });
-      }
-      return new LifelineError(code, 'no connection became free before the acquire timeout');
-    case 'ACQUIRE_ABORTED':
-      return new LifelineError(code, 'the wait for a connection was aborted');
-    case 'POOL_CLOSED':
-      return new LifelineError(code, 'the pool is closed');
-    case 'DEADLINE_EXCEEDED':
-      return deadlineExceeded('acquire');
-    default:
-      return new LifelineError(code);
-  }
-}
-
-/** What `pool.request` reads of its options beyond a lease request's. */
-const POOL_REQUEST_KEYS = ['timeout', 'retry', 'idempotent', 'replay'] as const;
-
-/** How many connections `request()` tries for a request that died before it was written. */
-const UNSENT_ATTEMPTS = 3;
-
-/** Whether a failed request may be replayed: it died unanswered on a reused connection (the stale race). */
-function staleRace(error: LifelineError): boolean {
-  return error.code === 'CONNECTION_LOST' && error.delivery === 'unanswered' && error.reused === true;
-}
-
+export type { PoolStats } from '../telemetry/stats.js';
+export type { AcquireOptions, PoolRequestOptions } from './request-options.js';
 
 export class ClientPool implements LeaseOwner, AsyncDisposable {
   /** The flight recorder (`history` option), or undefined when recording is off. */
@@ -116,50 +47,15 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
   readonly #options: ResolvedPoolOptions;
   /** Dials the slots' connections, and keeps them and the dials in flight for close(). */
   readonly #dialer: SlotDialer;
-  /** The supervisor's ledger, where every acquire and release goes (set once the supervisor starts). */
-  #ledger!: LedgerActor;
   /** Which origin each slot dials (one origin: always the same). */
   readonly #assignment: OriginAssignment;
   /** Brings displaced slots back to their home origin, with several origins. */
   #homing: unknown;
-  #nextWaiter = 1;
+  /** The caller's half of the ledger protocol: every acquire and release goes through it. */
+  readonly #acquirer: Acquirer<Lease>;
   #closing: Promise<void> | undefined;
   #resends = 0;
   #replays = 0;
-  /**
-   * Whether the ledger holds slots released so soon after their last response that a FIN
-   * right behind it may not have been read (see `HttpConnection.settlesAt`): a check phase
-   * tells it which have settled, until none is left.
-   */
-  #settling = false;
-  readonly #checkSettled = () => {
-    if (this.actor.getSnapshot().status !== 'active') {
-      this.#settling = false;
-      return;
-    }
-    this.#ledger.send({ type: 'settled', turn: currentTurn() });
-    if (this.#ledger.getSnapshot().context.settling.length > 0) setImmediate(this.#checkSettled);
-    else this.#settling = false;
-  };
-  /**
-   * One reply serves every `tryAcquire()`: a try is answered inside `send()` or
-   * not at all, so its answer lands in these fields before `send()` returns,
-   * and the hot path allocates no closures.
-   */
-  #tryAnswering = false;
-  #trySlot = -1;
-  #tryLease = 0;
-  #tryConnection: SlotConnection | undefined;
-  readonly #tryReply: AcquireReply = {
-    granted: (slot, lease, connection) => {
-      // A grant after send() returned would have no taker: hand it straight back.
-      if (!this.#tryAnswering) return this.#release(slot, lease, false, -1);
-      this.#trySlot = slot;
-      this.#tryLease = lease;
-      this.#tryConnection = connection;
-    },
-    refused: () => {},
-  };
 
   private constructor(options: ResolvedPoolOptions) {
     this.#options = options;
@@ -189,6 +85,14 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
       },
     });
     this.metrics = new PoolObserver(this, options.inspection.meter);
+    this.#acquirer = new Acquirer<Lease>({
+      clock: options.clock,
+      acquireTimeout: options.acquireTimeout,
+      metrics: this.metrics,
+      lease: (slot, lease, connection) => new Lease(this, slot, lease, connection),
+      active: () => this.actor.getSnapshot().status === 'active',
+      failing: () => this.#allFailing(),
+    });
   }
 
   /**
@@ -200,7 +104,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
   static async connect(options: ClientPoolOptions): Promise<ClientPool> {
     const pool = new ClientPool(resolvePoolOptions(options));
     pool.actor.start();
-    pool.#ledger = pool.actor.getSnapshot().context.ledger;
+    pool.#acquirer.attach(pool.actor.getSnapshot().context.ledger);
     const recorder = pool.recorder;
     // Slots are watched, not inspected: an inspector would see (and cost) every lease of the ledger too.
     pool.actor.getSnapshot().context.slots.forEach((slot, index) =>
@@ -245,22 +149,10 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
    * none is free. Never waits. Throws `POOL_CLOSED` after `close()`.
    */
   tryAcquire(): Lease | undefined {
-    if (this.#closing) throw errorFor('POOL_CLOSED');
-    const lease = this.#tryGrant();
+    if (this.#closing) throw acquireError('POOL_CLOSED');
+    const lease = this.#acquirer.try();
     if (this.metrics.observesAcquire) this.metrics.acquired('try', -1, lease ? 'granted' : 'unavailable');
     return lease;
-  }
-
-  /** One `try` acquire event: a lease when a slot is free, answered inside `send()`, with nothing allocated but the lease. */
-  #tryGrant(): Lease | undefined {
-    this.#trySlot = -1;
-    this.#tryAnswering = true;
-    this.#ledger.send({ type: 'acquire', mode: 'try', waiter: 0, reply: this.#tryReply });
-    this.#tryAnswering = false;
-    if (this.#trySlot < 0) return undefined;
-    const connection = this.#tryConnection as HttpConnection;
-    this.#tryConnection = undefined;
-    return new Lease(this, this.#trySlot, this.#tryLease, connection);
   }
 
   /**
@@ -291,129 +183,34 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
   async request(given: PoolRequestOptions): Promise<LifelineResponse> {
     const options = readRequest(given, POOL_REQUEST_KEYS);
     const deadline = options.deadline;
-    let retries = options.retry ?? this.#options.retry;
-    const repeatable = mayRepeat(options.method, options.idempotent);
-    if (!repeatable) retries = 0;
-    let replay = repeatable && (options.replay ?? this.#options.replay);
+    const budget = repeatBudget(options.method, options.idempotent, options.retry ?? this.#options.retry, options.replay ?? this.#options.replay);
     let attempt: Attempt = 'first';
-    for (let unsent = 1; ; ) {
+    for (;;) {
       const acquired = this.#acquire(options.timeout, options.signal, deadline);
       const lease = acquired instanceof Lease ? acquired : await acquired;
       try {
         return await lease.send(options, attempt);
       } catch (error) {
         if (!(error instanceof LifelineError)) throw error;
-        // A server's FIN can land between the grant and the write: the request dies queued,
-        // unsent, and goes out on the next connection instead (which is healing meanwhile).
-        // Not a retry: the server saw nothing, whatever the method.
-        if (error.delivery === 'unsent' && error.code === 'CONNECTION_LOST' && unsent++ < UNSENT_ATTEMPTS) {
-          this.#resends++;
-          attempt = 'resend';
-          continue;
-        }
-        const timeLeft = deadline === undefined || remainingUntil(deadline) > 0;
-        // The stale race: the server closed the reused connection as the request crossed it.
-        // It may have seen the request, so only an idempotent one goes again, once.
-        if (replay && staleRace(error) && timeLeft) {
-          replay = false;
-          this.#replays++;
-          attempt = 'replay';
-          continue;
-        }
-        if (retries > 0 && isTransportFailure(error) && timeLeft) {
-          retries--;
-          attempt = 'retry';
-          continue;
-        }
-        throw error;
+        const next = nextAttempt(budget, error, deadline === undefined || remainingUntil(deadline) > 0);
+        if (next === undefined) throw error;
+        if (next === 'resend') this.#resends++;
+        else if (next === 'replay') this.#replays++;
+        attempt = next;
       } finally {
         lease.release();
       }
     }
   }
 
-  /**
-   * One `wait` acquire event: a lease at once (synchronously, no promise) when a
-   * slot is free, else a promise settled by the supervisor's reply or by the
-   * caller's deadline or abort.
-   */
-  #acquire(timeoutOption: number | undefined, signal: AbortSignal | undefined, deadline?: number): Lease | Promise<Lease> {
-    if (this.#closing) throw errorFor('POOL_CLOSED');
-    let timeout =
-      timeoutOption === undefined
-        ? this.#options.acquireTimeout
-        : checkNumber('timeout', timeoutOption, 0, { max: MAX_TIMEOUT });
-    if (signal?.aborted) throw errorFor('ACQUIRE_ABORTED');
-    let timeoutCode: ErrorCode = 'ACQUIRE_TIMEOUT';
-    if (deadline !== undefined) {
-      const remaining = remainingUntil(deadline);
-      if (remaining <= 0) throw deadlineExceeded('acquire');
-      if (remaining < timeout) {
-        timeout = remaining;
-        timeoutCode = 'DEADLINE_EXCEEDED';
-      }
-    }
-    // A free slot needs no waiter, timer or listener: the try path, then the queue if none is free.
-    // Fair: a slot is free only while no caller waits (the ledger hands a freed slot to the first waiter).
-    const free = this.#tryGrant();
-    if (free) {
-      if (this.metrics.observesAcquire) this.metrics.acquired('wait', -1, 'granted');
-      return free;
-    }
-
-    const started = this.metrics.observesAcquire ? performance.now() : -1;
-    const waiter = this.#nextWaiter++;
-    let resolve: ((lease: Lease) => void) | undefined;
-    let reject: ((error: LifelineError) => void) | undefined;
-    let immediate: Lease | undefined;
-    let refusedAtOnce: ErrorCode | undefined;
-    let settled = false;
-    let timer: unknown;
-    const cancel = (code: ErrorCode) => this.#ledger.send({ type: 'acquire.cancel', waiter, code });
-    const onAbort = () => cancel('ACQUIRE_ABORTED');
-    const finish = () => {
-      settled = true;
-      if (timer !== undefined) this.#options.clock.clearTimeout(timer);
-      signal?.removeEventListener('abort', onAbort);
-    };
-    const reply: AcquireReply = {
-      granted: (slot, lease, connection) => {
-        if (settled) return this.#release(slot, lease, false, -1);
-        if (started >= 0) this.metrics.acquired('wait', started, 'granted');
-        if (!resolve) {
-          settled = true;
-          immediate = new Lease(this, slot, lease, connection as HttpConnection);
-          return;
-        }
-        finish();
-        resolve(new Lease(this, slot, lease, connection as HttpConnection));
-      },
-      refused: (code) => {
-        if (settled) return;
-        if (started >= 0) this.metrics.acquired('wait', started, code);
-        if (!reject) {
-          // Never throw inside the supervisor's action: it would fail the actor.
-          settled = true;
-          refusedAtOnce = code;
-          return;
-        }
-        finish();
-        reject(errorFor(code, code === 'ACQUIRE_TIMEOUT' ? this.#allFailing() : undefined));
-      },
-    };
-    this.#ledger.send({ type: 'acquire', mode: 'wait', waiter, reply });
-    if (immediate) return immediate;
-    if (refusedAtOnce) throw errorFor(refusedAtOnce);
-    return new Promise<Lease>((res, rej) => {
-      resolve = res;
-      reject = rej;
-      signal?.addEventListener('abort', onAbort, { once: true });
-      timer = this.#options.clock.setTimeout(() => cancel(timeoutCode), timeout);
-    });
+  /** A lease at once when a slot is free, else a promise of one (see `Acquirer.wait`). */
+  #acquire(timeout: number | undefined, signal: AbortSignal | undefined, deadline?: number): Lease | Promise<Lease> {
+    if (this.#closing) throw acquireError('POOL_CLOSED');
+    return this.#acquirer.wait(timeout, signal, deadline);
   }
 
   /** When no slot is up and some have failed to connect: how many, and the last error, for the caller's ACQUIRE_TIMEOUT. */
-  #allFailing(): { connections: number; error: Error } | undefined {
+  #allFailing(): Failing | undefined {
     let error: Error | undefined;
     for (const slot of this.actor.getSnapshot().context.slots) {
       const snapshot = slot.getSnapshot();
@@ -437,7 +234,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
    * are recycled a margin before it. Undefined while none is learned.
    */
   get learnedIdleTimeout(): number | undefined {
-    const limit = this.#ledger?.getSnapshot().context.learner.limit;
+    const limit = this.actor.getSnapshot().context.ledger?.getSnapshot().context.learner.limit;
     return limit === undefined || limit === Infinity ? undefined : limit;
   }
 
@@ -500,7 +297,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
   #bringHome(): void {
     const clock = this.#options.clock;
     const tick = () => {
-      for (const slot of this.#assignment.returning()) this.#ledger.send({ type: 'recycle', slot });
+      for (const slot of this.#assignment.returning()) this.actor.getSnapshot().context.ledger.send({ type: 'recycle', slot });
       this.#homing = clock.setTimeout(tick, HOMING_INTERVAL);
     };
     this.#homing = clock.setTimeout(tick, HOMING_INTERVAL);
@@ -523,19 +320,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
 
   /** @internal called by a lease. */
   returnSlot(slot: number, lease: number, recycle: boolean, keepAlive: number, connection: HttpConnection): void {
-    const settlesAt = recycle ? -1 : connection.settlesAt;
-    if (settlesAt >= 0 && !this.#settling) {
-      // Ref'd, like undici's own wait before writing to a reused socket: it runs at this turn's check phase.
-      this.#settling = true;
-      setImmediate(this.#checkSettled);
-    }
-    this.#release(slot, lease, recycle, keepAlive, settlesAt);
-  }
-
-  #release(slot: number, lease: number, recycle: boolean, keepAlive: number, settlesAt = -1): void {
-    // Once the supervisor is closed its ledger is stopped with it: there is nothing to return to.
-    if (this.actor.getSnapshot().status !== 'active') return;
-    this.#ledger.send({ type: 'release', slot, lease, recycle, keepAlive, settlesAt });
+    this.#acquirer.release(slot, lease, recycle, keepAlive, recycle ? -1 : connection.settlesAt);
   }
 
   async #close(): Promise<void> {

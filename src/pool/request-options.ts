@@ -10,11 +10,44 @@
  */
 import { types } from 'node:util';
 import { LifelineError } from '../errors.js';
-import { describeValue, isInstance } from '../validate.js';
+import { describeValue, isInstance, MAX_TIMEOUT } from '../validate.js';
 import { flattenHeaders } from '../transport/headers.js';
-import { MAX_TIMEOUT } from '../validate.js';
 import { MAX_RETRIES } from './options.js';
 import type { CheckedRequest, RequestOptions } from './request.js';
+
+export interface AcquireOptions {
+  /** How long to wait for a free connection (ms). Default: the pool's `acquireTimeout`. */
+  timeout?: number;
+  /** Aborting it rejects the wait with `ACQUIRE_ABORTED`. */
+  signal?: AbortSignal;
+}
+
+export interface PoolRequestOptions extends RequestOptions {
+  /** How long to wait for a free connection (ms). Default: the pool's `acquireTimeout`. */
+  timeout?: number;
+  /**
+   * Times a request that failed in transport (`CONNECTION_LOST`, `HEADERS_TIMEOUT`,
+   * `BODY_TIMEOUT`, `MALFORMED_RESPONSE`) is sent again, each time on a fresh
+   * acquire (another connection: the failed one is recycling), and never past
+   * `deadline`. Only requests safe to repeat are: see `idempotent`. Default: the pool's `retry`.
+   */
+  retry?: number;
+  /**
+   * Whether repeating this request is harmless. Default: true for GET, HEAD, OPTIONS,
+   * TRACE, PUT and DELETE, false otherwise; say `true` for a POST that carries an
+   * idempotency key the server deduplicates on.
+   */
+  idempotent?: boolean;
+  /**
+   * Replay this request once, on another connection, if it dies on a reused connection
+   * before any byte of its response arrived (the stale race), and it is idempotent (see
+   * `idempotent`). Default: the pool's `replay` (true).
+   */
+  replay?: boolean;
+}
+
+/** What `pool.request` reads of its options beyond a lease request's. */
+export const POOL_REQUEST_KEYS = ['timeout', 'retry', 'idempotent', 'replay'] as const;
 
 /** RFC 9110 token characters: what a method may contain. */
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;

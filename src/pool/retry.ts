@@ -1,13 +1,19 @@
 /**
- * Which failed requests `pool.request` may send again, when the caller asked
- * for retries. Only requests that are safe to repeat: a method that is
- * idempotent by definition (RFC 9110, 9.2.2), or one the caller marks so (a POST
- * carrying an idempotency key). Only failures of the transport, where the
- * server's answer was lost rather than given: a status code, however bad, is
- * an answer and is returned as it is.
+ * When `pool.request` sends a failed request again, and as what:
+ *
+ * - a resend: it never left the process (the connection closed between the grant and
+ *   the write), whatever its method, up to `UNSENT_ATTEMPTS` connections: the server saw nothing;
+ * - a replay: it died unanswered on a reused connection (the stale race), once, if it is
+ *   idempotent and `replay` is on;
+ * - a retry: another failure of the transport, as many times as `retry` says, if it is idempotent.
+ *
+ * Idempotent: a method that is by definition (RFC 9110, 9.2.2), or a request the caller marks
+ * so (a POST carrying an idempotency key). Only failures of the transport count, where the
+ * server's answer was lost rather than given: a status code, however bad, is an answer and is
+ * returned as it is. Nothing goes again past the request's deadline, except a resend.
  */
-import type { ErrorCode } from '../errors.js';
-import type { LifelineError } from '../errors.js';
+import type { ErrorCode, LifelineError } from '../errors.js';
+import type { Attempt } from './lease.js';
 
 const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
@@ -21,4 +27,46 @@ export function mayRepeat(method: string | undefined, idempotent: boolean | unde
 
 export function isTransportFailure(error: LifelineError): boolean {
   return TRANSPORT_FAILURES.has(error.code);
+}
+
+/** How many connections `pool.request` tries for a request that died before it was written. */
+export const UNSENT_ATTEMPTS = 3;
+
+/** Whether a failed request may be replayed: it died unanswered on a reused connection (the stale race). */
+function staleRace(error: LifelineError): boolean {
+  return error.code === 'CONNECTION_LOST' && error.delivery === 'unanswered' && error.reused === true;
+}
+
+/** What one `pool.request` call may still spend on sending again. */
+export interface RepeatBudget {
+  /** Connections tried so far for a request that never left. */
+  unsent: number;
+  retries: number;
+  replay: boolean;
+}
+
+/** The budget of a request: resends always; replays and retries only when it is safe to repeat. */
+export function repeatBudget(method: string | undefined, idempotent: boolean | undefined, retry: number, replay: boolean): RepeatBudget {
+  const repeatable = mayRepeat(method, idempotent);
+  return { unsent: 1, retries: repeatable ? retry : 0, replay: repeatable && replay };
+}
+
+/** The attempt that follows `error`, spending the budget, or undefined when the caller gets the error. */
+export function nextAttempt(budget: RepeatBudget, error: LifelineError, timeLeft: boolean): Attempt | undefined {
+  // A server's FIN can land between the grant and the write: the request dies queued,
+  // unsent, and goes out on the next connection instead (which is healing meanwhile).
+  // Not a retry: the server saw nothing, whatever the method.
+  if (error.delivery === 'unsent' && error.code === 'CONNECTION_LOST' && budget.unsent++ < UNSENT_ATTEMPTS) return 'resend';
+  if (!timeLeft) return undefined;
+  // The stale race: the server closed the reused connection as the request crossed it.
+  // It may have seen the request, so only an idempotent one goes again, once.
+  if (budget.replay && staleRace(error)) {
+    budget.replay = false;
+    return 'replay';
+  }
+  if (budget.retries > 0 && isTransportFailure(error)) {
+    budget.retries--;
+    return 'retry';
+  }
+  return undefined;
 }
