@@ -6,7 +6,7 @@
  */
 import { dial, type DialTarget } from '../transport/dial.js';
 import { DialLimiter, limitedDial } from '../transport/dial-limiter.js';
-import { HttpConnection } from '../transport/http-connection.js';
+import { HttpConnection, type HttpConnectionOptions } from '../transport/http-connection.js';
 import type { ConnectionDialer, DialOutcome } from '../machines/slot.js';
 import type { ResolvedPoolOptions } from './options.js';
 import type { OriginAssignment } from './origins.js';
@@ -33,6 +33,8 @@ export class SlotDialer implements ConnectionDialer {
   readonly #connected: boolean[];
   /** Holds replacement dials to `REPLACEMENT_DIALS` at once. */
   readonly #replacements = new DialLimiter({ concurrency: REPLACEMENT_DIALS });
+  /** What each origin's connections are built with: one object per origin, shared by its connections (they keep it). */
+  readonly #connectionOptions: HttpConnectionOptions[];
   /** Each slot's dial under way, by slot index: cancelling aborts it, and only the current one reports. */
   readonly #dialing: (AbortController | undefined)[];
 
@@ -41,6 +43,13 @@ export class SlotDialer implements ConnectionDialer {
     this.#assignment = assignment;
     this.#connected = new Array<boolean>(options.connections).fill(false);
     this.#dialing = new Array<AbortController | undefined>(options.connections).fill(undefined);
+    this.#connectionOptions = options.origins.map((origin) => ({
+      origin: origin.origin,
+      headersTimeout: options.headersTimeout,
+      bodyTimeout: options.bodyTimeout,
+      now: options.now,
+      stableAfter: options.stableAfter,
+    }));
     this.#targets = options.origins.map(
       (origin): DialTarget => ({
         host: origin.host,
@@ -102,13 +111,7 @@ export class SlotDialer implements ConnectionDialer {
       }
     }
     this.#connected[index] = true;
-    const connection = new HttpConnection(socket, {
-      origin: this.#options.origins[origin]!.origin,
-      headersTimeout: this.#options.headersTimeout,
-      bodyTimeout: this.#options.bodyTimeout,
-      now: this.#options.now,
-      stableAfter: this.#options.stableAfter,
-    });
+    const connection = new HttpConnection(socket, this.#connectionOptions[origin]!);
     this.connections.add(connection);
     void connection.closed.then(() => this.connections.delete(connection));
     if (signal.aborted) connection.destroy();

@@ -74,28 +74,34 @@ export interface WatchedActor {
   subscribe(observer: { next: (snapshot: unknown) => void; complete: () => void; error: (error: unknown) => void }): { unsubscribe(): void };
 }
 
-/** Keeps the last `capacity` records, oldest overwritten first. */
+/**
+ * The last `capacity` items. It grows as items come and wraps once full: a slot or feed
+ * that never changes state holds an empty array, not `capacity` holes (800 bytes each
+ * at the default 100, measured per idle slot).
+ */
 class Ring<T> {
-  readonly #items: (T | undefined)[];
+  readonly #capacity: number;
+  readonly #items: T[] = [];
+  /** Where the next item goes once the ring is full (the oldest item's index). */
   #next = 0;
-  #size = 0;
 
   constructor(capacity: number) {
-    this.#items = new Array<T | undefined>(capacity);
+    this.#capacity = capacity;
   }
 
   push(item: T): void {
-    if (this.#items.length === 0) return;
+    if (this.#items.length < this.#capacity) {
+      this.#items.push(item);
+      return;
+    }
+    if (this.#capacity === 0) return;
     this.#items[this.#next] = item;
-    this.#next = (this.#next + 1) % this.#items.length;
-    this.#size = Math.min(this.#size + 1, this.#items.length);
+    this.#next = (this.#next + 1) % this.#capacity;
   }
 
+  /** Oldest first. */
   toArray(): T[] {
-    const out: T[] = [];
-    const start = (this.#next - this.#size + this.#items.length) % Math.max(1, this.#items.length);
-    for (let i = 0; i < this.#size; i++) out.push(this.#items[(start + i) % this.#items.length]!);
-    return out;
+    return [...this.#items.slice(this.#next), ...this.#items.slice(0, this.#next)];
   }
 }
 

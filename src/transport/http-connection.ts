@@ -133,9 +133,11 @@ export class HttpConnection implements SlotConnection {
     // The server's FIN is the end of a keep-alive connection: report it at once rather
     // than at 'close' (a turn or more later), so the slot leaves the free list before a
     // caller can be handed a socket that will only answer "other side closed".
-    socket.once('end', () => this.#die(undefined));
+    // `on`, not `once`: a socket emits each of these at most once, and `once` costs every idle
+    // connection a wrapper object and a bound function per listener.
+    socket.on('end', () => this.#die(undefined));
     this.closed = new Promise((resolve) => {
-      socket.once('close', () => {
+      socket.on('close', () => {
         this.#die(undefined);
         this.client.destroy().catch(() => {});
         resolve();
