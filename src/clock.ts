@@ -11,13 +11,26 @@ export interface Clock {
   now?(): number;
 }
 
+/** A clock that keeps its own time. */
+export type TimedClock = Clock & { now(): number };
+
+function keepsTime(clock: Clock): clock is TimedClock {
+  return typeof clock.now === 'function';
+}
+
 /** The clock's own time when it keeps one (a simulated clock must be read, not the wall), else `performance.now()`. */
 export function clockNow(clock: Clock): () => number {
-  return typeof clock.now === 'function' ? () => clock.now!() : () => performance.now();
+  return keepsTime(clock) ? () => clock.now() : () => performance.now();
+}
+
+/** The clock itself when it keeps time, else the same timers with `performance.now()`. */
+export function withNow(clock: Clock): TimedClock {
+  if (keepsTime(clock)) return clock;
+  return { setTimeout: (fn, timeout) => clock.setTimeout(fn, timeout), clearTimeout: (id) => clock.clearTimeout(id), now: () => performance.now() };
 }
 
 /** Real time: unref'd timers, and `now()` (monotonic, ms) for the feed's staleness check. */
-export const unrefClock: Clock & { now(): number } = {
+export const unrefClock: TimedClock = {
   setTimeout(fn, timeout) {
     const timer = setTimeout(fn, timeout);
     timer.unref();

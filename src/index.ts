@@ -6,6 +6,7 @@ export type { HeaderInput } from './transport/headers.js';
 export {
   type ClientPoolOptions,
   DEFAULT_CONNECTIONS,
+  POOL_DEFAULTS,
   DEFAULT_CONNECT_TIMEOUT,
   DEFAULT_HEADERS_TIMEOUT,
   DEFAULT_BODY_TIMEOUT,
@@ -39,6 +40,7 @@ export {
   type FeedOptions,
   type Overflow,
   DEFAULT_FEED_CONNECT_TIMEOUT,
+  FEED_DEFAULTS,
   DEFAULT_MAX_MESSAGE_SIZE,
   DEFAULT_ACK_TIMEOUT,
   DEFAULT_MAX_RECONNECTS,

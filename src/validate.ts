@@ -212,3 +212,51 @@ export function guardOptions<T>(resolve: () => T): T {
 
 /** The longest timeout accepted (about 24 days): what `setTimeout` can hold. */
 export const MAX_TIMEOUT = 2_147_483_647;
+
+/**
+ * A URL option, as a string or a `URL`, whose scheme is one of `schemes` (e.g. `['http:', 'https:']`);
+ * `kind` names them for messages (`an http:// or https://`). Returns a copy: a URL (or a Proxy of
+ * one, or a lookalike) is read once, here, and can fail only here. The URL itself is never echoed:
+ * it may carry a password.
+ */
+export function checkUrl(field: string, value: unknown, schemes: readonly string[], kind: string): URL {
+  let url: URL | undefined;
+  if (typeof value === 'string') {
+    try {
+      url = new URL(value);
+    } catch {
+      // not a URL at all
+    }
+  } else {
+    try {
+      if (value instanceof URL) url = new URL(value.href);
+    } catch {
+      // not a usable URL
+    }
+  }
+  if (url === undefined) throw invalid(field, `${kind} URL string`, value);
+  if (!schemes.includes(url.protocol)) throw invalidSaying(field, `${kind} URL`, `a ${url.protocol} URL`);
+  return url;
+}
+
+/** A URL option as checked: the URL, its text as given (a URL object's `href`), and the field that named it. */
+export interface CheckedUrl {
+  url: URL;
+  text: string;
+  field: string;
+}
+
+/** One URL (`url`) or several (`urls`), never both, each checked by `checkUrl`. */
+export function checkUrls(url: unknown, urls: unknown, schemes: readonly string[], kind: string, max: number): CheckedUrl[] {
+  const one = (field: string, value: unknown): CheckedUrl => {
+    const checked = checkUrl(field, value, schemes, kind);
+    return { url: checked, text: typeof value === 'string' ? value : checked.href, field };
+  };
+  if (urls === undefined) return [one('url', url)];
+  if (url !== undefined) throw invalidSaying('url', 'left out when `urls` is given', 'both');
+  const expected = `a non-empty array of ${kind.replace(/^an? /, '')} URLs`;
+  const items = checkArray('urls', urls, expected);
+  if (items.length === 0) throw invalid('urls', expected, items);
+  if (items.length > max) throw invalidSaying('urls', `at most ${max} URLs`, `${items.length}`);
+  return items.map((item, i) => one(`urls[${i}]`, item));
+}

@@ -2,31 +2,17 @@
  * `Feed.connect` options: the public type with each default in its doc
  * comment, one constant per default, and the one place they are validated.
  */
-import { unrefClock } from '../clock.js';
+import { withNow, type Clock } from '../clock.js';
 import { checkDialLimiter, type DialLimiter } from '../transport/dial-limiter.js';
 import { checkTls, type TlsOptions } from '../transport/tls-options.js';
 import { checkBackoff, FEED_BACKOFF, type BackoffOptions, type BackoffPolicy } from '../machines/backoff.js';
 import { FEED_STABLE_AFTER, type FeedClock, type HeartbeatOptions } from '../machines/feed.js';
-import {
-  checkArray,
-  checkBoolean,
-  checkFunction,
-  checkInstance,
-  checkKnownKeys,
-  checkNumber,
-  checkObject,
-  checkOneOf,
-  checkRandom,
-  checkStrings,
-  guardOptions,
-  invalid,
-  invalidSaying,
-  MAX_TIMEOUT,
-} from '../validate.js';
+import { checkFunction, checkKnownKeys, checkNumber, checkObject, checkRandom, checkStrings, checkUrls, guardOptions, invalid, MAX_TIMEOUT } from '../validate.js';
+import { clock, flag, integer, oneOf, readOptions, timeout, together, type OptionTable } from '../option-table.js';
 import { flattenHeaders, type HeaderInput } from '../transport/headers.js';
 import { scrubbedView } from '../redact.js';
 import { DEFAULT_HISTORY } from '../telemetry/recorder.js';
-import { INSPECTION_KEYS, resolveInspection, type InspectionOptions, type ResolvedInspection } from '../telemetry/options.js';
+import { inspectionChecks, resolveInspection, type InspectionOptions, type ResolvedInspection } from '../telemetry/options.js';
 
 export const DEFAULT_FEED_CONNECT_TIMEOUT = 5_000;
 export const DEFAULT_MAX_MESSAGE_SIZE = 16 << 20;
@@ -41,10 +27,10 @@ export const DEFAULT_FEED_REF = true;
 export type Overflow = 'drop-oldest' | 'drop-newest';
 
 export interface FeedOptions extends InspectionOptions {
-  /** `ws://` or `wss://`. One of `url` or `urls` is required. */
-  url?: string;
+  /** `ws://` or `wss://`, a string or a `URL`. One of `url` or `urls` is required. */
+  url?: string | URL;
   /** Several endpoints of one feed; a reconnect tries the one with the fewest recent failures first. */
-  urls?: string[];
+  urls?: (string | URL)[];
   /** Messages sent, in order, on every connect. Default none. */
   subscriptions?: string[];
   /** Ping every `interval` ms; no pong within `timeout` ms poisons the feed. Default off. */
@@ -73,8 +59,11 @@ export interface FeedOptions extends InspectionOptions {
   tls?: TlsOptions;
   /** Shared bound on dials (under way at once, started per second) across the pools and feeds given the same one. Default none. */
   dialLimiter?: DialLimiter;
-  /** Clock for heartbeat, staleness and backoff; tests pass xstate's `SimulatedClock`. Default: real, unref'd timers. */
-  clock?: FeedClock;
+  /**
+   * Clock for heartbeat, staleness and backoff; tests pass xstate's `SimulatedClock`. Its `now()`
+   * times staleness, `performance.now()` when it has none. Default: real, unref'd timers.
+   */
+  clock?: Clock;
   /** Random source for jitter, returning [0, 1). Default `Math.random`. */
   random?: () => number;
   /**
@@ -110,118 +99,87 @@ export interface ResolvedFeedOptions {
   ref: boolean;
 }
 
-const KNOWN = [
-  'url',
-  'urls',
-  'subscriptions',
-  'heartbeat',
-  'staleAfter',
-  'maxMessageSize',
-  'connectTimeout',
-  'backoff',
-  'maxReconnects',
-  'isAck',
-  'ackTimeout',
-  'messageBuffer',
-  'overflow',
-  'headers',
-  ...INSPECTION_KEYS,
-  'tls',
-  'dialLimiter',
-  'clock',
-  'random',
-  'ref',
-] as const;
+/** Every default of `Feed.connect`, by option: the constants above, in one frozen object. */
+export const FEED_DEFAULTS = Object.freeze({
+  maxMessageSize: DEFAULT_MAX_MESSAGE_SIZE,
+  connectTimeout: DEFAULT_FEED_CONNECT_TIMEOUT,
+  backoff: FEED_BACKOFF,
+  maxReconnects: DEFAULT_MAX_RECONNECTS,
+  ackTimeout: DEFAULT_ACK_TIMEOUT,
+  messageBuffer: DEFAULT_MESSAGE_BUFFER,
+  overflow: DEFAULT_OVERFLOW,
+  history: DEFAULT_HISTORY,
+  ref: DEFAULT_FEED_REF,
+});
+
+function checkHeartbeat(field: string, value: unknown): HeartbeatOptions | undefined {
+  const heartbeat = checkObject(field, value);
+  if (!heartbeat) return undefined;
+  checkKnownKeys(field, heartbeat, ['interval', 'timeout']);
+  const interval = heartbeat.interval;
+  const timeoutMs = heartbeat.timeout;
+  if (interval === undefined) throw invalid(`${field}.interval`, 'an integer from 1 to 2147483647', undefined);
+  if (timeoutMs === undefined) throw invalid(`${field}.timeout`, 'an integer from 1 to 2147483647', undefined);
+  return {
+    interval: checkNumber(`${field}.interval`, interval, 0, { min: 1, max: MAX_TIMEOUT }),
+    timeout: checkNumber(`${field}.timeout`, timeoutMs, 0, { min: 1, max: MAX_TIMEOUT }),
+  };
+}
+
+/** How each option of `Feed.connect` is checked, in the order they are read. */
+const FEED_OPTIONS = {
+  url: together, // with `urls`
+  urls: together,
+  subscriptions: (field, value) => checkStrings(field, value),
+  heartbeat: checkHeartbeat,
+  staleAfter: (field, value) => (value === undefined ? undefined : checkNumber(field, value, 0, { min: 1, max: MAX_TIMEOUT })),
+  maxMessageSize: integer(DEFAULT_MAX_MESSAGE_SIZE, { min: 1 }),
+  connectTimeout: timeout(DEFAULT_FEED_CONNECT_TIMEOUT, 1),
+  backoff: (field, value) => checkBackoff(field, value, FEED_BACKOFF),
+  maxReconnects: (field, value) => (value === undefined || value === Infinity ? DEFAULT_MAX_RECONNECTS : checkNumber(field, value, 0)),
+  isAck: (field, value) => checkFunction<NonNullable<FeedOptions['isAck']>>(field, value),
+  ackTimeout: timeout(DEFAULT_ACK_TIMEOUT, 1),
+  messageBuffer: integer(DEFAULT_MESSAGE_BUFFER, { min: 1 }),
+  overflow: oneOf<Overflow>(['drop-oldest', 'drop-newest'], DEFAULT_OVERFLOW),
+  // The same checks as a pool's default headers (HTTP token names; no CR, LF or NUL in a value), at
+  // connect rather than as a TypeError from ws on every reconnect.
+  headers: (field, value) => (value === undefined ? undefined : flattenHeaders(value, 'INVALID_OPTIONS', field)),
+  ...inspectionChecks(DEFAULT_HISTORY),
+  tls: checkTls,
+  dialLimiter: (_field, value) => checkDialLimiter(value),
+  clock,
+  random: checkRandom,
+  ref: flag(DEFAULT_FEED_REF),
+} satisfies OptionTable<FeedOptions>;
 
 /** Every option `Feed.connect` knows, for tools that enumerate them (the options fuzz test). */
-export const FEED_OPTION_KEYS: readonly string[] = KNOWN;
-
-function checkWsUrl(field: string, value: unknown): string {
-  if (typeof value !== 'string') throw invalid(field, 'a ws:// or wss:// URL string', value);
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw invalid(field, 'a ws:// or wss:// URL string', value);
-  }
-  if (url.protocol !== 'ws:' && url.protocol !== 'wss:') throw invalidSaying(field, 'a ws:// or wss:// URL', `a ${url.protocol} URL`);
-  return value;
-}
+export const FEED_OPTION_KEYS: readonly string[] = Object.keys(FEED_OPTIONS);
 
 export function resolveFeedOptions(value: unknown): ResolvedFeedOptions {
   return guardOptions(() => resolve(value));
 }
 
 function resolve(value: unknown): ResolvedFeedOptions {
-  const options = checkObject('options', value);
-  if (!options) throw invalid('options', 'an object with `url` or `urls`', value);
-  checkKnownKeys('', options, KNOWN);
-
-  let urls: string[];
-  if (options.urls !== undefined) {
-    if (options.url !== undefined) throw invalidSaying('url', 'left out when `urls` is given', 'both');
-    const expected = 'a non-empty array of ws:// or wss:// URLs';
-    const items = checkArray('urls', options.urls, expected);
-    if (items.length === 0) throw invalid('urls', expected, options.urls);
-    urls = items.map((url, i) => checkWsUrl(`urls[${i}]`, url));
-  } else {
-    urls = [checkWsUrl('url', options.url)];
-  }
-
-  const heartbeatObject = checkObject('heartbeat', options.heartbeat);
-  let heartbeat: HeartbeatOptions | undefined;
-  if (heartbeatObject) {
-    checkKnownKeys('heartbeat', heartbeatObject, ['interval', 'timeout']);
-    if (heartbeatObject.interval === undefined) throw invalid('heartbeat.interval', 'an integer from 1 to 2147483647', undefined);
-    if (heartbeatObject.timeout === undefined) throw invalid('heartbeat.timeout', 'an integer from 1 to 2147483647', undefined);
-    heartbeat = {
-      interval: checkNumber('heartbeat.interval', heartbeatObject.interval, 0, { min: 1, max: MAX_TIMEOUT }),
-      timeout: checkNumber('heartbeat.timeout', heartbeatObject.timeout, 0, { min: 1, max: MAX_TIMEOUT }),
-    };
-  }
-  const staleAfter = options.staleAfter === undefined ? undefined : checkNumber('staleAfter', options.staleAfter, 0, { min: 1, max: MAX_TIMEOUT });
-
-  // The same checks as a pool's default headers (HTTP token names; no CR, LF or NUL in a value), at
-  // connect rather than as a TypeError from ws on every reconnect. ws gets the checked copy.
-  const flatHeaders = options.headers === undefined ? [] : flattenHeaders(options.headers, 'INVALID_OPTIONS', 'headers');
+  const { url, urls, headers: flatHeaders, clock, history, secretHeaders, meter, ...checked } = readOptions(value, FEED_OPTIONS, 'an object with `url` or `urls`');
+  const texts = checkUrls(url, urls, ['ws:', 'wss:'], 'a ws:// or wss://', Infinity).map((each) => each.text);
+  // ws takes the upgrade's headers as an object: the checked copy, repeated names joined.
   let headers: Record<string, string> | undefined;
-  if (options.headers !== undefined) {
+  if (flatHeaders) {
     headers = {};
     for (let i = 0; i < flatHeaders.length; i += 2) {
       const name = flatHeaders[i]!;
       headers[name] = name in headers ? `${headers[name]}, ${flatHeaders[i + 1]}` : flatHeaders[i + 1]!;
     }
   }
-  const tls = checkTls('tls', options.tls);
-  const clock = checkInstance('clock', options.clock, ['setTimeout', 'clearTimeout', 'now']) as FeedClock | undefined;
-  const inspection = resolveInspection(options, flatHeaders, urls, DEFAULT_HISTORY);
-  const maxReconnects =
-    options.maxReconnects === undefined || options.maxReconnects === Infinity
-      ? DEFAULT_MAX_RECONNECTS
-      : checkNumber('maxReconnects', options.maxReconnects, 0);
-
+  const inspection = resolveInspection({ history, secretHeaders, meter }, flatHeaders ?? [], texts);
   return {
+    ...checked,
     // The machine keeps them in its context; console.log(feed.actor) shows them scrubbed.
-    urls: scrubbedView(urls, inspection.redactor),
-    subscriptions: checkStrings('subscriptions', options.subscriptions),
-    heartbeat,
-    staleAfter,
-    maxMessageSize: checkNumber('maxMessageSize', options.maxMessageSize, DEFAULT_MAX_MESSAGE_SIZE, { min: 1 }),
-    connectTimeout: checkNumber('connectTimeout', options.connectTimeout, DEFAULT_FEED_CONNECT_TIMEOUT, { min: 1, max: MAX_TIMEOUT }),
-    backoff: checkBackoff('backoff', options.backoff, FEED_BACKOFF),
-    maxReconnects,
-    isAck: checkFunction<NonNullable<FeedOptions['isAck']>>('isAck', options.isAck),
-    ackTimeout: checkNumber('ackTimeout', options.ackTimeout, DEFAULT_ACK_TIMEOUT, { min: 1, max: MAX_TIMEOUT }),
-    messageBuffer: checkNumber('messageBuffer', options.messageBuffer, DEFAULT_MESSAGE_BUFFER, { min: 1 }),
-    overflow: checkOneOf<Overflow>('overflow', options.overflow, ['drop-oldest', 'drop-newest'], DEFAULT_OVERFLOW),
+    urls: scrubbedView(texts, inspection.redactor),
     headers,
-    tls,
-    dialLimiter: checkDialLimiter(options.dialLimiter),
-    clock: clock ?? unrefClock,
-    random: checkRandom('random', options.random),
+    clock: withNow(clock),
     stableAfter: FEED_STABLE_AFTER,
     inspection,
     closeTimeout: DEFAULT_CLOSE_TIMEOUT,
-    ref: checkBoolean('ref', options.ref, DEFAULT_FEED_REF),
   };
 }

@@ -18,6 +18,7 @@
  * machine sees only what changes its state: open, lost, acks, missed pongs,
  * staleness, and the caller's subscribe/unsubscribe/close.
  */
+import type { TimedClock } from '../clock.js';
 import { assign, fromCallback, fromPromise, setup, type ActorRefFrom, type SnapshotFrom } from 'xstate';
 import { LifelineError } from '../errors.js';
 import type { BackoffPolicy } from './backoff.js';
@@ -47,12 +48,8 @@ export type FeedConnectionEvent =
   | { type: 'message'; data: string | Buffer; isBinary: boolean }
   | { type: 'lost'; error: LifelineError };
 
-/** The clock a feed runs on: xstate's Clock plus `now()`; xstate's `SimulatedClock` is one. */
-export interface FeedClock {
-  setTimeout(fn: (...args: unknown[]) => void, timeout: number): unknown;
-  clearTimeout(id: unknown): void;
-  now(): number;
-}
+/** The clock a feed runs on: lifeline's one `Clock`, with its `now()` (xstate's `SimulatedClock` is one). */
+export type FeedClock = TimedClock;
 
 export interface HeartbeatOptions {
   /** Send a WebSocket ping this often (ms). */

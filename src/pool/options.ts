@@ -2,28 +2,16 @@
  * `ClientPool.connect` options: the public type with each default in its doc
  * comment, one constant per default, and the single place they are validated.
  */
-import { clockNow, unrefClock, type Clock } from '../clock.js';
+import { clockNow, type Clock } from '../clock.js';
 import { checkTls, type TlsOptions } from '../transport/tls-options.js';
 import { checkDialLimiter, type DialLimiter } from '../transport/dial-limiter.js';
 import { checkBackoff, SLOT_BACKOFF, type BackoffOptions, type BackoffPolicy } from '../machines/backoff.js';
 import { SLOT_STABLE_AFTER } from '../machines/slot.js';
-import {
-  checkArray,
-  checkBoolean,
-  checkInstance,
-  checkKnownKeys,
-  checkNumber,
-  checkObject,
-  checkOneOf,
-  checkRandom,
-  guardOptions,
-  invalid,
-  invalidSaying,
-  MAX_TIMEOUT,
-} from '../validate.js';
+import { checkNumber, checkRandom, checkUrls, guardOptions, invalid, invalidSaying, MAX_TIMEOUT } from '../validate.js';
+import { clock, flag, integer, oneOf, readOptions, timeout, together, type OptionTable } from '../option-table.js';
 import { decodeUrlPart, scrubbedView } from '../redact.js';
 import { flattenHeaders, type HeaderInput } from '../transport/headers.js';
-import { INSPECTION_KEYS, resolveInspection, type InspectionOptions, type ResolvedInspection } from '../telemetry/options.js';
+import { inspectionChecks, resolveInspection, type InspectionOptions, type ResolvedInspection } from '../telemetry/options.js';
 
 export const DEFAULT_CONNECTIONS = 4;
 export const DEFAULT_CONNECT_TIMEOUT = 3_000;
@@ -171,58 +159,68 @@ export interface ResolvedPoolOptions {
   inspection: ResolvedInspection;
 }
 
-const KNOWN = [
-  'url',
-  'urls',
-  'strategy',
-  'basePath',
-  'headers',
-  'connections',
-  'connectTimeout',
-  'headersTimeout',
-  'bodyTimeout',
-  'maxBodySize',
-  'noDelay',
-  'keepAlive',
-  'tls',
-  'backoff',
-  'lazy',
-  'acquireTimeout',
-  'drainTimeout',
-  'idleTimeout',
-  'maxConnectionAge',
-  'retry',
-  'replay',
-  'dialLimiter',
-  'clock',
-  'random',
-  ...INSPECTION_KEYS,
-] as const;
-
-/** Every option `ClientPool.connect` knows, for tools that enumerate them (the options fuzz test). */
-export const POOL_OPTION_KEYS: readonly string[] = KNOWN;
-
-function parseUrl(field: string, value: unknown): URL {
-  const expected = 'an http:// or https:// URL string';
-  if (typeof value === 'string') {
-    try {
-      return new URL(value);
-    } catch {
-      // The URL itself is not echoed: it may carry a password.
-      throw invalid(field, expected, value);
-    }
-  }
-  // A copy: a URL (or a Proxy of one, or a lookalike) is read once, here, and can fail only here.
-  try {
-    if (value instanceof URL) return new URL(value.href);
-  } catch {
-    // fall through: not a usable URL
-  }
-  throw invalid(field, expected, value);
-}
+/** Every default of `ClientPool.connect`, by option: the constants above, in one frozen object. */
+export const POOL_DEFAULTS = Object.freeze({
+  strategy: DEFAULT_STRATEGY,
+  connections: DEFAULT_CONNECTIONS,
+  connectTimeout: DEFAULT_CONNECT_TIMEOUT,
+  headersTimeout: DEFAULT_HEADERS_TIMEOUT,
+  bodyTimeout: DEFAULT_BODY_TIMEOUT,
+  maxBodySize: DEFAULT_MAX_BODY_SIZE,
+  noDelay: DEFAULT_NO_DELAY,
+  keepAlive: DEFAULT_KEEP_ALIVE,
+  backoff: SLOT_BACKOFF,
+  lazy: DEFAULT_LAZY,
+  acquireTimeout: DEFAULT_ACQUIRE_TIMEOUT,
+  drainTimeout: DEFAULT_DRAIN_TIMEOUT,
+  idleTimeout: DEFAULT_IDLE_TIMEOUT,
+  maxConnectionAge: DEFAULT_MAX_CONNECTION_AGE,
+  retry: DEFAULT_RETRY,
+  replay: DEFAULT_REPLAY,
+  history: DEFAULT_POOL_HISTORY,
+});
 
 /** Visible ASCII only: undici refuses control characters in a path at every request, and CR/LF would split it. */
 const BASE_PATH = /^[\x21-\x7e]*$/;
+
+/** How each option of `ClientPool.connect` is checked, in the order they are read. */
+const POOL_OPTIONS = {
+  url: together, // with `urls`: resolved into origins below
+  urls: together,
+  strategy: oneOf<Strategy>(['lifo', 'round-robin'], DEFAULT_STRATEGY),
+  basePath: (field, value) => {
+    const basePath = value ?? '';
+    if (typeof basePath !== 'string' || !BASE_PATH.test(basePath) || /[?#]/.test(basePath)) {
+      throw invalid(field, 'a path string of visible ASCII characters, without query or fragment', basePath);
+    }
+    return basePath;
+  },
+  // An object, or [name, value] pairs (a Map, a Headers): flattenHeaders reads each form once.
+  headers: (field, value) => (value === undefined ? [] : flattenHeaders(value, 'INVALID_OPTIONS', field)),
+  connections: integer(DEFAULT_CONNECTIONS, { min: 1, max: MAX_CONNECTIONS }),
+  connectTimeout: timeout(DEFAULT_CONNECT_TIMEOUT, 1),
+  headersTimeout: timeout(DEFAULT_HEADERS_TIMEOUT, 1),
+  bodyTimeout: timeout(DEFAULT_BODY_TIMEOUT, 1),
+  maxBodySize: integer(DEFAULT_MAX_BODY_SIZE),
+  noDelay: flag(DEFAULT_NO_DELAY),
+  keepAlive: (field, value) => (value === false ? 0 : checkNumber(field, value, DEFAULT_KEEP_ALIVE, { max: MAX_TIMEOUT })),
+  tls: checkTls,
+  backoff: (field, value) => checkBackoff(field, value, SLOT_BACKOFF),
+  lazy: flag(DEFAULT_LAZY),
+  acquireTimeout: timeout(DEFAULT_ACQUIRE_TIMEOUT),
+  drainTimeout: timeout(DEFAULT_DRAIN_TIMEOUT),
+  idleTimeout: timeout(DEFAULT_IDLE_TIMEOUT),
+  maxConnectionAge: timeout(DEFAULT_MAX_CONNECTION_AGE),
+  retry: integer(DEFAULT_RETRY, { max: MAX_RETRIES }),
+  replay: flag(DEFAULT_REPLAY),
+  dialLimiter: (_field, value) => checkDialLimiter(value),
+  clock,
+  random: checkRandom,
+  ...inspectionChecks(DEFAULT_POOL_HISTORY),
+} satisfies OptionTable<ClientPoolOptions>;
+
+/** Every option `ClientPool.connect` knows, for tools that enumerate them (the options fuzz test). */
+export const POOL_OPTION_KEYS: readonly string[] = Object.keys(POOL_OPTIONS);
 
 function joinPath(prefix: string, path: string): string {
   const trimmed = `${prefix}/${path}`.replace(/\/{2,}/g, '/').replace(/\/$/, '');
@@ -234,40 +232,25 @@ export function resolvePoolOptions(value: unknown): ResolvedPoolOptions {
 }
 
 function resolve(value: unknown): ResolvedPoolOptions {
-  const options = checkObject('options', value);
-  if (!options) throw invalid('options', 'an object with `url` or `urls`', value);
-  checkKnownKeys('', options, KNOWN);
-
-  if (options.url !== undefined && options.urls !== undefined) throw invalidSaying('url', 'left out when `urls` is given', 'both');
-  const urls =
-    options.urls === undefined
-      ? [parseUrl('url', options.url)]
-      : checkArray('urls', options.urls, 'a non-empty array of http:// or https:// URLs').map((item, i) => parseUrl(`urls[${i}]`, item));
-  if (urls.length === 0) throw invalidSaying('urls', 'a non-empty array of http:// or https:// URLs', 'an empty array');
-  if (urls.length > MAX_CONNECTIONS) throw invalidSaying('urls', `at most ${MAX_CONNECTIONS} URLs`, `${urls.length}`);
-  for (const [i, each] of urls.entries()) {
-    const field = options.urls === undefined ? 'url' : `urls[${i}]`;
-    if (each.protocol !== 'http:' && each.protocol !== 'https:') {
-      throw invalidSaying(field, 'an http:// or https:// URL', `a ${each.protocol} URL`);
-    }
+  const { url: urlOption, urls: urlsOption, basePath, headers, tls, clock, history, secretHeaders, meter, ...checked } = readOptions(
+    value,
+    POOL_OPTIONS,
+    'an object with `url` or `urls`',
+  );
+  const given = checkUrls(urlOption, urlsOption, ['http:', 'https:'], 'an http:// or https://', MAX_CONNECTIONS);
+  const url = given[0]!.url;
+  for (const { url: each, field } of given) {
     if (each.search || each.hash) throw invalidSaying(field, 'a URL without query or fragment', 'a URL with one');
-    if (i > 0 && (each.protocol !== urls[0]!.protocol || each.pathname !== urls[0]!.pathname)) {
-      throw invalidSaying(field, "the scheme and path of `urls[0]` (the origins serve one API)", 'others');
+    if (each === url) continue;
+    if (each.protocol !== url.protocol || each.pathname !== url.pathname) {
+      throw invalidSaying(field, 'the scheme and path of `urls[0]` (the origins serve one API)', 'others');
     }
-    if (i > 0 && (each.username !== urls[0]!.username || each.password !== urls[0]!.password)) {
+    if (each.username !== url.username || each.password !== url.password) {
       throw invalidSaying(field, 'the credentials of `urls[0]`, or none', 'others');
     }
   }
-  const url = urls[0]!;
   const secure = url.protocol === 'https:';
 
-  const basePath = options.basePath ?? '';
-  if (typeof basePath !== 'string' || !BASE_PATH.test(basePath) || /[?#]/.test(basePath)) {
-    throw invalid('basePath', 'a path string of visible ASCII characters, without query or fragment', basePath);
-  }
-
-  // An object, or [name, value] pairs (a Map, a Headers): flattenHeaders reads each form once.
-  const headers = options.headers === undefined ? [] : flattenHeaders(options.headers, 'INVALID_OPTIONS', 'headers');
   // Credentials in the URL become a Basic authorization header and leave the URL.
   if (url.username || url.password) {
     const user = decodeUrlPart(url.username);
@@ -275,19 +258,14 @@ function resolve(value: unknown): ResolvedPoolOptions {
     if (user === undefined || password === undefined) {
       throw invalidSaying('url', 'a URL whose credentials are validly percent-encoded', 'malformed ones');
     }
-    const credentials = `${user}:${password}`;
     if (!headers.includes('authorization')) {
-      headers.push('authorization', `Basic ${Buffer.from(credentials).toString('base64')}`);
+      headers.push('authorization', `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`);
     }
   }
 
-  const keepAlive = options.keepAlive === false ? 0 : checkNumber('keepAlive', options.keepAlive, DEFAULT_KEEP_ALIVE, { max: MAX_TIMEOUT });
-  const random = checkRandom('random', options.random);
-  const clock = checkInstance('clock', options.clock, ['setTimeout', 'clearTimeout']) as Clock | undefined;
-  const tls = checkTls('tls', options.tls);
-  const inspection = resolveInspection(options, headers, urls.map((each) => each.href), DEFAULT_POOL_HISTORY);
-  const origins = urls.map(
-    (each): PoolOrigin => ({
+  const inspection = resolveInspection({ history, secretHeaders, meter }, headers, given.map((each) => each.url.href));
+  const origins = given.map(
+    ({ url: each }): PoolOrigin => ({
       origin: each.origin,
       host: each.hostname.replace(/^\[|\]$/g, ''),
       port: each.port ? Number(each.port) : secure ? 443 : 80,
@@ -295,32 +273,15 @@ function resolve(value: unknown): ResolvedPoolOptions {
   );
 
   return {
+    ...checked,
     origin: origins[0]!.origin,
     origins,
-    strategy: checkOneOf<Strategy>('strategy', options.strategy, ['lifo', 'round-robin'], DEFAULT_STRATEGY),
     tls: secure ? (tls ?? { rejectUnauthorized: true }) : undefined,
     basePath: joinPath(url.pathname, basePath),
     // Sent with every request, so it holds the real values; console.log(pool) shows them scrubbed.
     headers: scrubbedView(headers, inspection.redactor),
-    connections: checkNumber('connections', options.connections, DEFAULT_CONNECTIONS, { min: 1, max: MAX_CONNECTIONS }),
-    connectTimeout: checkNumber('connectTimeout', options.connectTimeout, DEFAULT_CONNECT_TIMEOUT, { min: 1, max: MAX_TIMEOUT }),
-    headersTimeout: checkNumber('headersTimeout', options.headersTimeout, DEFAULT_HEADERS_TIMEOUT, { min: 1, max: MAX_TIMEOUT }),
-    bodyTimeout: checkNumber('bodyTimeout', options.bodyTimeout, DEFAULT_BODY_TIMEOUT, { min: 1, max: MAX_TIMEOUT }),
-    maxBodySize: checkNumber('maxBodySize', options.maxBodySize, DEFAULT_MAX_BODY_SIZE),
-    noDelay: checkBoolean('noDelay', options.noDelay, DEFAULT_NO_DELAY),
-    keepAlive,
-    backoff: checkBackoff('backoff', options.backoff, SLOT_BACKOFF),
-    lazy: checkBoolean('lazy', options.lazy, DEFAULT_LAZY),
-    acquireTimeout: checkNumber('acquireTimeout', options.acquireTimeout, DEFAULT_ACQUIRE_TIMEOUT, { max: MAX_TIMEOUT }),
-    drainTimeout: checkNumber('drainTimeout', options.drainTimeout, DEFAULT_DRAIN_TIMEOUT, { max: MAX_TIMEOUT }),
-    idleTimeout: checkNumber('idleTimeout', options.idleTimeout, DEFAULT_IDLE_TIMEOUT, { max: MAX_TIMEOUT }),
-    maxConnectionAge: checkNumber('maxConnectionAge', options.maxConnectionAge, DEFAULT_MAX_CONNECTION_AGE, { max: MAX_TIMEOUT }),
-    retry: checkNumber('retry', options.retry, DEFAULT_RETRY, { max: MAX_RETRIES }),
-    replay: checkBoolean('replay', options.replay, DEFAULT_REPLAY),
-    dialLimiter: checkDialLimiter(options.dialLimiter),
-    clock: clock ?? unrefClock,
-    now: clockNow(clock ?? unrefClock),
-    random,
+    clock,
+    now: clockNow(clock),
     stableAfter: SLOT_STABLE_AFTER,
     inspection,
   };

@@ -31,22 +31,24 @@ export interface ResolvedInspection {
   meter: Meter | undefined;
 }
 
-export const INSPECTION_KEYS = ['history', 'secretHeaders', 'meter'] as const;
+/** The checks of the inspection options, for a pool's or a feed's option table. */
+export function inspectionChecks(defaultHistory: number) {
+  return {
+    history: (field: string, value: unknown) => checkNumber(field, value, defaultHistory, { max: 100_000 }),
+    secretHeaders: (field: string, value: unknown) => checkStrings(field, value),
+    meter: (field: string, value: unknown) => checkInstance(field, value, METER_METHODS) as Meter | undefined,
+  } satisfies Record<keyof InspectionOptions, (field: string, value: unknown) => unknown>;
+}
 
-/** Reads the inspection options, collecting the secrets of `headers` (flat) and `urls`. */
+/** The inspection options as checked, with the secrets of `headers` (flat) and `urls` collected for the redactor. */
 export function resolveInspection(
-  options: Record<string, unknown>,
+  checked: { history: number; secretHeaders: string[]; meter: Meter | undefined },
   headers: readonly string[],
   urls: readonly string[],
-  defaultHistory: number,
 ): ResolvedInspection {
-  const extra = new Set(checkStrings('secretHeaders', options.secretHeaders).map((name) => name.toLowerCase()));
+  const extra = new Set(checked.secretHeaders.map((name) => name.toLowerCase()));
   const secrets = [...headerSecrets(headers, extra), ...urls.flatMap((url) => urlSecrets(url, extra))];
-  return {
-    history: checkNumber('history', options.history, defaultHistory, { max: 100_000 }),
-    redactor: new Redactor(secrets),
-    meter: checkInstance('meter', options.meter, METER_METHODS) as Meter | undefined,
-  };
+  return { history: checked.history, redactor: new Redactor(secrets), meter: checked.meter };
 }
 
 /** The flight recorder a pool or feed asked for, or undefined when `history` is 0 (then no inspector is attached at all). */

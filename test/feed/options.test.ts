@@ -3,7 +3,19 @@
  * saying what was expected and what came, before anything is dialed.
  */
 import { describe, expect, it } from 'vitest';
-import { Feed, isLifelineError, type FeedOptions } from '../../src/index.js';
+import {
+  DEFAULT_CONNECTIONS,
+  DEFAULT_FEED_CONNECT_TIMEOUT,
+  DEFAULT_FEED_REF,
+  DEFAULT_REPLAY,
+  Feed,
+  FEED_DEFAULTS,
+  isLifelineError,
+  POOL_DEFAULTS,
+  type FeedOptions,
+} from '../../src/index.js';
+import { openFeed, waitForState } from '../helpers/feed.js';
+import { startWsServer } from '../helpers/ws-server.js';
 
 describe('feed options', () => {
   it.each([
@@ -34,5 +46,24 @@ describe('feed options', () => {
     }
     expect(isLifelineError(error, 'INVALID_OPTIONS')).toBe(true);
     expect((error as Error).message).toBe(message);
+  });
+});
+
+describe('feed options shared with pools', () => {
+  it('takes a URL object as a pool does, and connects through it', async () => {
+    const server = await startWsServer();
+    const feed = openFeed({ urls: [new URL(server.url)], subscriptions: ['hello'] });
+    await waitForState(feed, 'healthy');
+    expect(feed.stats().url).toBe(new URL(server.url).origin.replace('http', 'ws'));
+  });
+
+  it('refuses a URL object of another scheme, naming the field', () => {
+    expect(() => Feed.connect({ url: new URL('http://127.0.0.1:1') })).toThrow('Expected `url` to be a ws:// or wss:// URL, got a http: URL');
+  });
+
+  it('lists every default in one frozen object, the same values as the constants', () => {
+    expect(Object.isFrozen(FEED_DEFAULTS) && Object.isFrozen(POOL_DEFAULTS)).toBe(true);
+    expect(FEED_DEFAULTS).toMatchObject({ connectTimeout: DEFAULT_FEED_CONNECT_TIMEOUT, ref: DEFAULT_FEED_REF });
+    expect(POOL_DEFAULTS).toMatchObject({ connections: DEFAULT_CONNECTIONS, replay: DEFAULT_REPLAY });
   });
 });
