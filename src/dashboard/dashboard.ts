@@ -23,7 +23,8 @@ import { LifelineError } from '../errors.js';
 import type { Feed } from '../feed/feed.js';
 import type { ClientPool } from '../pool/client-pool.js';
 import { checkKnownKeys, checkNumber, checkObject, invalid } from '../validate.js';
-import { DASHBOARD_SCRIPT, dashboardPage, LOG_ROWS } from './page.js';
+import { dashboardPage, LOG_ROWS } from './page.js';
+import { DASHBOARD_SCRIPT } from './script.js';
 import { dashboardView, feedId, historyView, poolId, recentRecords, type Watched } from './view.js';
 import { EventStream } from './event-stream.js';
 import { FEED_CHART, SLOT_CHART } from './charts.js';
@@ -170,7 +171,7 @@ class LiveDashboard implements Dashboard {
       if (!recorder) continue;
       stream.onClose(recorder.onRecord((record) => stream.send('record', { ...record, source })));
     }
-    stream.send('snapshot', { ...dashboardView(this.#watched), history: recentRecords(this.#watched, LOG_ROWS) });
+    stream.send('snapshot', { ...dashboardView(this.#watched), history: recentRecords(this.#watched, LOG_ROWS), logRows: LOG_ROWS });
     this.#tick();
   }
 

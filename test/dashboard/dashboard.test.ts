@@ -3,8 +3,10 @@
  * stream follows a real pool and a real feed through a real fault, and no
  * secret reaches anything it serves.
  */
+import { createHash } from 'node:crypto';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ClientPool, isLifelineError, serveDashboard, type Dashboard, type DashboardOptions } from '../../src/index.js';
+import { DASHBOARD_SCRIPT } from '../../src/dashboard/script.js';
 import { dashboardView } from '../../src/dashboard/view.js';
 import { get, SseClient, type SseEvent } from '../helpers/dashboard-client.js';
 import { openFeed, waitForState } from '../helpers/feed.js';
@@ -129,6 +131,19 @@ describe('serveDashboard', () => {
     expectNoSecret(JSON.stringify(feed.history()), 'feed.history()');
     expect(errors.length).toBeGreaterThan(1);
     for (const error of errors) expectNoSecret(`${error.message} ${String(error.cause)}`, `error ${error.message}`);
+  });
+
+  it('serves one inline script, the compiled page script, and the CSP allows exactly it by its hash', async () => {
+    const dashboard = await open({});
+    const page = await get(dashboard.url);
+    const scripts = [...page.body.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
+    expect(scripts).toHaveLength(1);
+    const [, attributes, text] = scripts[0]!;
+    expect(attributes).toBe(' type="module"');
+    expect(text).toBe(DASHBOARD_SCRIPT);
+    const hash = createHash('sha256').update(text!).digest('base64');
+    const scriptSrc = /script-src ([^;]+)/.exec(page.headers['content-security-policy'] as string)![1];
+    expect(scriptSrc).toBe(`'sha256-${hash}'`);
   });
 
   it('names the origin each slot is on, for a pool of several', async () => {
