@@ -16,17 +16,18 @@
  * The statecharts come from `toSvg` as `<template>`s, one clone per pool and
  * per feed; each state is a `<g data-state="slot.healthy">`, and the
  * script lights the states the actors are in, listing slot numbers on them.
+ * Which node a state lights the snapshot says (machines.ts), not the script.
+ * The colours below are by state name (`--healthy`, `.to-healthy`).
  */
 import { DASHBOARD_SCRIPT } from './script.js';
 
 /** Rows the event log keeps; the snapshot sends at most as many records. */
 export const LOG_ROWS = 500;
 
-export interface PageCharts {
-  /** `toSvg(slotMachine)`. */
-  slotChart: string;
-  /** `toSvg(feedMachine)`. */
-  feedChart: string;
+/** A machine's statechart (`toSvg(machine)`), and the id of the template the page holds it in. */
+export interface PageChart {
+  template: string;
+  svg: string;
 }
 
 const STYLE = `
@@ -88,8 +89,8 @@ td.num { text-align: right; }
 .empty { color: var(--dim); padding: 8px; }
 `;
 
-/** The whole page, with the two statecharts as templates the script clones. */
-export function dashboardPage(charts: PageCharts): string {
+/** The whole page, with the statecharts as templates the script clones. */
+export function dashboardPage(charts: readonly PageChart[]): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -119,9 +120,7 @@ export function dashboardPage(charts: PageCharts): string {
 </div>
 </section>
 </main>
-<template id="chart-slot">${charts.slotChart}</template>
-<template id="chart-feed">${charts.feedChart}</template>
-<noscript>The dashboard needs JavaScript: it builds itself from the live stream at /events.</noscript>
+${charts.map((chart) => `<template id="${chart.template}">${chart.svg}</template>\n`).join('')}<noscript>The dashboard needs JavaScript: it builds itself from the live stream at /events.</noscript>
 <script type="module">${DASHBOARD_SCRIPT}</script>
 </body>
 </html>

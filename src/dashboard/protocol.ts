@@ -23,15 +23,13 @@ export interface ActorView {
   origin?: string;
 }
 
-/** The counters of a pool the page shows (`pool.stats()` has more). */
+/**
+ * The counters of a pool the page shows: these two, and the count of slots in
+ * each state of `machines.pool`, by its name (`pool.stats()` has a key for
+ * every state a slot reports), in the order the stats list them.
+ */
 export interface PagePoolStats {
   connections: number;
-  healthy: number;
-  busy: number;
-  connecting: number;
-  backoff: number;
-  poisoned: number;
-  closed: number;
   waiting: number;
 }
 
@@ -83,11 +81,36 @@ export interface PageRecord {
   reason?: string;
 }
 
+/** A state an actor reports, and where the page shows it on its machine's chart. */
+export interface PageState {
+  /** As actors report it (`stats()`, the table, the log): `healthy`, `busy`. */
+  name: string;
+  /** The chart node it lights: the SVG's `data-state` (`feed.connected.healthy`). */
+  node: string;
+  /** The compound states around `node` below the machine itself (`feed.connected`), outlined while it is lit. */
+  parents: string[];
+}
+
+/** What the page knows of a machine: all of it taken by the server from the machine's definition (src/machines). */
+export interface PageMachine {
+  /** The id of the page's `<template>` that holds the machine's chart. */
+  chart: string;
+  /** Every state its actors report. */
+  states: PageState[];
+}
+
+/** The machine behind each kind of card: a pool's slots, a feed. */
+export interface PageMachines {
+  pool: PageMachine;
+  feed: PageMachine;
+}
+
 /** The first event of every stream: everything live, and the records kept so far, oldest first. */
 export interface PageSnapshot extends PageView {
   history: PageRecord[];
   /** Rows the event log keeps (the history sent is at most as long). */
   logRows: number;
+  machines: PageMachines;
 }
 
 /** The events of `GET /events`, by name: `snapshot` first, then a `record` per state change and `stats` now and then. */

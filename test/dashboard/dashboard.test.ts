@@ -7,6 +7,8 @@ import { createHash } from 'node:crypto';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ClientPool, isLifelineError, serveDashboard, type Dashboard, type DashboardOptions } from '../../src/index.js';
 import { DASHBOARD_SCRIPT } from '../../src/dashboard/script.js';
+import { pageMachines } from '../../src/dashboard/machines.js';
+import type { PageMachines, PageRecord, PageSnapshot, PageView } from '../../src/dashboard/protocol.js';
 import { dashboardView } from '../../src/dashboard/view.js';
 import { get, SseClient, type SseEvent } from '../helpers/dashboard-client.js';
 import { openFeed, waitForState } from '../helpers/feed.js';
@@ -35,6 +37,26 @@ async function open(options: DashboardOptions): Promise<Dashboard> {
 
 const isRecord = (source: string, test: (data: SseEvent['data']) => boolean) => (e: SseEvent) =>
   e.event === 'record' && e.data.source === source && test(e.data);
+
+type Reported = [kind: keyof PageMachines, state: string];
+
+/** Every state a slot or a feed was reported in: in the table (snapshot and stats) and in the log (history and records). */
+function statesReported(events: SseEvent[]): Reported[] {
+  const ofRecord = (r: PageRecord): Reported[] => {
+    const kind = r.source.startsWith('pool') ? 'pool' : 'feed';
+    return [[kind, r.from], [kind, r.to]];
+  };
+  return events.flatMap(({ event, data }): Reported[] => {
+    if (event === 'record') return ofRecord(data as PageRecord);
+    const view = data as PageView;
+    const history = event === 'snapshot' ? (data as PageSnapshot).history : [];
+    return [
+      ...view.pools.flatMap((pool) => pool.slots.map((slot): Reported => ['pool', slot.state])),
+      ...view.feeds.map((feed): Reported => ['feed', feed.summary.state]),
+      ...history.flatMap(ofRecord),
+    ];
+  });
+}
 
 describe('serveDashboard', () => {
   it('streams a pool and a feed through a fault and back, and serves no secret', async () => {
@@ -123,6 +145,13 @@ describe('serveDashboard', () => {
     }).catch((error: Error) => error);
     expect(isLifelineError(failed, 'CONNECT_FAILED')).toBe(true);
     errors.push(failed as Error);
+
+    // The page is told about the machines, and every state the stream reported through the faults is one it was told of.
+    expect(snapshot.data.machines).toEqual(pageMachines());
+    const { machines } = snapshot.data as PageSnapshot;
+    for (const [kind, state] of statesReported(sse.events)) {
+      expect(machines[kind].states.map((known) => known.name), `${kind} ${state}`).toContain(state);
+    }
 
     expectNoSecret(page.body, 'the page');
     expectNoSecret(sse.raw, 'the event stream');

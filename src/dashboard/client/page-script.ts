@@ -5,19 +5,26 @@
  * text to src/dashboard/script.ts, which the page inlines, allowed by its hash.
  *
  * It may import types only (the inlined script is one file, with no loader).
+ * It knows nothing of the machines: the snapshot says which states their actors
+ * report and which chart node each one lights (src/dashboard/machines.ts).
  * Every value from the stream goes in the DOM as text (`textContent`), never as
  * markup: an error message is whatever a server sent.
  */
-import type { ActorView, PageEvents, PageFeed, PagePool, PageRecord, PageSnapshot, PageView } from '../protocol.js';
-
-type Kind = 'pool' | 'feed';
+import type { ActorView, PageEvents, PageFeed, PageMachine, PageMachines, PagePool, PageRecord, PageSnapshot, PageState, PageView } from '../protocol.js';
 
 interface Card {
-  kind: Kind;
+  /** The states of the card's machine, by the name actors report. */
+  states: ReadonlyMap<string, PageState>;
   counters: HTMLElement;
   chart: HTMLElement;
   /** What is lit now, so an unchanged view redraws nothing. */
   lit: string;
+}
+
+/** An actor on a chart: its state, and its badge (a slot's number). */
+interface Lit {
+  state: string;
+  label: string;
 }
 
 /** The cells of an actor's row in the table. */
@@ -31,10 +38,6 @@ interface Row {
   served: HTMLTableCellElement;
 }
 
-const CHART_NODE: Record<Kind, (state: string) => string> = {
-  pool: (s) => (s === 'busy' ? 'slot.healthy' : 'slot.' + s),
-  feed: (s) => (s === 'subscribing' || s === 'healthy' ? 'feed.connected.' + s : 'feed.' + s),
-};
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
 /** The page's element that `selector` names; the page is served with all of them. */
@@ -77,7 +80,7 @@ function clockTime(at: number): string {
   return pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds()) + '.' + pad(d.getMilliseconds(), 3);
 }
 
-function card(kind: Kind, id: string, label: string): void {
+function card(kind: keyof PageMachines, machine: PageMachine, id: string, label: string): void {
   const article = el('article', { class: 'card', 'data-source': id, 'data-kind': kind });
   const title = el('h2', {}, id);
   title.appendChild(el('span', { class: 'label' }, label));
@@ -85,20 +88,21 @@ function card(kind: Kind, id: string, label: string): void {
   const counters = el('div', { class: 'counters' });
   article.appendChild(counters);
   const chart = el('div', { class: 'chart' });
-  const template = find<HTMLTemplateElement>(kind === 'pool' ? '#chart-slot' : '#chart-feed');
+  const template = find<HTMLTemplateElement>('#' + CSS.escape(machine.chart));
   chart.appendChild(template.content.cloneNode(true));
   article.appendChild(chart);
   cardsEl.appendChild(article);
-  cards.set(id, { kind, counters, chart, lit: '' });
+  const states = new Map(machine.states.map((state) => [state.name, state]));
+  cards.set(id, { states, counters, chart, lit: '' });
 }
 
-function build(view: PageView): void {
+function build(view: PageSnapshot): void {
   cardsEl.textContent = '';
   actorsEl.textContent = '';
   cards.clear();
   rows.clear();
-  for (const pool of view.pools) card('pool', pool.id, pool.origin);
-  for (const feed of view.feeds) card('feed', feed.id, feed.url);
+  for (const pool of view.pools) card('pool', view.machines.pool, pool.id, pool.origin);
+  for (const feed of view.feeds) card('feed', view.machines.feed, feed.id, feed.url);
   if (!view.pools.length && !view.feeds.length) cardsEl.appendChild(el('p', { class: 'empty' }, 'No pools or feeds to show.'));
 }
 
@@ -136,14 +140,15 @@ function badge(group: SVGGElement, text: string): void {
   group.appendChild(holder);
 }
 
-/** Lights the chart node of every actor's state; for a pool, each lit state lists its slot numbers. */
-function light(entry: Card, actors: ActorView[]): void {
-  const byNode = new Map<string, { state: string; names: string[] }>();
+/** Lights the chart node of every actor's state, badged with the labels of the actors on it. */
+function light(entry: Card, actors: Lit[]): void {
+  const byNode = new Map<string, { state: string; parents: string[]; labels: string[] }>();
   for (const actor of actors) {
-    const node = CHART_NODE[entry.kind](actor.state);
-    let lit = byNode.get(node);
-    if (!lit) byNode.set(node, (lit = { state: actor.state, names: [] }));
-    lit.names.push(actor.actor.replace('slot ', ''));
+    const state = entry.states.get(actor.state);
+    if (!state) continue; // a state the server did not name has no node to light
+    let lit = byNode.get(state.node);
+    if (!lit) byNode.set(state.node, (lit = { state: actor.state, parents: state.parents, labels: [] }));
+    lit.labels.push(actor.label);
   }
   const key = JSON.stringify(Array.from(byNode));
   if (key === entry.lit) return;
@@ -158,12 +163,8 @@ function light(entry: Card, actors: ActorView[]): void {
     if (!group) continue;
     group.classList.add('lit');
     group.style.setProperty('--lit', 'var(--' + lit.state + ')');
-    const parts = node.split('.');
-    for (let i = parts.length - 1; i > 1; i--) {
-      const parent = entry.chart.querySelector('[data-state="' + CSS.escape(parts.slice(0, i).join('.')) + '"]');
-      if (parent) parent.classList.add('lit-parent');
-    }
-    badge(group, entry.kind === 'pool' ? lit.names.join(',') : 'live');
+    for (const parent of lit.parents) entry.chart.querySelector('[data-state="' + CSS.escape(parent) + '"]')?.classList.add('lit-parent');
+    badge(group, lit.labels.join(','));
   }
 }
 
@@ -207,10 +208,11 @@ function ages(): void {
 
 function updatePool(pool: PagePool, entry: Card): void {
   const s = pool.stats;
-  counters(entry.counters, [['connections', s.connections], ['healthy', s.healthy], ['busy', s.busy],
-    ['connecting', s.connecting], ['backoff', s.backoff], ['poisoned', s.poisoned], ['closed', s.closed],
-    ['waiting', s.waiting]], pool.recording);
-  light(entry, pool.slots);
+  // The count of slots in each state of the machine, in the order the stats list them.
+  const stats: [string, unknown][] = Object.entries(s);
+  const byState = stats.filter(([name]) => entry.states.has(name)).map(([name, count]): [string, string] => [name, String(count)]);
+  counters(entry.counters, [['connections', s.connections], ...byState, ['waiting', s.waiting]], pool.recording);
+  light(entry, pool.slots.map((slot, index) => ({ state: slot.state, label: String(index) })));
   for (const slot of pool.slots) row(pool.id, slot);
 }
 
@@ -218,7 +220,7 @@ function updateFeed(feed: PageFeed, entry: Card): void {
   const s = feed.stats;
   counters(entry.counters, [['state', s.state], ['messages', s.messages], ['dropped', s.dropped],
     ['connections', s.connections], ['attempts', s.attempts], ['subscriptions', s.subscriptions]], feed.recording);
-  light(entry, [feed.summary]);
+  light(entry, [{ state: feed.summary.state, label: 'live' }]);
   row(feed.id, feed.summary);
 }
 
