@@ -23,10 +23,13 @@ import { LifelineError } from '../errors.js';
 import type { Feed } from '../feed/feed.js';
 import type { ClientPool } from '../pool/client-pool.js';
 import { checkKnownKeys, checkNumber, checkObject, invalid } from '../validate.js';
-import { DASHBOARD_SCRIPT, dashboardPage, LOG_ROWS } from './page.js';
+import { dashboardPage, LOG_ROWS } from './page.js';
+import { DASHBOARD_SCRIPT } from './script.js';
 import { dashboardView, feedId, historyView, poolId, recentRecords, type Watched } from './view.js';
 import { EventStream } from './event-stream.js';
 import { FEED_CHART, SLOT_CHART } from './charts.js';
+import { pageMachines } from './machines.js';
+import type { PageMachines } from './protocol.js';
 
 export interface DashboardOptions {
   /** Pools to show. Default none. */
@@ -87,6 +90,8 @@ class LiveDashboard implements Dashboard {
   readonly #host: string;
   readonly #watched: Watched;
   readonly #page: string;
+  /** What the page is told about the machines: taken from their definitions once. */
+  readonly #machines: PageMachines;
   readonly #headers: http.OutgoingHttpHeaders;
   readonly #streams = new Set<EventStream>();
   readonly #loopback: boolean;
@@ -97,7 +102,11 @@ class LiveDashboard implements Dashboard {
     this.#watched = watched;
     this.#host = host;
     this.#loopback = LOOPBACK.has(host);
-    this.#page = dashboardPage({ slotChart: SLOT_CHART, feedChart: FEED_CHART });
+    this.#machines = pageMachines();
+    this.#page = dashboardPage([
+      { template: this.#machines.pool.chart, svg: SLOT_CHART },
+      { template: this.#machines.feed.chart, svg: FEED_CHART },
+    ]);
     // The browser enforces what the page promises: no script but its own, no request to anywhere else.
     const scriptHash = createHash('sha256').update(DASHBOARD_SCRIPT).digest('base64');
     this.#headers = {
@@ -170,7 +179,7 @@ class LiveDashboard implements Dashboard {
       if (!recorder) continue;
       stream.onClose(recorder.onRecord((record) => stream.send('record', { ...record, source })));
     }
-    stream.send('snapshot', { ...dashboardView(this.#watched), history: recentRecords(this.#watched, LOG_ROWS) });
+    stream.send('snapshot', { ...dashboardView(this.#watched), history: recentRecords(this.#watched, LOG_ROWS), logRows: LOG_ROWS, machines: this.#machines });
     this.#tick();
   }
 

@@ -6,6 +6,7 @@
  * reconnects by itself, so a tab survives the process it watches restarting.
  */
 import type http from 'node:http';
+import type { PageEvents } from './protocol.js';
 
 /**
  * Unsent bytes a stream may hold before it is dropped. A tab that stops reading
@@ -40,7 +41,7 @@ export class EventStream {
   }
 
   /** Sends one event; `data` as one line of JSON (JSON escapes newlines, so it cannot break the framing). */
-  send(event: string, data: unknown): void {
+  send<E extends keyof PageEvents>(event: E, data: PageEvents[E]): void {
     if (!this.#open) return;
     if (this.#res.writableLength > MAX_BUFFERED) {
       this.#res.destroy();

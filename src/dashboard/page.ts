@@ -9,19 +9,25 @@
  * Every value from the stream is put in the DOM as text (`textContent`), never
  * as markup: an error message is whatever a server sent.
  *
+ * The script is src/dashboard/client/page-script.ts, type-checked against the
+ * DOM and compiled by `npm run visualize` into script.ts (`DASHBOARD_SCRIPT`):
+ * the exact text served, which the Content-Security-Policy allows by its hash.
+ *
  * The statecharts come from `toSvg` as `<template>`s, one clone per pool and
  * per feed; each state is a `<g data-state="slot.healthy">`, and the
  * script lights the states the actors are in, listing slot numbers on them.
+ * Which node a state lights the snapshot says (machines.ts), not the script.
+ * The colours below are by state name (`--healthy`, `.to-healthy`).
  */
+import { DASHBOARD_SCRIPT } from './script.js';
 
 /** Rows the event log keeps; the snapshot sends at most as many records. */
 export const LOG_ROWS = 500;
 
-export interface PageCharts {
-  /** `toSvg(slotMachine)`. */
-  slotChart: string;
-  /** `toSvg(feedMachine)`. */
-  feedChart: string;
+/** A machine's statechart (`toSvg(machine)`), and the id of the template the page holds it in. */
+export interface PageChart {
+  template: string;
+  svg: string;
 }
 
 const STYLE = `
@@ -83,233 +89,8 @@ td.num { text-align: right; }
 .empty { color: var(--dim); padding: 8px; }
 `;
 
-/**
- * The page's script, one constant so that its hash (the Content-Security-Policy
- * allows this script and no other) is computed from the exact text served.
- * Plain ES2020 for any current browser; no backquotes, so it reads as it runs.
- */
-export const DASHBOARD_SCRIPT = `
-(function () {
-  'use strict';
-  var LOG_ROWS = ${LOG_ROWS};
-  var CHART_NODE = {
-    pool: function (s) { return s === 'busy' ? 'slot.healthy' : 'slot.' + s; },
-    feed: function (s) { return s === 'subscribing' || s === 'healthy' ? 'feed.connected.' + s : 'feed.' + s; }
-  };
-  var offset = 0; // this tab's clock minus the server's: times in state are the server's
-  var cards = new Map();
-  var rows = new Map();
-  var cardsEl = document.getElementById('cards');
-  var actorsEl = document.querySelector('#actors tbody');
-  var logEl = document.querySelector('#log tbody');
-  var statusEl = document.getElementById('status');
-
-  function el(tag, attrs, text) {
-    var node = document.createElement(tag);
-    for (var name in attrs || {}) node.setAttribute(name, attrs[name]);
-    if (text !== undefined) node.textContent = String(text);
-    return node;
-  }
-
-  function duration(ms) {
-    if (!(ms >= 0)) return '';
-    if (ms < 1000) return Math.round(ms) + ' ms';
-    if (ms < 60000) return (ms / 1000).toFixed(1) + ' s';
-    if (ms < 3600000) return Math.floor(ms / 60000) + ' m ' + Math.floor((ms % 60000) / 1000) + ' s';
-    return Math.floor(ms / 3600000) + ' h ' + Math.floor((ms % 3600000) / 60000) + ' m';
-  }
-
-  function clockTime(at) {
-    var d = new Date(at);
-    var pad = function (n, w) { return String(n).padStart(w || 2, '0'); };
-    return pad(d.getHours()) + ':' + pad(d.getMinutes()) + ':' + pad(d.getSeconds()) + '.' + pad(d.getMilliseconds(), 3);
-  }
-
-  function card(kind, id, label) {
-    var article = el('article', { class: 'card', 'data-source': id, 'data-kind': kind });
-    var title = el('h2', {}, id);
-    title.appendChild(el('span', { class: 'label' }, label));
-    article.appendChild(title);
-    var counters = el('div', { class: 'counters' });
-    article.appendChild(counters);
-    var chart = el('div', { class: 'chart' });
-    var template = document.getElementById(kind === 'pool' ? 'chart-slot' : 'chart-feed');
-    chart.appendChild(template.content.cloneNode(true));
-    article.appendChild(chart);
-    cardsEl.appendChild(article);
-    cards.set(id, { kind: kind, counters: counters, chart: chart, lit: '' });
-  }
-
-  function build(view) {
-    cardsEl.textContent = '';
-    actorsEl.textContent = '';
-    cards.clear();
-    rows.clear();
-    view.pools.forEach(function (pool) { card('pool', pool.id, pool.origin); });
-    view.feeds.forEach(function (feed) { card('feed', feed.id, feed.url); });
-    if (!view.pools.length && !view.feeds.length) cardsEl.appendChild(el('p', { class: 'empty' }, 'No pools or feeds to show.'));
-  }
-
-  function counters(target, pairs, recording) {
-    target.textContent = '';
-    pairs.forEach(function (pair) {
-      var item = el('span', {}, pair[0] + ' ');
-      item.appendChild(el('b', {}, pair[1]));
-      target.appendChild(item);
-    });
-    if (!recording) target.appendChild(el('span', {}, 'recording off'));
-  }
-
-  function badge(group, text) {
-    var box = group.querySelector(':scope > rect') || group;
-    var b = box.getBBox();
-    var ns = 'http://www.w3.org/2000/svg';
-    var width = 10 + text.length * 7;
-    var bg = document.createElementNS(ns, 'rect');
-    bg.setAttribute('class', 'badge-bg');
-    bg.setAttribute('x', String(b.x + b.width - width + 4));
-    bg.setAttribute('y', String(b.y - 8));
-    bg.setAttribute('width', String(width));
-    bg.setAttribute('height', '16');
-    bg.setAttribute('rx', '8');
-    var label = document.createElementNS(ns, 'text');
-    label.setAttribute('class', 'badge');
-    label.setAttribute('x', String(b.x + b.width - width / 2 + 4));
-    label.setAttribute('y', String(b.y + 4));
-    label.setAttribute('text-anchor', 'middle');
-    label.textContent = text;
-    var holder = document.createElementNS(ns, 'g');
-    holder.setAttribute('class', 'badges');
-    holder.appendChild(bg);
-    holder.appendChild(label);
-    group.appendChild(holder);
-  }
-
-  // Lights the chart node of every actor's state; for a pool, each lit state lists its slot numbers.
-  function light(entry, actors) {
-    var byNode = new Map();
-    actors.forEach(function (actor) {
-      var node = CHART_NODE[entry.kind](actor.state);
-      if (!byNode.has(node)) byNode.set(node, { state: actor.state, names: [] });
-      byNode.get(node).names.push(actor.actor.replace('slot ', ''));
-    });
-    var key = JSON.stringify(Array.from(byNode));
-    if (key === entry.lit) return;
-    entry.lit = key;
-    entry.chart.querySelectorAll('.lit, .lit-parent').forEach(function (n) {
-      n.classList.remove('lit', 'lit-parent');
-      n.style.removeProperty('--lit');
-    });
-    entry.chart.querySelectorAll('.badges').forEach(function (n) { n.remove(); });
-    byNode.forEach(function (lit, node) {
-      var group = entry.chart.querySelector('[data-state="' + CSS.escape(node) + '"]');
-      if (!group) return;
-      group.classList.add('lit');
-      group.style.setProperty('--lit', 'var(--' + lit.state + ')');
-      var parts = node.split('.');
-      for (var i = parts.length - 1; i > 1; i--) {
-        var parent = entry.chart.querySelector('[data-state="' + CSS.escape(parts.slice(0, i).join('.')) + '"]');
-        if (parent) parent.classList.add('lit-parent');
-      }
-      badge(group, entry.kind === 'pool' ? lit.names.join(',') : 'live');
-    });
-  }
-
-  function row(source, actor) {
-    var key = source + '/' + actor.actor;
-    var tr = rows.get(key);
-    if (!tr) {
-      tr = el('tr', { 'data-source': source, 'data-actor': actor.actor });
-      ['source', 'actor', 'state', 'age num', 'attempts num', 'error wrap', 'served num'].forEach(function (c) {
-        tr.appendChild(el('td', { class: c }));
-      });
-      tr.children[0].textContent = source;
-      actorsEl.appendChild(tr);
-      rows.set(key, tr);
-    }
-    // A slot of a pool with several origins names the one it is on (it can move).
-    tr.children[1].textContent = actor.origin ? actor.actor + ' @ ' + actor.origin : actor.actor;
-    tr.setAttribute('data-state-name', actor.state);
-    if (actor.since !== undefined) tr.setAttribute('data-since', String(actor.since));
-    else tr.removeAttribute('data-since');
-    tr.children[2].textContent = actor.state;
-    tr.children[4].textContent = String(actor.attempts);
-    tr.children[5].textContent = actor.lastError || '';
-    tr.children[6].textContent = actor.served === undefined ? '' : String(actor.served);
-  }
-
-  function ages() {
-    var now = Date.now() - offset;
-    rows.forEach(function (tr) {
-      var since = tr.getAttribute('data-since');
-      tr.children[3].textContent = since === null ? '' : duration(now - Number(since));
-    });
-  }
-
-  function update(view) {
-    offset = Date.now() - view.now;
-    view.pools.forEach(function (pool) {
-      var entry = cards.get(pool.id);
-      var s = pool.stats;
-      counters(entry.counters, [['connections', s.connections], ['healthy', s.healthy], ['busy', s.busy],
-        ['connecting', s.connecting], ['backoff', s.backoff], ['poisoned', s.poisoned], ['closed', s.closed],
-        ['waiting', s.waiting]], pool.recording);
-      light(entry, pool.slots);
-      pool.slots.forEach(function (slot) { row(pool.id, slot); });
-    });
-    view.feeds.forEach(function (feed) {
-      var entry = cards.get(feed.id);
-      var s = feed.stats;
-      counters(entry.counters, [['state', s.state], ['messages', s.messages], ['dropped', s.dropped],
-        ['connections', s.connections], ['attempts', s.attempts], ['subscriptions', s.subscriptions]], feed.recording);
-      light(entry, [feed.summary]);
-      row(feed.id, feed.summary);
-    });
-    ages();
-  }
-
-  function record(r, fresh) {
-    var tr = el('tr', { 'data-source': r.source, 'data-actor': r.actor, 'data-to': r.to, class: fresh ? 'fresh' : '' });
-    tr.appendChild(el('td', {}, clockTime(r.at)));
-    tr.appendChild(el('td', {}, r.source + ' / ' + r.actor));
-    var change = el('td', {});
-    change.appendChild(el('span', { class: 'to-' + r.from }, r.from));
-    change.appendChild(document.createTextNode(' \\u2192 '));
-    change.appendChild(el('span', { class: 'to-' + r.to }, r.to));
-    tr.appendChild(change);
-    tr.appendChild(el('td', {}, r.event));
-    tr.appendChild(el('td', { class: 'wrap' }, r.reason || ''));
-    logEl.insertBefore(tr, logEl.firstChild);
-    while (logEl.children.length > LOG_ROWS) logEl.lastChild.remove();
-  }
-
-  function connect() {
-    var source = new EventSource('events');
-    source.addEventListener('snapshot', function (e) {
-      var view = JSON.parse(e.data);
-      build(view);
-      update(view);
-      logEl.textContent = '';
-      view.history.forEach(function (r) { record(r, false); });
-      statusEl.textContent = 'live';
-      statusEl.className = 'live';
-    });
-    source.addEventListener('stats', function (e) { update(JSON.parse(e.data)); });
-    source.addEventListener('record', function (e) { record(JSON.parse(e.data), true); });
-    // EventSource reconnects by itself; the next snapshot rebuilds the page.
-    source.addEventListener('error', function () {
-      statusEl.textContent = 'reconnecting';
-      statusEl.className = 'down';
-    });
-  }
-
-  setInterval(ages, 250);
-  connect();
-})();
-`;
-
-/** The whole page, with the two statecharts as templates the script clones. */
-export function dashboardPage(charts: PageCharts): string {
+/** The whole page, with the statecharts as templates the script clones. */
+export function dashboardPage(charts: readonly PageChart[]): string {
   return `<!doctype html>
 <html lang="en">
 <head>
@@ -339,10 +120,8 @@ export function dashboardPage(charts: PageCharts): string {
 </div>
 </section>
 </main>
-<template id="chart-slot">${charts.slotChart}</template>
-<template id="chart-feed">${charts.feedChart}</template>
-<noscript>The dashboard needs JavaScript: it builds itself from the live stream at /events.</noscript>
-<script>${DASHBOARD_SCRIPT}</script>
+${charts.map((chart) => `<template id="${chart.template}">${chart.svg}</template>\n`).join('')}<noscript>The dashboard needs JavaScript: it builds itself from the live stream at /events.</noscript>
+<script type="module">${DASHBOARD_SCRIPT}</script>
 </body>
 </html>
 `;

@@ -12,51 +12,24 @@ import type { Feed, FeedStats } from '../feed/feed.js';
 import type { ClientPool, PoolStats } from '../pool/client-pool.js';
 import type { TransitionRecord } from '../telemetry/recorder.js';
 import { redactUrl } from '../redact.js';
+import type { ActorView, PageFeed, PagePool, PageRecord, PageView } from './protocol.js';
 
-/** One slot or feed: a row of the dashboard's table. */
-export interface ActorView {
-  /** `slot 0`, ..., or `feed`. */
-  actor: string;
-  state: string;
-  /** Wall-clock time the state was entered; unknown (absent) when recording is off. */
-  since?: number;
-  attempts: number;
-  lastError?: string;
-  /** Slots: times handed out. Feeds: messages received. */
-  served?: number;
-  /** Slots of a pool with several origins: the one the slot is on (scheme, host and port). */
-  origin?: string;
-}
-
-export interface PoolView {
-  /** `pool 0`, `pool 1`, ...: what record events name as their `source`. */
-  id: string;
-  origin: string;
-  recording: boolean;
+/** A pool as the page receives it, with all of its stats. */
+export interface PoolView extends PagePool {
   stats: PoolStats;
-  slots: ActorView[];
 }
 
-export interface FeedView {
-  id: string;
-  url: string;
-  recording: boolean;
-  state: string;
+export interface FeedView extends PageFeed {
   stats: FeedStats;
-  summary: ActorView;
 }
 
-/** Everything live, as of `now` (the server's clock, so the page can correct for its own). */
-export interface DashboardView {
-  now: number;
+export interface DashboardView extends PageView {
   pools: PoolView[];
   feeds: FeedView[];
 }
 
 /** A record as the page receives it: tagged with the pool or feed it came from. */
-export interface SourcedRecord extends TransitionRecord {
-  source: string;
-}
+export interface SourcedRecord extends TransitionRecord, PageRecord {}
 
 export interface Watched {
   pools: readonly ClientPool[];

@@ -3,8 +3,12 @@
  * stream follows a real pool and a real feed through a real fault, and no
  * secret reaches anything it serves.
  */
+import { createHash } from 'node:crypto';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ClientPool, isLifelineError, serveDashboard, type Dashboard, type DashboardOptions } from '../../src/index.js';
+import { DASHBOARD_SCRIPT } from '../../src/dashboard/script.js';
+import { pageMachines } from '../../src/dashboard/machines.js';
+import type { PageMachines, PageRecord, PageSnapshot, PageView } from '../../src/dashboard/protocol.js';
 import { dashboardView } from '../../src/dashboard/view.js';
 import { get, SseClient, type SseEvent } from '../helpers/dashboard-client.js';
 import { openFeed, waitForState } from '../helpers/feed.js';
@@ -33,6 +37,26 @@ async function open(options: DashboardOptions): Promise<Dashboard> {
 
 const isRecord = (source: string, test: (data: SseEvent['data']) => boolean) => (e: SseEvent) =>
   e.event === 'record' && e.data.source === source && test(e.data);
+
+type Reported = [kind: keyof PageMachines, state: string];
+
+/** Every state a slot or a feed was reported in: in the table (snapshot and stats) and in the log (history and records). */
+function statesReported(events: SseEvent[]): Reported[] {
+  const ofRecord = (r: PageRecord): Reported[] => {
+    const kind = r.source.startsWith('pool') ? 'pool' : 'feed';
+    return [[kind, r.from], [kind, r.to]];
+  };
+  return events.flatMap(({ event, data }): Reported[] => {
+    if (event === 'record') return ofRecord(data as PageRecord);
+    const view = data as PageView;
+    const history = event === 'snapshot' ? (data as PageSnapshot).history : [];
+    return [
+      ...view.pools.flatMap((pool) => pool.slots.map((slot): Reported => ['pool', slot.state])),
+      ...view.feeds.map((feed): Reported => ['feed', feed.summary.state]),
+      ...history.flatMap(ofRecord),
+    ];
+  });
+}
 
 describe('serveDashboard', () => {
   it('streams a pool and a feed through a fault and back, and serves no secret', async () => {
@@ -122,6 +146,13 @@ describe('serveDashboard', () => {
     expect(isLifelineError(failed, 'CONNECT_FAILED')).toBe(true);
     errors.push(failed as Error);
 
+    // The page is told about the machines, and every state the stream reported through the faults is one it was told of.
+    expect(snapshot.data.machines).toEqual(pageMachines());
+    const { machines } = snapshot.data as PageSnapshot;
+    for (const [kind, state] of statesReported(sse.events)) {
+      expect(machines[kind].states.map((known) => known.name), `${kind} ${state}`).toContain(state);
+    }
+
     expectNoSecret(page.body, 'the page');
     expectNoSecret(sse.raw, 'the event stream');
     expectNoSecret(history.body, '/history.json');
@@ -129,6 +160,19 @@ describe('serveDashboard', () => {
     expectNoSecret(JSON.stringify(feed.history()), 'feed.history()');
     expect(errors.length).toBeGreaterThan(1);
     for (const error of errors) expectNoSecret(`${error.message} ${String(error.cause)}`, `error ${error.message}`);
+  });
+
+  it('serves one inline script, the compiled page script, and the CSP allows exactly it by its hash', async () => {
+    const dashboard = await open({});
+    const page = await get(dashboard.url);
+    const scripts = [...page.body.matchAll(/<script\b([^>]*)>([\s\S]*?)<\/script>/g)];
+    expect(scripts).toHaveLength(1);
+    const [, attributes, text] = scripts[0]!;
+    expect(attributes).toBe(' type="module"');
+    expect(text).toBe(DASHBOARD_SCRIPT);
+    const hash = createHash('sha256').update(text!).digest('base64');
+    const scriptSrc = /script-src ([^;]+)/.exec(page.headers['content-security-policy'] as string)![1];
+    expect(scriptSrc).toBe(`'sha256-${hash}'`);
   });
 
   it('names the origin each slot is on, for a pool of several', async () => {

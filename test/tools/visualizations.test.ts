@@ -1,7 +1,8 @@
 /**
  * The statecharts in visualizations/ are generated from the machine
- * definitions by `npm run visualize`. This fails when a machine changed and
- * they were not regenerated, and checks that each chart shows what the machine
+ * definitions by `npm run visualize`, as are the dashboard's charts and its
+ * compiled page script (src/dashboard/charts.ts, src/dashboard/script.ts). This
+ * fails when a source changed and they were not regenerated, and checks that each chart shows what the machine
  * has: every state, and every transition of the test model (the same list the
  * model-based tests cover), by the same name.
  */
@@ -49,7 +50,7 @@ function overlaps(a: Box, b: Box): boolean {
   return a.x < b.x + b.width && b.x < a.x + a.width && a.y < b.y + b.height && b.y < a.y + a.height;
 }
 
-it('visualizations/ holds what the machine definitions generate (else run `npm run visualize`)', () => {
+it('visualizations/ and the dashboard\'s generated modules hold what their sources generate (else run `npm run visualize`)', () => {
   expect(staleFiles(root)).toEqual([]);
 });
 

@@ -1,10 +1,12 @@
 /**
- * The statechart files generated from lifeline's machines: Mermaid and SVG for
- * each in visualizations/, and the dashboard's charts as a module of constant
- * strings (`src/dashboard/charts.ts`), so that no layout code ships in the
- * library. `npm run visualize` (tools/statechart/visualize.ts) writes them and
- * test/tools/visualizations.test.ts fails when they are stale, both through
- * here, so the files are exactly what the definitions generate.
+ * The files generated from lifeline's machines: Mermaid and SVG for each in
+ * visualizations/, and the dashboard's charts as a module of constant strings
+ * (`src/dashboard/charts.ts`), so that no layout code ships in the library;
+ * beside them the dashboard page's script, compiled from its type-checked
+ * source into `src/dashboard/script.ts` (page-script.ts). `npm run visualize`
+ * (tools/statechart/visualize.ts) writes them and test/tools/visualizations.test.ts
+ * fails when they are stale, both through here, so the files are exactly what
+ * their sources generate.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,6 +14,7 @@ import type { AnyStateMachine } from 'xstate';
 import { feedMachine } from '../../src/machines/feed.js';
 import { slotMachine } from '../../src/machines/slot.js';
 import { supervisorMachine } from '../../src/machines/supervisor.js';
+import { PAGE_SCRIPT_MODULE, PAGE_SCRIPT_SOURCE, pageScriptModule } from './page-script.js';
 import { toMermaid, toSvg } from './statechart.js';
 
 /** The folder, relative to the repository root. */
@@ -47,20 +50,21 @@ function dashboardCharts(): string {
   ].join('\n');
 }
 
-/** Every generated file, in a fixed order. */
-export function visualizationFiles(): GeneratedFile[] {
+/** Every generated file, in a fixed order; sources are read from the repository at `root`. */
+export function visualizationFiles(root: string): GeneratedFile[] {
   return [
     ...Object.entries(CHARTED_MACHINES).flatMap(([name, machine]) => [
       { path: `${VISUALIZATIONS_DIR}/${name}.mmd`, content: toMermaid(machine) },
       { path: `${VISUALIZATIONS_DIR}/${name}.svg`, content: toSvg(machine) },
     ]),
     { path: DASHBOARD_CHARTS, content: dashboardCharts() },
+    { path: PAGE_SCRIPT_MODULE, content: pageScriptModule(readFileSync(join(root, PAGE_SCRIPT_SOURCE), 'utf8')) },
   ];
 }
 
 /** The paths of the files under `root` that are missing or differ from what the definitions generate. */
 export function staleFiles(root: string): string[] {
-  return visualizationFiles()
+  return visualizationFiles(root)
     .filter((file) => {
       try {
         return readFileSync(join(root, file.path), 'utf8') !== file.content;

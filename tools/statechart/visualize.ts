@@ -1,8 +1,10 @@
 /**
  * `npm run visualize`: writes the statecharts of lifeline's machines to
  * visualizations/ (`<machine>.mmd` and `<machine>.svg`), generated from the
- * machine definitions. `npm run visualize -- --check` writes nothing and exits
- * 1, listing the files that differ from what the definitions generate.
+ * machine definitions, and the dashboard's generated modules (its charts, and
+ * its page script compiled from src/dashboard/client/page-script.ts).
+ * `npm run visualize -- --check` writes nothing and exits 1, listing the files
+ * that differ from what their sources generate.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -20,12 +22,12 @@ if (args.some((arg) => arg !== '--check')) {
 if (args.includes('--check')) {
   const stale = staleFiles(root);
   if (stale.length) {
-    console.error(`Statecharts out of date with the machine definitions (run \`npm run visualize\`):\n${stale.map((path) => `  ${path}`).join('\n')}`);
+    console.error(`Generated files out of date with their sources (run \`npm run visualize\`):\n${stale.map((path) => `  ${path}`).join('\n')}`);
     process.exit(1);
   }
-  console.log('Statecharts up to date.');
+  console.log('Generated files up to date.');
 } else {
-  for (const file of visualizationFiles()) {
+  for (const file of visualizationFiles(root)) {
     const path = join(root, file.path);
     mkdirSync(dirname(path), { recursive: true });
     writeFileSync(path, file.content);
