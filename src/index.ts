@@ -62,4 +62,5 @@ export {
   type FeedMessageInfo,
 } from './telemetry/diagnostics.js';
 export type { InspectionOptions } from './telemetry/options.js';
+export type { MeterLike } from './telemetry/meter.js';
 export { serveDashboard, DEFAULT_DASHBOARD_HOST, STATS_INTERVAL, type Dashboard, type DashboardOptions } from './dashboard/dashboard.js';

@@ -2,7 +2,7 @@
  * The inspection options pools and feeds share: how much history to keep,
  * which values are secret, and which meter gets their metrics.
  */
-import type { Meter } from '@opentelemetry/api';
+import type { MeterLike } from './meter.js';
 import { checkInstance, checkNumber, checkStrings } from '../validate.js';
 import { METER_METHODS } from './otel.js';
 import { FlightRecorder, type RecorderOptions } from './recorder.js';
@@ -21,14 +21,16 @@ export interface InspectionOptions {
    * An OpenTelemetry `Meter` (`@opentelemetry/api`, an optional peer dependency) for the
    * pool's or feed's instruments: slots by state, acquire waits, request durations,
    * reconnects, feed messages and staleness (see the README's Metrics section). Default none.
+   * Typed as the part of a `Meter` lifeline uses (`MeterLike`), so lifeline's types need no
+   * `@opentelemetry/api`; a real `Meter` is one.
    */
-  meter?: Meter;
+  meter?: MeterLike;
 }
 
 export interface ResolvedInspection {
   history: number;
   redactor: Redactor;
-  meter: Meter | undefined;
+  meter: MeterLike | undefined;
 }
 
 export const INSPECTION_KEYS = ['history', 'secretHeaders', 'meter'] as const;
@@ -45,7 +47,7 @@ export function resolveInspection(
   return {
     history: checkNumber('history', options.history, defaultHistory, { max: 100_000 }),
     redactor: new Redactor(secrets),
-    meter: checkInstance('meter', options.meter, METER_METHODS) as Meter | undefined,
+    meter: checkInstance('meter', options.meter, METER_METHODS) as MeterLike | undefined,
   };
 }
 
