@@ -4,7 +4,7 @@
  * log for a pool slot or a feed, and model-based test paths from a machine.
  */
 export { startFaultHttpServer, FaultHttpServer, type FaultHttpServerOptions, type FaultHttpHandler } from './fault-http-server.js';
-export { startFaultWsServer, FaultWsServer, type FaultWsServerOptions, type ClosedWsConnection } from './fault-ws-server.js';
+export { startFaultWsServer, FaultWsServer, type FaultWsServerOptions, type FaultWsSocket, type ClosedWsConnection } from './fault-ws-server.js';
 export { FaultServer } from './fault-server.js';
 export { StateLog, logSlot, logFeed } from './state-log.js';
 export { toTestMachine, modelEventName, transitionKey, type TestMachine, type ModelTransition } from './model.js';
