@@ -11,7 +11,6 @@
  * ```
  */
 import { createActor, type Subscription } from 'xstate';
-import type { Clock } from '../clock.js';
 import { closeActor } from '../transport/close-actor.js';
 import { describeTarget } from '../transport/dial.js';
 import { currentTurn } from '../transport/turn.js';
@@ -25,7 +24,7 @@ import { slotMachine, slotState, type SlotConnection, type SlotSnapshot, type Sl
 import { slotStates, supervisorMachine, type SupervisorActor } from '../machines/supervisor.js';
 import { checkNumber } from '../validate.js';
 import { deadlineExceeded, remainingUntil } from './deadline.js';
-import { Lease, type Attempt, type LeaseOwner } from './lease.js';
+import { Lease, newLease, sendOnLease, type Attempt, type LeaseOwner } from './lease.js';
 import { HOMING_INTERVAL, OriginAssignment } from './origins.js';
 import { isTransportFailure, mayRepeat } from './retry.js';
 import { MAX_TIMEOUT } from '../validate.js';
@@ -105,14 +104,32 @@ function staleRace(error: LifelineError): boolean {
 }
 
 
-export class ClientPool implements LeaseOwner, AsyncDisposable {
-  /** The flight recorder (`history` option), or undefined when recording is off. */
-  readonly recorder: FlightRecorder | undefined;
+/** Set by the class: what the dashboard and the tests read of a pool beyond its public API. */
+let internals: (pool: ClientPool) => { recorder: FlightRecorder | undefined; requestDefaults: RequestDefaults };
+
+/** @internal The flight recorder of `pool` (`history` option), or undefined when recording is off. */
+export function poolRecorder(pool: ClientPool): FlightRecorder | undefined {
+  return internals(pool).recorder;
+}
+
+/** @internal What every request of `pool` is built with: base path, default headers, body limit. */
+export function poolRequestDefaults(pool: ClientPool): RequestDefaults {
+  return internals(pool).requestDefaults;
+}
+
+export class ClientPool implements AsyncDisposable {
+  static {
+    internals = (pool) => ({ recorder: pool.#recorder, requestDefaults: pool.#owner.requestDefaults });
+  }
+
   /** The supervisor actor, for inspection (`actor.subscribe`, `actor.getSnapshot()`). */
   readonly actor: SupervisorActor;
-  readonly requestDefaults: RequestDefaults;
-  /** @internal metrics and diagnostics hooks (`meter` option, `lifeline:*` channels). */
-  readonly metrics: PoolObserver;
+  /** The flight recorder (`history` option), or undefined when recording is off. */
+  readonly #recorder: FlightRecorder | undefined;
+  /** Metrics and diagnostics hooks (`meter` option, `lifeline:*` channels). */
+  readonly #metrics: PoolObserver;
+  /** What the pool's leases need of it: request defaults, its clock (deadlines), metrics, and the way back. */
+  readonly #owner: LeaseOwner;
   readonly #options: ResolvedPoolOptions;
   /** Dials the slots' connections, and keeps them and the dials in flight for close(). */
   readonly #dialer: SlotDialer;
@@ -163,10 +180,9 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
 
   private constructor(options: ResolvedPoolOptions) {
     this.#options = options;
-    this.requestDefaults = { basePath: options.basePath, headers: options.headers, maxBodySize: options.maxBodySize };
     this.#assignment = new OriginAssignment(options.origins.length, options.connections, options.now);
     this.#dialer = new SlotDialer(options, this.#assignment);
-    this.recorder = recorderFor(
+    this.#recorder = recorderFor(
       options.inspection,
       // A pool's recorder is never attached as an inspector (see connect): it watches each slot by name.
       () => undefined,
@@ -188,7 +204,13 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
         maxConnectionAge: options.maxConnectionAge,
       },
     });
-    this.metrics = new PoolObserver(this, options.inspection.meter);
+    this.#metrics = new PoolObserver(this, options.inspection.meter);
+    this.#owner = {
+      requestDefaults: { basePath: options.basePath, headers: options.headers, maxBodySize: options.maxBodySize },
+      clock: options.clock,
+      metrics: this.#metrics,
+      returnSlot: (slot, lease, recycle, keepAlive, connection) => this.#returnSlot(slot, lease, recycle, keepAlive, connection),
+    };
   }
 
   /**
@@ -201,7 +223,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
     const pool = new ClientPool(resolvePoolOptions(options));
     pool.actor.start();
     pool.#ledger = pool.actor.getSnapshot().context.ledger;
-    const recorder = pool.recorder;
+    const recorder = pool.#recorder;
     // Slots are watched, not inspected: an inspector would see (and cost) every lease of the ledger too.
     pool.actor.getSnapshot().context.slots.forEach((slot, index) =>
       recorder?.watch(`slot ${index}`, slot, (snapshot) => (snapshot.context as { cause?: string } | undefined)?.cause ?? ''),
@@ -247,7 +269,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
   tryAcquire(): Lease | undefined {
     if (this.#closing) throw errorFor('POOL_CLOSED');
     const lease = this.#tryGrant();
-    if (this.metrics.observesAcquire) this.metrics.acquired('try', -1, lease ? 'granted' : 'unavailable');
+    if (this.#metrics.observesAcquire) this.#metrics.acquired('try', -1, lease ? 'granted' : 'unavailable');
     return lease;
   }
 
@@ -260,7 +282,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
     if (this.#trySlot < 0) return undefined;
     const connection = this.#tryConnection as HttpConnection;
     this.#tryConnection = undefined;
-    return new Lease(this, this.#trySlot, this.#tryLease, connection);
+    return newLease(this.#owner, this.#trySlot, this.#tryLease, connection);
   }
 
   /**
@@ -300,7 +322,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
       const acquired = this.#acquire(options.timeout, options.signal, deadline);
       const lease = acquired instanceof Lease ? acquired : await acquired;
       try {
-        return await lease.send(options, attempt);
+        return await sendOnLease(lease, options, attempt);
       } catch (error) {
         if (!(error instanceof LifelineError)) throw error;
         // A server's FIN can land between the grant and the write: the request dies queued,
@@ -357,11 +379,11 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
     // Fair: a slot is free only while no caller waits (the ledger hands a freed slot to the first waiter).
     const free = this.#tryGrant();
     if (free) {
-      if (this.metrics.observesAcquire) this.metrics.acquired('wait', -1, 'granted');
+      if (this.#metrics.observesAcquire) this.#metrics.acquired('wait', -1, 'granted');
       return free;
     }
 
-    const started = this.metrics.observesAcquire ? performance.now() : -1;
+    const started = this.#metrics.observesAcquire ? performance.now() : -1;
     const waiter = this.#nextWaiter++;
     let resolve: ((lease: Lease) => void) | undefined;
     let reject: ((error: LifelineError) => void) | undefined;
@@ -379,18 +401,18 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
     const reply: AcquireReply = {
       granted: (slot, lease, connection) => {
         if (settled) return this.#release(slot, lease, false, -1);
-        if (started >= 0) this.metrics.acquired('wait', started, 'granted');
+        if (started >= 0) this.#metrics.acquired('wait', started, 'granted');
         if (!resolve) {
           settled = true;
-          immediate = new Lease(this, slot, lease, connection as HttpConnection);
+          immediate = newLease(this.#owner, slot, lease, connection as HttpConnection);
           return;
         }
         finish();
-        resolve(new Lease(this, slot, lease, connection as HttpConnection));
+        resolve(newLease(this.#owner, slot, lease, connection as HttpConnection));
       },
       refused: (code) => {
         if (settled) return;
-        if (started >= 0) this.metrics.acquired('wait', started, code);
+        if (started >= 0) this.#metrics.acquired('wait', started, code);
         if (!reject) {
           // Never throw inside the supervisor's action: it would fail the actor.
           settled = true;
@@ -428,7 +450,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
    * as JSON-ready records for a post-mortem. Secrets are scrubbed before they are stored.
    */
   history(): TransitionRecord[] {
-    return this.recorder?.history() ?? [];
+    return this.#recorder?.history() ?? [];
   }
 
   /**
@@ -516,13 +538,8 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
     return this.#assignment.current();
   }
 
-  /** @internal the pool's clock, which runs request deadlines. */
-  get clock(): Clock {
-    return this.#options.clock;
-  }
-
-  /** @internal called by a lease. */
-  returnSlot(slot: number, lease: number, recycle: boolean, keepAlive: number, connection: HttpConnection): void {
+  /** A lease hands its slot back (`LeaseOwner.returnSlot`). */
+  #returnSlot(slot: number, lease: number, recycle: boolean, keepAlive: number, connection: HttpConnection): void {
     const settlesAt = recycle ? -1 : connection.settlesAt;
     if (settlesAt >= 0 && !this.#settling) {
       // Ref'd, like undici's own wait before writing to a reused socket: it runs at this turn's check phase.
@@ -542,7 +559,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
     if (this.#homing !== undefined) this.#options.clock.clearTimeout(this.#homing);
     await closeActor(this.actor);
     this.#dialer.cancelAll();
-    this.metrics.stop();
+    this.#metrics.stop();
     await Promise.allSettled([...this.#dialer.dials]);
     const open = [...this.#dialer.connections];
     for (const connection of open) connection.destroy();
