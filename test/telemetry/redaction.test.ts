@@ -6,8 +6,8 @@
  */
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ClientPool, Feed, isLifelineError, isSecretName, REDACTED, Redactor } from '../../src/index.js';
-import { urlSecrets } from '../../src/redact.js';
+import { ClientPool, Feed, isLifelineError } from '../../src/index.js';
+import { isSecretName, REDACTED, Redactor, urlSecrets } from '../../src/redact.js';
 import { poolRecorder, poolRequestDefaults } from '../../src/pool/client-pool.js';
 import { feedRecorder } from '../../src/feed/feed.js';
 import { logFeed, logSlot } from '../../src/testing/index.js';
