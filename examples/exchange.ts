@@ -4,8 +4,7 @@
  * subscribed stream, an ack per subscription), built on lifeline's fault
  * servers so that the demo can break it the way real venues break.
  */
-import type { WebSocket } from 'ws';
-import { startFaultHttpServer, startFaultWsServer, type FaultHttpServer, type FaultWsServer } from 'lifeline/testing';
+import { startFaultHttpServer, startFaultWsServer, type FaultHttpServer, type FaultWsServer, type FaultWsSocket } from 'lifeline/testing';
 
 export interface Exchange {
   rest: FaultHttpServer;
@@ -41,7 +40,7 @@ export async function startExchange(): Promise<Exchange> {
   });
 
   // Which streams each socket subscribed to ("btcusdt@trade", "btcusdt@depth").
-  const streams = new Map<WebSocket, Set<string>>();
+  const streams = new Map<FaultWsSocket, Set<string>>();
   const stream = await startFaultWsServer({
     onMessage: (socket, text) => {
       const request = JSON.parse(text) as Subscribe;

@@ -1,3 +1,11 @@
+/**
+ * lifeline: the public API, what users call (README, "API"). Nothing internal: the
+ * machines, their state helpers and backoff schedules are in `lifeline/testing`
+ * (src/testing/index.ts), with the fault servers and model paths that need them.
+ * `npm run consumer-check` pins the value exports of both entries.
+ */
+
+// Pools
 export { ClientPool, type AcquireOptions, type PoolRequestOptions, type PoolStats } from './pool/client-pool.js';
 export { Lease } from './pool/lease.js';
 export { LifelineResponse, type ResponseHeaders } from './pool/response.js';
@@ -5,6 +13,8 @@ export type { RequestOptions, Query, QueryValue } from './pool/request.js';
 export type { HeaderInput } from './transport/headers.js';
 export {
   type ClientPoolOptions,
+  type Strategy,
+  DEFAULT_STRATEGY,
   DEFAULT_CONNECTIONS,
   POOL_DEFAULTS,
   DEFAULT_CONNECT_TIMEOUT,
@@ -13,27 +23,27 @@ export {
   DEFAULT_MAX_BODY_SIZE,
   DEFAULT_NO_DELAY,
   DEFAULT_KEEP_ALIVE,
+  DEFAULT_LAZY,
   DEFAULT_ACQUIRE_TIMEOUT,
   DEFAULT_DRAIN_TIMEOUT,
-  DEFAULT_LAZY,
-  DEFAULT_POOL_HISTORY,
+  DEFAULT_IDLE_TIMEOUT,
+  DEFAULT_MAX_CONNECTION_AGE,
+  DEFAULT_RETRY,
   DEFAULT_REPLAY,
+  DEFAULT_POOL_HISTORY,
 } from './pool/options.js';
+export type { SlotState } from './machines/slot.js';
+export type { SupervisorActor } from './machines/supervisor.js';
+
+// Options pools and feeds share
 export type { TlsOptions } from './transport/dial.js';
+export type { BackoffOptions, Jitter } from './machines/backoff.js';
 export { DialLimiter, type DialLimiterOptions, type DialLimiterStats } from './transport/dial-limiter.js';
 export type { Clock } from './clock.js';
-export { LifelineError, isLifelineError, ERROR_CODES, type ErrorCode, type Delivery } from './errors.js';
-export {
-  createBackoff,
-  ceilingDelay,
-  SLOT_BACKOFF,
-  FEED_BACKOFF,
-  type BackoffOptions,
-  type BackoffPolicy,
-  type Jitter,
-} from './machines/backoff.js';
-export { slotMachine, slotState, SLOT_STABLE_AFTER, type SlotState, type SlotConnection, type ConnectionEnd, type SlotCounts, type ConnectionDialer, type DialOutcome } from './machines/slot.js';
-export { supervisorMachine, type SupervisorActor } from './machines/supervisor.js';
+export type { InspectionOptions } from './telemetry/options.js';
+export type { MeterLike } from './telemetry/meter.js';
+
+// Feeds
 export { Feed, type FeedActor, type FeedStats, type FeedEvents } from './feed/feed.js';
 export type { FeedMessage } from './feed/message-queue.js';
 export {
@@ -48,9 +58,13 @@ export {
   DEFAULT_OVERFLOW,
   DEFAULT_FEED_REF,
 } from './feed/options.js';
-export { feedMachine, feedState, FEED_STABLE_AFTER, type FeedState, type FeedClock, type HeartbeatOptions } from './machines/feed.js';
-export { FlightRecorder, DEFAULT_HISTORY, type TransitionRecord, type ActorSummary } from './telemetry/recorder.js';
-export { Redactor, REDACTED, isSecretName, redactUrl } from './redact.js';
+export type { FeedState, FeedClock, HeartbeatOptions } from './machines/feed.js';
+
+// Errors
+export { LifelineError, isLifelineError, ERROR_CODES, type ErrorCode, type Delivery } from './errors.js';
+
+// Inspection: history records, diagnostics channels, the dashboard
+export { DEFAULT_HISTORY, type TransitionRecord } from './telemetry/recorder.js';
 export {
   POOL_ACQUIRE_CHANNEL,
   POOL_REQUEST_CHANNEL,
@@ -63,5 +77,4 @@ export {
   type FeedStateMessage,
   type FeedMessageInfo,
 } from './telemetry/diagnostics.js';
-export type { InspectionOptions } from './telemetry/options.js';
-export { serveDashboard, DEFAULT_DASHBOARD_HOST, STATS_INTERVAL, type Dashboard, type DashboardOptions } from './dashboard/dashboard.js';
+export { serveDashboard, DEFAULT_DASHBOARD_HOST, type Dashboard, type DashboardOptions } from './dashboard/dashboard.js';

@@ -20,8 +20,8 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { LifelineError } from '../errors.js';
-import type { Feed } from '../feed/feed.js';
-import type { ClientPool } from '../pool/client-pool.js';
+import { feedRecorder, type Feed } from '../feed/feed.js';
+import { poolRecorder, type ClientPool } from '../pool/client-pool.js';
 import { checkKnownKeys, checkNumber, checkObject, invalid } from '../validate.js';
 import { dashboardPage, LOG_ROWS } from './page.js';
 import { DASHBOARD_SCRIPT } from './script.js';
@@ -172,8 +172,8 @@ class LiveDashboard implements Dashboard {
     // Subscribe before the snapshot is taken, in the same turn: no record falls between the two.
     const { pools, feeds } = this.#watched;
     const sources = [
-      ...pools.map((pool, i) => [poolId(i), pool.recorder] as const),
-      ...feeds.map((feed, i) => [feedId(i), feed.recorder] as const),
+      ...pools.map((pool, i) => [poolId(i), poolRecorder(pool)] as const),
+      ...feeds.map((feed, i) => [feedId(i), feedRecorder(feed)] as const),
     ];
     for (const [source, recorder] of sources) {
       if (!recorder) continue;

@@ -8,8 +8,8 @@
  * recorder holds (scrubbed before it was stored). Never options, headers or a
  * raw URL; never an error object (its message could echo a header).
  */
-import type { Feed, FeedStats } from '../feed/feed.js';
-import type { ClientPool, PoolStats } from '../pool/client-pool.js';
+import { feedRecorder, type Feed, type FeedStats } from '../feed/feed.js';
+import { poolRecorder, type ClientPool, type PoolStats } from '../pool/client-pool.js';
 import type { TransitionRecord } from '../telemetry/recorder.js';
 import { redactUrl } from '../redact.js';
 import type { ActorView, PageFeed, PagePool, PageRecord, PageView } from './protocol.js';
@@ -40,7 +40,7 @@ export const poolId = (index: number): string => `pool ${index}`;
 export const feedId = (index: number): string => `feed ${index}`;
 
 function poolView(pool: ClientPool, index: number): PoolView {
-  const summaries = new Map(pool.recorder?.summaries().map((summary) => [summary.actor, summary]));
+  const summaries = new Map(poolRecorder(pool)?.summaries().map((summary) => [summary.actor, summary]));
   // The slot actors and the ledger are the truth for state, attempts and leases; the recorder adds what they do not keep.
   const { slots: refs, ledger } = pool.actor.getSnapshot().context;
   const granted = ledger.getSnapshot().context.granted;
@@ -58,19 +58,19 @@ function poolView(pool: ClientPool, index: number): PoolView {
     }
     return view;
   });
-  return { id: poolId(index), origin: pool.origin, recording: pool.recorder !== undefined, stats: pool.stats(), slots };
+  return { id: poolId(index), origin: pool.origin, recording: poolRecorder(pool) !== undefined, stats: pool.stats(), slots };
 }
 
 function feedView(feed: Feed, index: number): FeedView {
   const stats = feed.stats();
   // stats.url is already scheme://host:port; redacting again costs nothing and does not depend on that.
   const safe: FeedStats = { ...stats, url: redactUrl(stats.url) };
-  const summary = feed.recorder?.summaries()[0];
+  const summary = feedRecorder(feed)?.summaries()[0];
   const view: ActorView = { actor: 'feed', state: stats.state, attempts: stats.attempts, served: stats.messages };
   // An error code names a kind of failure and cannot carry a secret.
   if (stats.lastError !== undefined) view.lastError = stats.lastError;
   if (summary) view.since = summary.since;
-  return { id: feedId(index), url: safe.url, recording: feed.recorder !== undefined, state: stats.state, stats: safe, summary: view };
+  return { id: feedId(index), url: safe.url, recording: feedRecorder(feed) !== undefined, state: stats.state, stats: safe, summary: view };
 }
 
 export function dashboardView({ pools, feeds }: Watched): DashboardView {

@@ -46,11 +46,23 @@ function reportListenerError(error: unknown): void {
   });
 }
 
+/** Set by the class: the feed's flight recorder, for the dashboard and the tests. */
+let recorderOf: (feed: Feed) => FlightRecorder | undefined;
+
+/** @internal The flight recorder of `feed` (`history` option), or undefined when recording is off. */
+export function feedRecorder(feed: Feed): FlightRecorder | undefined {
+  return recorderOf(feed);
+}
+
 export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
-  /** The flight recorder (`history` option), or undefined when recording is off. */
-  readonly recorder: FlightRecorder | undefined;
+  static {
+    recorderOf = (feed) => feed.#recorder;
+  }
+
   /** The feed machine's actor, for inspection. */
   readonly actor: FeedActor;
+  /** The flight recorder (`history` option), or undefined when recording is off. */
+  readonly #recorder: FlightRecorder | undefined;
   readonly #options: ResolvedFeedOptions;
   readonly #queues = new Set<MessageQueue>();
   /** Metrics and diagnostics hooks (`meter` option, `lifeline:feed:*` channels). */
@@ -104,13 +116,13 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
       opening.then(settled, settled);
       return opening;
     };
-    this.recorder = recorderFor(
+    this.#recorder = recorderFor(
       options.inspection,
       (snapshot) => (snapshot.machine?.id === 'feed' ? 'feed' : undefined),
       (snapshot) => feedState(snapshot as unknown as FeedSnapshot),
     );
     this.actor = createActor(feedMachine, {
-      ...(this.recorder ? { inspect: this.recorder.inspect } : {}),
+      ...(this.#recorder ? { inspect: this.#recorder.inspect } : {}),
       clock: options.clock,
       input: {
         urls: options.urls,
@@ -211,7 +223,7 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
 
   /** The feed's last state changes (up to `history`), oldest first, as JSON-ready records. Secrets are scrubbed. */
   history(): TransitionRecord[] {
-    return this.recorder?.history() ?? [];
+    return this.#recorder?.history() ?? [];
   }
 
   stats(): FeedStats {

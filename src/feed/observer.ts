@@ -8,7 +8,7 @@
  * subscriber; with a meter it costs a `performance.now()` (for staleness), and
  * the message count is read from the feed's own counter at collection time.
  */
-import type { Attributes, Meter } from '@opentelemetry/api';
+import type { MeterAttributes, MeterLike } from '../telemetry/meter.js';
 import type { Subscription } from 'xstate';
 import type { FeedActor } from '../machines/feed.js';
 import type { FeedStats } from '../telemetry/stats.js';
@@ -27,14 +27,14 @@ export interface ObservedFeed {
 export class FeedObserver {
   readonly #instruments: FeedInstruments | undefined;
   /** `{ url }` of the feed's first URL, made once. */
-  readonly #attributes: Attributes;
+  readonly #attributes: MeterAttributes;
   readonly #subscription: Subscription;
   /** The endpoint in use, redacted; updated on state changes so a message payload needs no URL parsing. */
   #url: string;
   #lastMessageAt = performance.now();
   #unobserve: (() => void) | undefined;
 
-  constructor(feed: ObservedFeed, meter: Meter | undefined) {
+  constructor(feed: ObservedFeed, meter: MeterLike | undefined) {
     const current = () => {
       const { urls, urlIndex } = feed.actor.getSnapshot().context;
       return redactUrl(urls[urlIndex]!);

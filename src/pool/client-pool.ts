@@ -11,10 +11,8 @@
  * ```
  */
 import { createActor, type Subscription } from 'xstate';
-import type { Clock } from '../clock.js';
 import { closeActor } from '../transport/close-actor.js';
 import { describeTarget } from '../transport/dial.js';
-import type { HttpConnection } from '../transport/http-connection.js';
 import { LifelineError } from '../errors.js';
 import { recorderFor } from '../telemetry/options.js';
 import { PoolObserver } from './observer.js';
@@ -23,7 +21,7 @@ import { slotState, type SlotSnapshot, type SlotState } from '../machines/slot.j
 import { slotStates, supervisorMachine, type SupervisorActor } from '../machines/supervisor.js';
 import { remainingUntil } from './deadline.js';
 import { Acquirer, acquireError, type Failing } from './acquire.js';
-import { Lease, type Attempt, type LeaseOwner } from './lease.js';
+import { Lease, newLease, sendOnLease, type Attempt, type LeaseOwner } from './lease.js';
 import { HOMING_INTERVAL, OriginAssignment } from './origins.js';
 import { nextAttempt, repeatBudget } from './retry.js';
 import { resolvePoolOptions, type ClientPoolOptions, type ResolvedPoolOptions } from './options.js';
@@ -36,14 +34,32 @@ import type { LifelineResponse } from './response.js';
 export type { PoolStats } from '../telemetry/stats.js';
 export type { AcquireOptions, PoolRequestOptions } from './request-options.js';
 
-export class ClientPool implements LeaseOwner, AsyncDisposable {
-  /** The flight recorder (`history` option), or undefined when recording is off. */
-  readonly recorder: FlightRecorder | undefined;
+/** Set by the class: what the dashboard and the tests read of a pool beyond its public API. */
+let internals: (pool: ClientPool) => { recorder: FlightRecorder | undefined; requestDefaults: RequestDefaults };
+
+/** @internal The flight recorder of `pool` (`history` option), or undefined when recording is off. */
+export function poolRecorder(pool: ClientPool): FlightRecorder | undefined {
+  return internals(pool).recorder;
+}
+
+/** @internal What every request of `pool` is built with: base path, default headers, body limit. */
+export function poolRequestDefaults(pool: ClientPool): RequestDefaults {
+  return internals(pool).requestDefaults;
+}
+
+export class ClientPool implements AsyncDisposable {
+  static {
+    internals = (pool) => ({ recorder: pool.#recorder, requestDefaults: pool.#owner.requestDefaults });
+  }
+
   /** The supervisor actor, for inspection (`actor.subscribe`, `actor.getSnapshot()`). */
   readonly actor: SupervisorActor;
-  readonly requestDefaults: RequestDefaults;
-  /** @internal metrics and diagnostics hooks (`meter` option, `lifeline:*` channels). */
-  readonly metrics: PoolObserver;
+  /** The flight recorder (`history` option), or undefined when recording is off. */
+  readonly #recorder: FlightRecorder | undefined;
+  /** Metrics and diagnostics hooks (`meter` option, `lifeline:*` channels). */
+  readonly #metrics: PoolObserver;
+  /** What the pool's leases need of it: request defaults, its clock (deadlines), metrics, and the way back. */
+  readonly #owner: LeaseOwner;
   readonly #options: ResolvedPoolOptions;
   /** Dials the slots' connections, and keeps them and the dials in flight for close(). */
   readonly #dialer: SlotDialer;
@@ -59,10 +75,9 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
 
   private constructor(options: ResolvedPoolOptions) {
     this.#options = options;
-    this.requestDefaults = { basePath: options.basePath, headers: options.headers, maxBodySize: options.maxBodySize };
     this.#assignment = new OriginAssignment(options.origins.length, options.connections, options.now);
     this.#dialer = new SlotDialer(options, this.#assignment);
-    this.recorder = recorderFor(
+    this.#recorder = recorderFor(
       options.inspection,
       // A pool's recorder is never attached as an inspector (see connect): it watches each slot by name.
       () => undefined,
@@ -84,12 +99,19 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
         maxConnectionAge: options.maxConnectionAge,
       },
     });
-    this.metrics = new PoolObserver(this, options.inspection.meter);
+    this.#metrics = new PoolObserver(this, options.inspection.meter);
+    this.#owner = {
+      requestDefaults: { basePath: options.basePath, headers: options.headers, maxBodySize: options.maxBodySize },
+      clock: options.clock,
+      metrics: this.#metrics,
+      returnSlot: (slot, lease, recycle, keepAlive, connection) =>
+        this.#acquirer.release(slot, lease, recycle, keepAlive, recycle ? -1 : connection.settlesAt),
+    };
     this.#acquirer = new Acquirer<Lease>({
       clock: options.clock,
       acquireTimeout: options.acquireTimeout,
-      metrics: this.metrics,
-      lease: (slot, lease, connection) => new Lease(this, slot, lease, connection),
+      metrics: this.#metrics,
+      lease: (slot, lease, connection) => newLease(this.#owner, slot, lease, connection),
       active: () => this.actor.getSnapshot().status === 'active',
       failing: () => this.#allFailing(),
     });
@@ -105,7 +127,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
     const pool = new ClientPool(resolvePoolOptions(options));
     pool.actor.start();
     pool.#acquirer.attach(pool.actor.getSnapshot().context.ledger);
-    const recorder = pool.recorder;
+    const recorder = pool.#recorder;
     // Slots are watched, not inspected: an inspector would see (and cost) every lease of the ledger too.
     pool.actor.getSnapshot().context.slots.forEach((slot, index) =>
       recorder?.watch(`slot ${index}`, slot, (snapshot) => (snapshot.context as { cause?: string } | undefined)?.cause ?? ''),
@@ -151,7 +173,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
   tryAcquire(): Lease | undefined {
     if (this.#closing) throw acquireError('POOL_CLOSED');
     const lease = this.#acquirer.try();
-    if (this.metrics.observesAcquire) this.metrics.acquired('try', -1, lease ? 'granted' : 'unavailable');
+    if (this.#metrics.observesAcquire) this.#metrics.acquired('try', -1, lease ? 'granted' : 'unavailable');
     return lease;
   }
 
@@ -189,7 +211,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
       const acquired = this.#acquire(options.timeout, options.signal, deadline);
       const lease = acquired instanceof Lease ? acquired : await acquired;
       try {
-        return await lease.send(options, attempt);
+        return await sendOnLease(lease, options, attempt);
       } catch (error) {
         if (!(error instanceof LifelineError)) throw error;
         const next = nextAttempt(budget, error, deadline === undefined || remainingUntil(deadline) > 0);
@@ -225,7 +247,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
    * as JSON-ready records for a post-mortem. Secrets are scrubbed before they are stored.
    */
   history(): TransitionRecord[] {
-    return this.recorder?.history() ?? [];
+    return this.#recorder?.history() ?? [];
   }
 
   /**
@@ -313,21 +335,11 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
     return this.#assignment.current();
   }
 
-  /** @internal the pool's clock, which runs request deadlines. */
-  get clock(): Clock {
-    return this.#options.clock;
-  }
-
-  /** @internal called by a lease. */
-  returnSlot(slot: number, lease: number, recycle: boolean, keepAlive: number, connection: HttpConnection): void {
-    this.#acquirer.release(slot, lease, recycle, keepAlive, recycle ? -1 : connection.settlesAt);
-  }
-
   async #close(): Promise<void> {
     if (this.#homing !== undefined) this.#options.clock.clearTimeout(this.#homing);
     await closeActor(this.actor);
     this.#dialer.cancelAll();
-    this.metrics.stop();
+    this.#metrics.stop();
     await Promise.allSettled([...this.#dialer.dials]);
     const open = [...this.#dialer.connections];
     for (const connection of open) connection.destroy();

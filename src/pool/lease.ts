@@ -57,7 +57,26 @@ function outcomeOf(error: LifelineError | undefined, handler: CollectHandler, re
   return error.code === 'CONNECTION_LOST' && !handler.answered ? 'unanswered' : 'failed';
 }
 
+/** Set by the class: a lease is made by its pool only, and `pool.request` sends through a lease's private `#send`. */
+let grant: (owner: LeaseOwner, slot: number, lease: number, connection: HttpConnection) => Lease;
+let sendChecked: (lease: Lease, options: CheckedRequest, attempt: Attempt) => Promise<LifelineResponse>;
+
+/** @internal A lease of `slot` (lease number `lease`) on `connection`, handed back to `owner` on release. */
+export function newLease(owner: LeaseOwner, slot: number, lease: number, connection: HttpConnection): Lease {
+  return grant(owner, slot, lease, connection);
+}
+
+/** @internal `lease.request` for options already read once (`readRequest`): what `pool.request` sends. */
+export function sendOnLease(lease: Lease, options: CheckedRequest, attempt: Attempt): Promise<LifelineResponse> {
+  return sendChecked(lease, options, attempt);
+}
+
 export class Lease implements Disposable {
+  static {
+    grant = (owner, slot, lease, connection) => new Lease(owner, slot, lease, connection);
+    sendChecked = (lease, options, attempt) => lease.#send(options, attempt);
+  }
+
   /** Index of the slot this lease holds. */
   readonly slot: number;
   readonly #lease: number;
@@ -69,7 +88,7 @@ export class Lease implements Disposable {
   #keepAlive = -1;
   #inFlight: CollectHandler | undefined;
 
-  constructor(owner: LeaseOwner, slot: number, lease: number, connection: HttpConnection) {
+  private constructor(owner: LeaseOwner, slot: number, lease: number, connection: HttpConnection) {
     this.#owner = owner;
     this.slot = slot;
     this.#lease = lease;
@@ -91,11 +110,10 @@ export class Lease implements Disposable {
     } catch (error) {
       return Promise.reject(error);
     }
-    return this.send(options);
+    return this.#send(options, 'first');
   }
 
-  /** @internal `request` for options already read once (`readRequest`): what `pool.request` sends. */
-  send(options: CheckedRequest, attempt: Attempt = 'first'): Promise<LifelineResponse> {
+  #send(options: CheckedRequest, attempt: Attempt): Promise<LifelineResponse> {
     if (this.#released) return Promise.reject(new LifelineError('LEASE_RELEASED', 'the lease was used after release()'));
     if (this.#inFlight) {
       return Promise.reject(new LifelineError('LEASE_BUSY', 'the lease already has a request in flight'));

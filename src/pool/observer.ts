@@ -8,7 +8,7 @@
  * changes come from subscriptions to the slot actors' snapshots: a slot does
  * not transition on lease or release, so they cost the request path nothing.
  */
-import type { Attributes, Meter } from '@opentelemetry/api';
+import type { MeterAttributes, MeterLike } from '../telemetry/meter.js';
 import type { Subscription } from 'xstate';
 import type { PoolStats } from '../telemetry/stats.js';
 import type { LifelineError } from '../errors.js';
@@ -45,15 +45,15 @@ export class PoolObserver {
   readonly #origins: readonly string[];
   readonly #instruments: PoolInstruments | undefined;
   /** The reconnect counter's attributes, made once each: after a clean end, after a failure. */
-  readonly #afterClean: Attributes;
-  readonly #afterFailure: Attributes;
+  readonly #afterClean: MeterAttributes;
+  readonly #afterFailure: MeterAttributes;
   readonly #subscriptions: Subscription[] = [];
   /** Slot actors already watched (slots may be added after start). */
   readonly #watched = new WeakSet<object>();
   #slots: readonly unknown[] = [];
   #unobserve: (() => void) | undefined;
 
-  constructor(pool: ObservedPool, meter: Meter | undefined) {
+  constructor(pool: ObservedPool, meter: MeterLike | undefined) {
     this.#origin = redactUrl(pool.origin);
     this.#pool = pool;
     this.#origins = pool.origins.map(redactUrl);

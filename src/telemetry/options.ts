@@ -2,7 +2,7 @@
  * The inspection options pools and feeds share: how much history to keep,
  * which values are secret, and which meter gets their metrics.
  */
-import type { Meter } from '@opentelemetry/api';
+import type { MeterLike } from './meter.js';
 import { checkInstance, checkNumber, checkStrings } from '../validate.js';
 import { METER_METHODS } from './otel.js';
 import { FlightRecorder, type RecorderOptions } from './recorder.js';
@@ -21,14 +21,16 @@ export interface InspectionOptions {
    * An OpenTelemetry `Meter` (`@opentelemetry/api`, an optional peer dependency) for the
    * pool's or feed's instruments: slots by state, acquire waits, request durations,
    * reconnects, feed messages and staleness (see the README's Metrics section). Default none.
+   * Typed as the part of a `Meter` lifeline uses (`MeterLike`), so lifeline's types need no
+   * `@opentelemetry/api`; a real `Meter` is one.
    */
-  meter?: Meter;
+  meter?: MeterLike;
 }
 
 export interface ResolvedInspection {
   history: number;
   redactor: Redactor;
-  meter: Meter | undefined;
+  meter: MeterLike | undefined;
 }
 
 /** The checks of the inspection options, for a pool's or a feed's option table. */
@@ -36,13 +38,13 @@ export function inspectionChecks(defaultHistory: number) {
   return {
     history: (field: string, value: unknown) => checkNumber(field, value, defaultHistory, { max: 100_000 }),
     secretHeaders: (field: string, value: unknown) => checkStrings(field, value),
-    meter: (field: string, value: unknown) => checkInstance(field, value, METER_METHODS) as Meter | undefined,
+    meter: (field: string, value: unknown) => checkInstance(field, value, METER_METHODS) as MeterLike | undefined,
   } satisfies Record<keyof InspectionOptions, (field: string, value: unknown) => unknown>;
 }
 
 /** The inspection options as checked, with the secrets of `headers` (flat) and `urls` collected for the redactor. */
 export function resolveInspection(
-  checked: { history: number; secretHeaders: string[]; meter: Meter | undefined },
+  checked: { history: number; secretHeaders: string[]; meter: MeterLike | undefined },
   headers: readonly string[],
   urls: readonly string[],
 ): ResolvedInspection {

@@ -1,7 +1,7 @@
 /**
  * OpenTelemetry instruments of pools and feeds, on a `Meter` the user passes
- * (`meter` option). `@opentelemetry/api` is an optional peer dependency: only
- * its types are imported here, so lifeline never loads it.
+ * (`meter` option). `@opentelemetry/api` is an optional peer dependency: lifeline
+ * neither loads it nor names its types (a `Meter` is taken as a `MeterLike`, see meter.ts).
  *
  * Instrument                       | Kind               | Unit        | Attributes
  * -------------------------------- | ------------------ | ----------- | ---------------------
@@ -22,7 +22,7 @@
  * Observable instruments are read from `stats()` at collection time, so they
  * cost the request and message paths nothing.
  */
-import type { BatchObservableCallback, Counter, Histogram, Meter, Observable } from '@opentelemetry/api';
+import type { BatchObservableCallbackLike, CounterLike, HistogramLike, MeterAttributes, MeterLike, ObservableLike } from './meter.js';
 import type { PoolStats } from './stats.js';
 
 /** What `meter` must offer: checked at connect, like every option. */
@@ -33,7 +33,7 @@ export const METER_METHODS = [
   'createObservableCounter',
   'addBatchObservableCallback',
   'removeBatchObservableCallback',
-] as const;
+] as const satisfies readonly (keyof MeterLike)[];
 
 /** Bucket bounds (ms) from a loopback round trip (~0.1 ms) to the default timeouts (5 s); the SDK's default starts at 5 ms. */
 const LATENCY_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000];
@@ -65,12 +65,12 @@ export interface FeedSource {
  * source and removed with the last.
  */
 class Gathering<S> {
-  readonly #meter: Meter;
-  readonly #observables: Observable[];
+  readonly #meter: MeterLike;
+  readonly #observables: ObservableLike[];
   readonly #sources = new Set<S>();
-  readonly #callback: BatchObservableCallback;
+  readonly #callback: BatchObservableCallbackLike;
 
-  constructor(meter: Meter, observables: Observable[], collect: (sources: ReadonlySet<S>, observe: (observable: Observable, value: number, attributes: Record<string, string>) => void) => void) {
+  constructor(meter: MeterLike, observables: ObservableLike[], collect: (sources: ReadonlySet<S>, observe: (observable: ObservableLike, value: number, attributes: MeterAttributes) => void) => void) {
     this.#meter = meter;
     this.#observables = observables;
     this.#callback = (result) => collect(this.#sources, (observable, value, attributes) => result.observe(observable, value, attributes));
@@ -100,22 +100,22 @@ function combine<S, V>(sources: ReadonlySet<S>, key: (source: S) => string, read
 }
 
 export interface PoolInstruments {
-  acquireWait: Histogram;
-  requestDuration: Histogram;
-  reconnects: Counter;
-  repeats: Counter;
+  acquireWait: HistogramLike;
+  requestDuration: HistogramLike;
+  reconnects: CounterLike;
+  repeats: CounterLike;
   /** Reads `source` at every collection until the returned function is called. */
   observe(source: PoolSource): () => void;
 }
 
 export interface FeedInstruments {
-  reconnects: Counter;
+  reconnects: CounterLike;
   observe(source: FeedSource): () => void;
 }
 
 /** Instruments are made once per meter, so every pool and feed of a meter shares them. */
-const poolInstrumentsOf = new WeakMap<Meter, PoolInstruments>();
-const feedInstrumentsOf = new WeakMap<Meter, FeedInstruments>();
+const poolInstrumentsOf = new WeakMap<MeterLike, PoolInstruments>();
+const feedInstrumentsOf = new WeakMap<MeterLike, FeedInstruments>();
 
 type SlotCounts = Record<(typeof SLOT_GAUGE_STATES)[number] | 'waiting', number>;
 
@@ -130,7 +130,7 @@ function addCounts(a: SlotCounts, b: SlotCounts): SlotCounts {
   return sum;
 }
 
-export function poolInstruments(meter: Meter): PoolInstruments {
+export function poolInstruments(meter: MeterLike): PoolInstruments {
   let instruments = poolInstrumentsOf.get(meter);
   if (instruments) return instruments;
   const slots = meter.createObservableGauge('lifeline.pool.slots', { description: 'Connections (slots) of a pool by state', unit: '{slot}' });
@@ -167,7 +167,7 @@ export function poolInstruments(meter: Meter): PoolInstruments {
   return instruments;
 }
 
-export function feedInstruments(meter: Meter): FeedInstruments {
+export function feedInstruments(meter: MeterLike): FeedInstruments {
   let instruments = feedInstrumentsOf.get(meter);
   if (instruments) return instruments;
   const messages = meter.createObservableCounter('lifeline.feed.messages', { description: 'Messages received by a feed', unit: '{message}' });

@@ -7,14 +7,30 @@
  * connection received, in order, so a test can assert that subscriptions were
  * replayed on every reconnect.
  */
+import type { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocket, WebSocketServer } from 'ws';
 import { FaultServer } from './fault-server.js';
+
+/**
+ * The server's end of one WebSocket, as `onMessage` gets it and `clients` lists it: a `ws`
+ * WebSocket, typed by what a test needs of it, so that lifeline's types do not require
+ * `@types/ws` (cast it to ws's `WebSocket` for the rest).
+ */
+export interface FaultWsSocket extends EventEmitter {
+  /** 0 connecting, 1 open, 2 closing, 3 closed. */
+  readonly readyState: number;
+  send(data: string | Buffer): void;
+  ping(data?: string | Buffer): void;
+  close(code?: number, reason?: string | Buffer): void;
+  /** Destroys the socket at once, with no closing handshake. */
+  terminate(): void;
+}
 
 export interface FaultWsServerOptions {
   /** Called for each message that gets through the faults (e.g. to send an acknowledgement). */
-  onMessage?: (socket: WebSocket, text: string) => void;
+  onMessage?: (socket: FaultWsSocket, text: string) => void;
   /** Loopback by default. */
   host?: string;
   /** 0 (the default) picks a free port. */
@@ -54,8 +70,7 @@ export class FaultWsServer extends FaultServer {
   /** The index (place among the WebSockets opened) of each entry of the logs, ascending. */
   readonly #indexes: number[] = [];
   #opened = 0;
-  /** Open WebSockets. */
-  readonly clients = new Set<WebSocket>();
+  readonly #clients = new Set<WebSocket>();
   #answerPings = true;
   #silence = false;
   #onMessage: FaultWsServerOptions['onMessage'];
@@ -73,6 +88,11 @@ export class FaultWsServer extends FaultServer {
     this.#wss.on('connection', (socket) => this.#open(socket));
   }
 
+  /** Open WebSockets. */
+  get clients(): ReadonlySet<FaultWsSocket> {
+    return this.#clients;
+  }
+
   /** `ws://host:port`. */
   get url(): string {
     return `ws://${this.listener.host}:${this.port}`;
@@ -84,8 +104,8 @@ export class FaultWsServer extends FaultServer {
   }
 
   /** Sends to one open WebSocket (nothing while silent). */
-  send(socket: WebSocket, data: string | Buffer): void {
-    if (!this.#silence && socket.readyState === socket.OPEN) socket.send(data);
+  send(socket: FaultWsSocket, data: string | Buffer): void {
+    if (!this.#silence && socket.readyState === WebSocket.OPEN) socket.send(data);
   }
 
   /** While off, pings are read and never answered. */
@@ -101,7 +121,7 @@ export class FaultWsServer extends FaultServer {
   /** Sends a text message of `bytes` bytes to every open WebSocket, silent or not. */
   sendOversized(bytes: number): void {
     const message = 'x'.repeat(bytes);
-    for (const socket of this.clients) if (socket.readyState === socket.OPEN) socket.send(message);
+    for (const socket of this.#clients) if (socket.readyState === WebSocket.OPEN) socket.send(message);
   }
 
   override heal(): void {
@@ -168,9 +188,9 @@ export class FaultWsServer extends FaultServer {
     this.closedAt.push(undefined);
     const log: string[] = [];
     this.received.push(log);
-    this.clients.add(socket);
+    this.#clients.add(socket);
     socket.on('close', () => {
-      this.clients.delete(socket);
+      this.#clients.delete(socket);
       const position = this.#position(index);
       if (position >= 0) this.closedAt[position] = performance.now();
     });

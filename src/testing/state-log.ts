@@ -7,7 +7,7 @@
  * after the cursor, waiting for it if need be, so a test can assert the exact
  * sequence a fault drove the connection through.
  */
-import type { AnyActorRef } from 'xstate';
+import type { AnyActorRef, Subscription } from 'xstate';
 import type { ClientPool } from '../pool/client-pool.js';
 import type { Feed } from '../feed/feed.js';
 import { slotState, type SlotSnapshot, type SlotState } from '../machines/slot.js';
@@ -19,11 +19,13 @@ export class StateLog<S extends string> {
   #cursor = 0;
   #wake: (() => void) | undefined;
   #hooks: { state: S; fn: () => void }[] = [];
-  #stop: () => void = () => {};
+  readonly #stop: () => void;
 
-  constructor(initial: S) {
+  /** `onStop` undoes whatever feeds the log (`record`): `stop()` calls it. */
+  constructor(initial: S, onStop: () => void = () => {}) {
     this.entered.push(initial);
     this.#cursor = 1;
+    this.#stop = onStop;
   }
 
   /** The state entered last. */
@@ -84,31 +86,26 @@ export class StateLog<S extends string> {
   stop(): void {
     this.#stop();
   }
-
-  /** @internal */
-  onStop(stop: () => void): this {
-    this.#stop = stop;
-    return this;
-  }
 }
 
 /** Logs the states of slot `index` of `pool`, from its current one on. */
 export function logSlot(pool: ClientPool, index: number): StateLog<SlotState> {
   const slot = pool.actor.getSnapshot().context.slots[index] as AnyActorRef | undefined;
   if (!slot) throw new RangeError(`the pool has no slot ${index}`);
-  const log = new StateLog<SlotState>(slotState(slot.getSnapshot() as SlotSnapshot));
-  const subscription = slot.subscribe({
+  let subscription: Subscription | undefined;
+  const log = new StateLog<SlotState>(slotState(slot.getSnapshot() as SlotSnapshot), () => subscription?.unsubscribe());
+  subscription = slot.subscribe({
     next: (snapshot: SlotSnapshot) => log.record(slotState(snapshot)),
     complete: () => log.record('closed'),
     error: () => log.record('closed'),
   });
-  return log.onStop(() => subscription.unsubscribe());
+  return log;
 }
 
 /** Logs the states of `feed`, from its current one on. */
 export function logFeed(feed: Feed): StateLog<FeedState> {
-  const log = new StateLog<FeedState>(feed.state);
   const listener = (state: FeedState) => log.record(state);
+  const log = new StateLog<FeedState>(feed.state, () => feed.off('state', listener));
   feed.on('state', listener);
-  return log.onStop(() => feed.off('state', listener));
+  return log;
 }

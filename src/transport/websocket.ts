@@ -31,7 +31,14 @@ export interface WebSocketTarget {
 
 export type MessageSink = (data: string | Buffer, isBinary: boolean) => void;
 
+/** Wraps an open `ws` socket (set by the class: its constructor is private, so that no declaration names `ws`). */
+let adopt: (ws: WebSocket, target: WebSocketTarget, sink: MessageSink) => WsFeedConnection;
+
 export class WsFeedConnection implements FeedConnection {
+  static {
+    adopt = (ws, target, sink) => new WsFeedConnection(ws, target, sink);
+  }
+
   readonly closed: Promise<void>;
   lastMessageAt: number;
   readonly #ws: WebSocket;
@@ -42,7 +49,7 @@ export class WsFeedConnection implements FeedConnection {
   #closeCode = 0;
   #gone = false;
 
-  constructor(ws: WebSocket, target: WebSocketTarget, sink: MessageSink) {
+  private constructor(ws: WebSocket, target: WebSocketTarget, sink: MessageSink) {
     this.#ws = ws;
     this.#closeTimeout = target.closeTimeout;
     const clock = target.clock;
@@ -216,7 +223,7 @@ export function openWebSocket(target: WebSocketTarget, signal: AbortSignal, sink
     };
     const onOpen = () => {
       cleanup();
-      resolve(new WsFeedConnection(ws, target, sink));
+      resolve(adopt(ws, target, sink));
     };
     const onError = (error: Error & { code?: string }) => fail(error.code ?? error.message.replace(target.url, where), error);
     const onUnexpected = (_req: unknown, res: { statusCode?: number; resume(): void }) => {

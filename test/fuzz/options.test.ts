@@ -9,7 +9,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ClientPool, Feed, isLifelineError, SLOT_BACKOFF, type ClientPoolOptions, type FeedOptions } from '../../src/index.js';
+import { ClientPool, Feed, isLifelineError, type ClientPoolOptions, type FeedOptions } from '../../src/index.js';
+import { SLOT_BACKOFF } from '../../src/testing/index.js';
 import { FEED_OPTION_KEYS } from '../../src/feed/options.js';
 import { POOL_OPTION_KEYS, resolvePoolOptions } from '../../src/pool/options.js';
 import { startHttpServer } from '../helpers/http-server.js';

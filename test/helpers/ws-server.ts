@@ -2,8 +2,7 @@
  * The fault WebSocket server from lifeline/testing, closed when the test finishes.
  */
 import { onTestFinished } from 'vitest';
-import type { WebSocket } from 'ws';
-import { startFaultWsServer, type FaultWsServer } from '../../src/testing/index.js';
+import { startFaultWsServer, type FaultWsServer, type FaultWsSocket } from '../../src/testing/index.js';
 
 export type TestWsServer = FaultWsServer;
 
@@ -11,7 +10,7 @@ export interface WsServerOptions {
   /** Answer pings (the default). */
   autoPong?: boolean;
   /** Called for each message, e.g. to send an acknowledgement. */
-  onMessage?: (socket: WebSocket, text: string) => void;
+  onMessage?: (socket: FaultWsSocket, text: string) => void;
 }
 
 export async function startWsServer(options: WsServerOptions = {}): Promise<TestWsServer> {

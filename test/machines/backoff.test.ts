@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { createBackoff, FEED_BACKOFF, SLOT_BACKOFF } from '../../src/index.js';
+import { createBackoff, FEED_BACKOFF, SLOT_BACKOFF } from '../../src/testing/index.js';
 
 const schedule = (policy: ReturnType<typeof createBackoff>, attempts: number, random = () => 1) =>
   Array.from({ length: attempts }, (_, i) => policy(i + 1, random));

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { createActor, createMachine, SimulatedClock, type AnyEventObject } from 'xstate';
-import { createBackoff, SLOT_BACKOFF, slotMachine, slotState, type ConnectionDialer, type ConnectionEnd, type SlotConnection } from '../../src/index.js';
+import { createBackoff, SLOT_BACKOFF, slotMachine, slotState, type ConnectionDialer, type ConnectionEnd, type SlotConnection } from '../../src/testing/index.js';
 
 /** A connection object under the test's control (the machine only needs this interface). */
 function controlledConnection() {

@@ -5,7 +5,8 @@
 import net from 'node:net';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { SimulatedClock } from 'xstate';
-import { ClientPool, isLifelineError, slotState, type ClientPool as Pool } from '../../src/index.js';
+import { ClientPool, isLifelineError, type ClientPool as Pool } from '../../src/index.js';
+import { slotState } from '../../src/testing/index.js';
 import { startHttpServer } from '../helpers/http-server.js';
 import { isFull, openPool, waitFor, waitForStats } from '../helpers/pool.js';
 

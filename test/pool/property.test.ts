@@ -14,8 +14,8 @@
 import type net from 'node:net';
 import fc from 'fast-check';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import { ClientPool, isLifelineError, slotState, type ErrorCode, type LifelineResponse } from '../../src/index.js';
-import { startFaultHttpServer, type FaultHttpServer } from '../../src/testing/index.js';
+import { ClientPool, isLifelineError, type ErrorCode, type LifelineResponse } from '../../src/index.js';
+import { slotState, startFaultHttpServer, type FaultHttpServer } from '../../src/testing/index.js';
 import { supervisorViolations } from '../helpers/invariants.js';
 import { isFull, openPool, waitFor } from '../helpers/pool.js';
 import { propertyParams } from '../helpers/seed.js';

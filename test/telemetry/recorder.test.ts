@@ -6,6 +6,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { SimulatedClock } from 'xstate';
 import { ClientPool, type TransitionRecord } from '../../src/index.js';
 import { logFeed, logSlot } from '../../src/testing/index.js';
+import { poolRecorder } from '../../src/pool/client-pool.js';
 import { startHttpServer } from '../helpers/http-server.js';
 import { nextTurn, waitFor } from '../helpers/pool.js';
 import { openFeed } from '../helpers/feed.js';
@@ -47,7 +48,7 @@ describe('flight recorder', () => {
       'poisoned>backoff:teardown.done',
     ]);
     expect(slot0[3]!.reason).toMatch(/ECONNRESET|UND_ERR_SOCKET|CONNECTION_LOST/);
-    const summaries = pool.recorder!.summaries();
+    const summaries = poolRecorder(pool)!.summaries();
     expect(summaries.map((s) => s.actor).sort()).toEqual(['slot 0', 'slot 1']);
     // Three requests were served: the ledger counts the leases; they are not slot transitions.
     const granted = pool.actor.getSnapshot().context.ledger.getSnapshot().context.granted;
@@ -119,7 +120,7 @@ describe('flight recorder', () => {
     onTestFinished(() => pool.close());
     server.dropAll();
     await logSlot(pool, 0).next();
-    expect(pool.recorder).toBeUndefined();
+    expect(poolRecorder(pool)).toBeUndefined();
     expect(pool.history()).toEqual([]);
   });
 

@@ -6,8 +6,10 @@
  */
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ClientPool, Feed, isLifelineError, isSecretName, REDACTED, Redactor } from '../../src/index.js';
-import { urlSecrets } from '../../src/redact.js';
+import { ClientPool, Feed, isLifelineError } from '../../src/index.js';
+import { isSecretName, REDACTED, Redactor, urlSecrets } from '../../src/redact.js';
+import { poolRecorder, poolRequestDefaults } from '../../src/pool/client-pool.js';
+import { feedRecorder } from '../../src/feed/feed.js';
 import { logFeed, logSlot } from '../../src/testing/index.js';
 import { startHttpServer } from '../helpers/http-server.js';
 import { openPool } from '../helpers/pool.js';
@@ -67,7 +69,7 @@ describe('redaction', () => {
     await server.accept();
     const timedOut = await pool.request({ path: `/x`, timeout: 1 }).catch((e: unknown) => e);
     produced.push(...messages(timedOut));
-    produced.push(pool.history(), pool.recorder!.summaries(), pool.stats(), pool.origin);
+    produced.push(pool.history(), poolRecorder(pool)!.summaries(), pool.stats(), pool.origin);
     expect(pool.history().length).toBeGreaterThan(0);
     expectNoSecret(produced);
   });
@@ -95,7 +97,7 @@ describe('redaction', () => {
       }
     })();
     expect(isLifelineError(bad) && bad.code).toBe('INVALID_OPTIONS');
-    expectNoSecret([feed.history(), feed.recorder!.summaries(), feed.stats(), ...errors, ...messages(notLive), ...messages(bad)]);
+    expectNoSecret([feed.history(), feedRecorder(feed)!.summaries(), feed.stats(), ...errors, ...messages(notLive), ...messages(bad)]);
   });
 });
 
@@ -123,8 +125,8 @@ describe('redaction in util.inspect and JSON.stringify', () => {
 
     const basic = Buffer.from(`trader:${SECRETS.password}`).toString('base64');
     // Depth 6 reaches the actors' context and their input (where a feed's URLs live) and the errors' causes.
-    const shown = [pool, feed, pool.actor, feed.actor, pool.requestDefaults, ...errors].map((value) => inspect(value, { depth: 6 }));
-    shown.push(JSON.stringify(errors), JSON.stringify(pool.requestDefaults), JSON.stringify(feed.actor.getSnapshot().context.urls));
+    const shown = [pool, feed, pool.actor, feed.actor, poolRequestDefaults(pool), ...errors].map((value) => inspect(value, { depth: 6 }));
+    shown.push(JSON.stringify(errors), JSON.stringify(poolRequestDefaults(pool)), JSON.stringify(feed.actor.getSnapshot().context.urls));
     // While it dials, the feed's invoked `open` actor is in the tree too, with its input: seen the
     // moment the feed enters `connecting` (a refused dial leaves it within a turn).
     shown.push(
@@ -140,7 +142,7 @@ describe('redaction in util.inspect and JSON.stringify', () => {
     expectNoSecret(shown);
     for (const text of shown) expect(text).not.toContain(basic);
     // The scrubbed view still shows what is there: the header names, with the values replaced.
-    expect(inspect(pool.requestDefaults)).toContain(`'x-api-key', '${REDACTED}'`);
+    expect(inspect(poolRequestDefaults(pool))).toContain(`'x-api-key', '${REDACTED}'`);
   });
 });
 

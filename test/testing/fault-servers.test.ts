@@ -12,6 +12,7 @@ import { WebSocket, type ClientOptions } from 'ws';
 import { startHttpServer } from '../helpers/http-server.js';
 import { waitFor } from '../helpers/pool.js';
 import { startWsServer } from '../helpers/ws-server.js';
+import type { FaultWsSocket } from '../../src/testing/index.js';
 
 /** Rejects if `promise` has not settled within `ms`: turns a hang into a quick, named failure. */
 async function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
@@ -123,7 +124,7 @@ function record(ws: WebSocket): string[] {
   return events;
 }
 
-const echo = (socket: WebSocket, text: string) => socket.send(`echo:${text}`);
+const echo = (socket: FaultWsSocket, text: string) => socket.send(`echo:${text}`);
 
 // ======================================================================= HTTP
 
