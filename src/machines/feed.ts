@@ -94,6 +94,13 @@ export interface FeedContext extends FeedInput {
   retryDelay: number;
   pendingAcks: number;
   lastError: LifelineError | undefined;
+  /**
+   * The type of the event that entered the current state (`xstate.done.actor.open`,
+   * `lost`, `xstate.after.retryDelay.feed.backoff`...), noted by each state's entry.
+   * The flight recorder, subscribed to the feed, reads it from the snapshot, so
+   * recording a feed needs no XState inspector.
+   */
+  cause: string;
 }
 
 export type FeedEvent =
@@ -278,6 +285,7 @@ export const feedMachine = setup({
         }),
     }),
     destroyConnection: ({ context }) => context.connection?.destroy(),
+    noteCause: assign({ cause: ({ event }) => event.type }),
   },
 }).createMachine({
   id: 'feed',
@@ -291,6 +299,7 @@ export const feedMachine = setup({
     retryDelay: 0,
     pendingAcks: 0,
     lastError: undefined,
+    cause: 'xstate.init',
   }),
   initial: 'connecting',
   on: {
@@ -300,6 +309,7 @@ export const feedMachine = setup({
   },
   states: {
     connecting: {
+      entry: 'noteCause',
       invoke: {
         id: 'open',
         src: 'open',
@@ -336,7 +346,7 @@ export const feedMachine = setup({
       },
       states: {
         subscribing: {
-          entry: ['expectAcks', 'sendSubscriptions'],
+          entry: ['noteCause', 'expectAcks', 'sendSubscriptions'],
           always: { guard: 'allAcked', target: 'healthy' },
           after: {
             ackTimeout: {
@@ -357,6 +367,7 @@ export const feedMachine = setup({
           },
         },
         healthy: {
+          entry: 'noteCause',
           after: { stableAfter: { actions: 'forgetFailures' } },
           on: {
             subscribe: { actions: ['recordSubscribe', 'sendSubscribe'] },
@@ -366,6 +377,7 @@ export const feedMachine = setup({
       },
     },
     poisoned: {
+      entry: 'noteCause',
       invoke: {
         id: 'teardown',
         src: 'teardown',
@@ -375,10 +387,11 @@ export const feedMachine = setup({
     },
     backoff: {
       always: { guard: 'reconnectsExhausted', target: 'closed', actions: 'giveUp' },
-      entry: 'chooseRetry',
+      entry: ['noteCause', 'chooseRetry'],
       after: { retryDelay: 'connecting' },
     },
     closing: {
+      entry: 'noteCause',
       invoke: {
         id: 'shutdown',
         src: 'shutdown',
@@ -388,7 +401,7 @@ export const feedMachine = setup({
     },
     closed: {
       type: 'final',
-      entry: ['destroyConnection', 'forgetConnection'],
+      entry: ['noteCause', 'destroyConnection', 'forgetConnection'],
     },
   },
 });
