@@ -21,7 +21,7 @@ import { recorderFor } from '../telemetry/options.js';
 import { FeedObserver } from './observer.js';
 import type { FlightRecorder, TransitionRecord } from '../telemetry/recorder.js';
 import { LifelineError } from '../errors.js';
-import { feedMachine, feedState, type FeedActor, type FeedConnection, type FeedSnapshot, type FeedState } from '../machines/feed.js';
+import { feedMachine, feedState, type FeedActor, type FeedConnection, type FeedState } from '../machines/feed.js';
 import { MessageQueue, type FeedMessage } from './message-queue.js';
 import { limitedDial } from '../transport/dial-limiter.js';
 import { holdProcess } from './process-hold.js';
@@ -104,13 +104,7 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
       opening.then(settled, settled);
       return opening;
     };
-    this.recorder = recorderFor(
-      options.inspection,
-      (snapshot) => (snapshot.machine?.id === 'feed' ? 'feed' : undefined),
-      (snapshot) => feedState(snapshot as unknown as FeedSnapshot),
-    );
     this.actor = createActor(feedMachine, {
-      ...(this.recorder ? { inspect: this.recorder.inspect } : {}),
       clock: options.clock,
       input: {
         urls: options.urls,
@@ -150,6 +144,9 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
       },
     });
     this.#metrics = new FeedObserver(this, options.inspection.meter);
+    // Subscribed to the feed like the rest: no inspector, which would see every event and every child actor.
+    this.recorder = recorderFor(options.inspection);
+    this.recorder?.watch('feed', this.actor, feedState);
   }
 
   /**

@@ -21,7 +21,7 @@ import { recorderFor } from '../telemetry/options.js';
 import { PoolObserver } from './observer.js';
 import type { FlightRecorder, TransitionRecord } from '../telemetry/recorder.js';
 import type { AcquireReply, LedgerActor } from '../machines/ledger.js';
-import { slotMachine, slotState, type SlotConnection, type SlotSnapshot, type SlotState } from '../machines/slot.js';
+import { slotMachine, slotState, type SlotConnection, type SlotState } from '../machines/slot.js';
 import { slotStates, supervisorMachine, type SupervisorActor } from '../machines/supervisor.js';
 import { checkNumber } from '../validate.js';
 import { deadlineExceeded, remainingUntil } from './deadline.js';
@@ -166,12 +166,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
     this.requestDefaults = { basePath: options.basePath, headers: options.headers, maxBodySize: options.maxBodySize };
     this.#assignment = new OriginAssignment(options.origins.length, options.connections, options.now);
     this.#dialer = new SlotDialer(options, this.#assignment);
-    this.recorder = recorderFor(
-      options.inspection,
-      // A pool's recorder is never attached as an inspector (see connect): it watches each slot by name.
-      () => undefined,
-      (snapshot) => slotState(snapshot as unknown as SlotSnapshot),
-    );
+    this.recorder = recorderFor(options.inspection);
     this.actor = createActor(supervisorMachine, {
       clock: options.clock,
       input: {
@@ -203,9 +198,7 @@ export class ClientPool implements LeaseOwner, AsyncDisposable {
     pool.#ledger = pool.actor.getSnapshot().context.ledger;
     const recorder = pool.recorder;
     // Slots are watched, not inspected: an inspector would see (and cost) every lease of the ledger too.
-    pool.actor.getSnapshot().context.slots.forEach((slot, index) =>
-      recorder?.watch(`slot ${index}`, slot, (snapshot) => (snapshot.context as { cause?: string } | undefined)?.cause ?? ''),
-    );
+    pool.actor.getSnapshot().context.slots.forEach((slot, index) => recorder?.watch(`slot ${index}`, slot, slotState));
     if (pool.#options.origins.length > 1) pool.#bringHome();
     if (pool.#options.lazy) return pool;
     await new Promise<void>((resolve, reject) => {
