@@ -54,27 +54,49 @@ export interface StateWatch<S extends WatchedSnapshot, T extends string> {
   failed?: (error: unknown) => void;
 }
 
+/**
+ * The observer `watchStates` subscribes: one object, its methods bound by xstate,
+ * rather than a closure per callback (a feed has three watchers, a pool one per slot
+ * and per observer, all held for the life of the connection).
+ */
+class StateWatcher<S extends WatchedSnapshot, T extends string> implements Observer<S> {
+  readonly #actor: Watched<S>;
+  readonly #watch: StateWatch<S, T>;
+  #previous: S;
+  #state: T;
+
+  constructor(actor: Watched<S>, watch: StateWatch<S, T>) {
+    this.#actor = actor;
+    this.#watch = watch;
+    this.#previous = actor.getSnapshot();
+    this.#state = watch.state(this.#previous);
+    watch.seen?.(this.#previous);
+  }
+
+  next(snapshot: S): void {
+    const watch = this.#watch;
+    watch.seen?.(snapshot);
+    const before = this.#previous;
+    this.#previous = snapshot;
+    const to = watch.state(snapshot);
+    if (to === this.#state) return;
+    const from = this.#state;
+    this.#state = to;
+    const lastError = snapshot.context.lastError;
+    watch.changed({ from, to, error: lastError !== before.context.lastError ? lastError : undefined, snapshot });
+  }
+
+  /** A stopped actor (a supervisor stops its slots on close) completes without a last snapshot: read it. */
+  complete(): void {
+    this.next(this.#actor.getSnapshot());
+  }
+
+  error(error: unknown): void {
+    this.#watch.failed?.(error);
+  }
+}
+
 /** Subscribes `watch` to `actor`, from its current state on. */
 export function watchStates<S extends WatchedSnapshot, T extends string>(actor: Watched<S>, watch: StateWatch<S, T>): Subscription {
-  const { state: stateOf, changed, seen, failed } = watch;
-  let previous = actor.getSnapshot();
-  let state = stateOf(previous);
-  seen?.(previous);
-  const next = (snapshot: S) => {
-    seen?.(snapshot);
-    const before = previous;
-    previous = snapshot;
-    const to = stateOf(snapshot);
-    if (to === state) return;
-    const from = state;
-    state = to;
-    const lastError = snapshot.context.lastError;
-    changed({ from, to, error: lastError !== before.context.lastError ? lastError : undefined, snapshot });
-  };
-  return actor.subscribe({
-    next,
-    // A stopped actor (a supervisor stops its slots on close) completes without a last snapshot: read it.
-    complete: () => next(actor.getSnapshot()),
-    error: (error) => failed?.(error),
-  });
+  return actor.subscribe(new StateWatcher(actor, watch));
 }
