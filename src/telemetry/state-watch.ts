@@ -13,9 +13,8 @@
  */
 import type { Observer, Subscription } from 'xstate';
 
-/** What every watched snapshot has: a status and a context that may hold the error behind its last failure. */
+/** What every watched snapshot has: a context that may hold the error behind its last failure. */
 export interface WatchedSnapshot {
-  readonly status: string;
   readonly context: { readonly lastError?: unknown };
 }
 
@@ -56,8 +55,8 @@ export interface StateWatch<S extends WatchedSnapshot, T extends string> {
 
 /**
  * The observer `watchStates` subscribes: one object, its methods bound by xstate,
- * rather than a closure per callback (a feed has three watchers, a pool one per slot
- * and per observer, all held for the life of the connection).
+ * rather than a closure per callback (a feed has three watchers and a pool slot two,
+ * the recorder's and the metrics', all held for the life of the connection).
  */
 class StateWatcher<S extends WatchedSnapshot, T extends string> implements Observer<S> {
   readonly #actor: Watched<S>;
