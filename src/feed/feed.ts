@@ -18,10 +18,11 @@ import { closeActor } from '../transport/close-actor.js';
 import { openWebSocket } from '../transport/websocket.js';
 import { redactUrl } from '../redact.js';
 import { recorderFor } from '../telemetry/options.js';
+import { watchStates } from '../telemetry/state-watch.js';
 import { FeedObserver } from './observer.js';
 import type { FlightRecorder, TransitionRecord } from '../telemetry/recorder.js';
 import { LifelineError } from '../errors.js';
-import { feedMachine, feedState, type FeedActor, type FeedConnection, type FeedSnapshot, type FeedState } from '../machines/feed.js';
+import { feedMachine, feedState, type FeedActor, type FeedConnection, type FeedState } from '../machines/feed.js';
 import { MessageQueue, type FeedMessage } from './message-queue.js';
 import { limitedDial } from '../transport/dial-limiter.js';
 import { holdProcess } from './process-hold.js';
@@ -70,8 +71,6 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
   #messages = 0;
   #dropped = 0;
   #connections = 0;
-  #state: FeedState = 'connecting';
-  #lastError: LifelineError | undefined;
   #closing: Promise<void> | undefined;
   /** Connects in flight (at most one); close() waits until each has settled, and its socket with it. */
   readonly #opening = new Set<Promise<unknown>>();
@@ -116,13 +115,7 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
       opening.then(settled, settled);
       return opening;
     };
-    this.#recorder = recorderFor(
-      options.inspection,
-      (snapshot) => (snapshot.machine?.id === 'feed' ? 'feed' : undefined),
-      (snapshot) => feedState(snapshot as unknown as FeedSnapshot),
-    );
     this.actor = createActor(feedMachine, {
-      ...(this.#recorder ? { inspect: this.#recorder.inspect } : {}),
       clock: options.clock,
       input: {
         urls: options.urls,
@@ -139,29 +132,26 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
         clock: options.clock,
       },
     });
-    this.actor.subscribe({
-      next: (snapshot) => {
-        const error = snapshot.context.lastError;
-        if (error && error !== this.#lastError) {
-          this.#lastError = error;
-          if (this.listenerCount('error') > 0) this.#safeEmit('error', error);
-        }
-        const state = feedState(snapshot);
-        if (state !== this.#state) {
-          this.#state = state;
-          this.#safeEmit('state', state);
-        }
-        if (snapshot.status !== 'active') {
+    watchStates(this.actor, {
+      state: feedState,
+      changed: ({ to, error }) => {
+        // Every new error comes with a change of state: why the feed was poisoned, or gave up.
+        if (error && this.listenerCount('error') > 0) this.#safeEmit('error', error);
+        this.#safeEmit('state', to);
+        if (to === 'closed') {
           this.#endQueues();
           this.#letGo();
         }
       },
-      error: (error) => {
+      failed: (error) => {
         this.#letGo();
         this.#safeEmit('error', new LifelineError('FEED_CLOSED', 'the feed stopped on an internal error', { cause: error }));
       },
     });
     this.#metrics = new FeedObserver(this, options.inspection.meter);
+    // Subscribed to the feed like the rest: no inspector, which would see every event and every child actor.
+    this.#recorder = recorderFor(options.inspection);
+    this.#recorder?.watch('feed', this.actor, feedState);
   }
 
   /**

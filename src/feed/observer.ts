@@ -13,7 +13,7 @@ import type { Subscription } from 'xstate';
 import type { FeedActor } from '../machines/feed.js';
 import type { FeedStats } from '../telemetry/stats.js';
 import { feedState } from '../machines/feed.js';
-import { feedMessageChannel, feedStateChannel, publish } from '../telemetry/diagnostics.js';
+import { errorCode, feedMessageChannel, feedStateChannel, publish } from '../telemetry/diagnostics.js';
 import { feedInstruments, type FeedInstruments } from '../telemetry/otel.js';
 import { redactUrl } from '../redact.js';
 import { watchStates } from '../telemetry/state-watch.js';
@@ -50,10 +50,13 @@ export class FeedObserver {
         staleness: () => performance.now() - this.#lastMessageAt,
       });
     }
-    this.#subscription = watchStates(feed.actor, feedState, (from, to, reason) => {
-      this.#url = current();
-      if (from === 'backoff' && to === 'connecting') this.#instruments?.reconnects.add(1, this.#attributes);
-      if (feedStateChannel.hasSubscribers) publish(feedStateChannel, { url: this.#url, from, to, reason });
+    this.#subscription = watchStates(feed.actor, {
+      state: feedState,
+      changed: ({ from, to, error }) => {
+        this.#url = current();
+        if (from === 'backoff' && to === 'connecting') this.#instruments?.reconnects.add(1, this.#attributes);
+        if (feedStateChannel.hasSubscribers) publish(feedStateChannel, { url: this.#url, from, to, reason: errorCode(error) });
+      },
     });
   }
 

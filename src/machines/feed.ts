@@ -93,6 +93,13 @@ export interface FeedContext extends FeedInput {
   retryDelay: number;
   pendingAcks: number;
   lastError: LifelineError | undefined;
+  /**
+   * The type of the event that entered the current state (`xstate.done.actor.open`,
+   * `lost`, `xstate.after.retryDelay.feed.backoff`...), noted by each state's entry.
+   * The flight recorder, subscribed to the feed, reads it from the snapshot, so
+   * recording a feed needs no XState inspector.
+   */
+  cause: string;
 }
 
 export type FeedEvent =
@@ -277,6 +284,7 @@ export const feedMachine = setup({
         }),
     }),
     destroyConnection: ({ context }) => context.connection?.destroy(),
+    noteCause: assign({ cause: ({ event }) => event.type }),
   },
 }).createMachine({
   id: 'feed',
@@ -290,6 +298,7 @@ export const feedMachine = setup({
     retryDelay: 0,
     pendingAcks: 0,
     lastError: undefined,
+    cause: 'xstate.init',
   }),
   initial: 'connecting',
   on: {
@@ -299,6 +308,7 @@ export const feedMachine = setup({
   },
   states: {
     connecting: {
+      entry: 'noteCause',
       invoke: {
         id: 'open',
         src: 'open',
@@ -335,7 +345,7 @@ export const feedMachine = setup({
       },
       states: {
         subscribing: {
-          entry: ['expectAcks', 'sendSubscriptions'],
+          entry: ['noteCause', 'expectAcks', 'sendSubscriptions'],
           always: { guard: 'allAcked', target: 'healthy' },
           after: {
             ackTimeout: {
@@ -356,6 +366,7 @@ export const feedMachine = setup({
           },
         },
         healthy: {
+          entry: 'noteCause',
           after: { stableAfter: { actions: 'forgetFailures' } },
           on: {
             subscribe: { actions: ['recordSubscribe', 'sendSubscribe'] },
@@ -365,6 +376,7 @@ export const feedMachine = setup({
       },
     },
     poisoned: {
+      entry: 'noteCause',
       invoke: {
         id: 'teardown',
         src: 'teardown',
@@ -374,10 +386,11 @@ export const feedMachine = setup({
     },
     backoff: {
       always: { guard: 'reconnectsExhausted', target: 'closed', actions: 'giveUp' },
-      entry: 'chooseRetry',
+      entry: ['noteCause', 'chooseRetry'],
       after: { retryDelay: 'connecting' },
     },
     closing: {
+      entry: 'noteCause',
       invoke: {
         id: 'shutdown',
         src: 'shutdown',
@@ -387,7 +400,7 @@ export const feedMachine = setup({
     },
     closed: {
       type: 'final',
-      entry: ['destroyConnection', 'forgetConnection'],
+      entry: ['noteCause', 'destroyConnection', 'forgetConnection'],
     },
   },
 });

@@ -17,7 +17,7 @@ import { LifelineError } from '../errors.js';
 import { recorderFor } from '../telemetry/options.js';
 import { PoolObserver } from './observer.js';
 import type { FlightRecorder, TransitionRecord } from '../telemetry/recorder.js';
-import { slotState, type SlotSnapshot, type SlotState } from '../machines/slot.js';
+import { slotState, type SlotState } from '../machines/slot.js';
 import { slotStates, supervisorMachine, type SupervisorActor } from '../machines/supervisor.js';
 import { remainingUntil } from './deadline.js';
 import { Acquirer, acquireError, type Failing } from './acquire.js';
@@ -77,12 +77,7 @@ export class ClientPool implements AsyncDisposable {
     this.#options = options;
     this.#assignment = new OriginAssignment(options.origins.length, options.connections, options.now);
     this.#dialer = new SlotDialer(options, this.#assignment);
-    this.#recorder = recorderFor(
-      options.inspection,
-      // A pool's recorder is never attached as an inspector (see connect): it watches each slot by name.
-      () => undefined,
-      (snapshot) => slotState(snapshot as unknown as SlotSnapshot),
-    );
+    this.#recorder = recorderFor(options.inspection);
     this.actor = createActor(supervisorMachine, {
       clock: options.clock,
       input: {
@@ -129,9 +124,7 @@ export class ClientPool implements AsyncDisposable {
     pool.#acquirer.attach(pool.actor.getSnapshot().context.ledger);
     const recorder = pool.#recorder;
     // Slots are watched, not inspected: an inspector would see (and cost) every lease of the ledger too.
-    pool.actor.getSnapshot().context.slots.forEach((slot, index) =>
-      recorder?.watch(`slot ${index}`, slot, (snapshot) => (snapshot.context as { cause?: string } | undefined)?.cause ?? ''),
-    );
+    pool.actor.getSnapshot().context.slots.forEach((slot, index) => recorder?.watch(`slot ${index}`, slot, slotState));
     if (pool.#options.origins.length > 1) pool.#bringHome();
     if (pool.#options.lazy) return pool;
     await new Promise<void>((resolve, reject) => {

@@ -15,7 +15,7 @@ import type { LifelineError } from '../errors.js';
 import type { LifelineResponse } from './response.js';
 import { slotState, type SlotSnapshot } from '../machines/slot.js';
 import type { SupervisorActor } from '../machines/supervisor.js';
-import { acquireChannel, publish, requestChannel, slotStateChannel, type RequestMessage } from '../telemetry/diagnostics.js';
+import { acquireChannel, errorCode, publish, requestChannel, slotStateChannel, type RequestMessage } from '../telemetry/diagnostics.js';
 import { poolInstruments, type PoolInstruments } from '../telemetry/otel.js';
 import { redactUrl } from '../redact.js';
 import { watchStates, type Watched } from '../telemetry/state-watch.js';
@@ -128,20 +128,23 @@ export class PoolObserver {
       if (this.#watched.has(slot)) continue;
       this.#watched.add(slot);
       this.#subscriptions.push(
-        watchStates(slot, slotState, (from, to, error, snapshot) => {
-          // A redial: the first dial of a slot starts in `connecting` and is not one. Straight from
-          // `healthy` it follows a clean end; from `backoff`, a failure.
-          if (to === 'connecting' && from !== 'connecting') {
-            this.#instruments?.reconnects.add(1, from === 'healthy' ? this.#afterClean : this.#afterFailure);
-          }
-          if (!slotStateChannel.hasSubscribers) return;
-          let reason = error;
-          // The slot notes the event that moved it: the connection's `ended` or the ledger's `recycle`
-          // (a clean end), or `lost` (a failure, which may come without an error: a FIN before any response).
-          if (from === 'healthy' && to === 'connecting') reason = snapshot.context.cause === 'recycle' ? 'RECYCLED' : 'ENDED';
-          else if (reason === undefined && to === 'poisoned') reason = 'CONNECTION_LOST';
-          const index = snapshot.context.index;
-          publish(slotStateChannel, { origin: this.#originOf(index), slot: index, from, to, reason });
+        watchStates(slot, {
+          state: slotState,
+          changed: ({ from, to, error, snapshot }) => {
+            // A redial: the first dial of a slot starts in `connecting` and is not one. Straight from
+            // `healthy` it follows a clean end; from `backoff`, a failure.
+            if (to === 'connecting' && from !== 'connecting') {
+              this.#instruments?.reconnects.add(1, from === 'healthy' ? this.#afterClean : this.#afterFailure);
+            }
+            if (!slotStateChannel.hasSubscribers) return;
+            let reason = errorCode(error);
+            // The slot notes the event that moved it: the connection's `ended` or the ledger's `recycle`
+            // (a clean end), or `lost` (a failure, which may come without an error: a FIN before any response).
+            if (from === 'healthy' && to === 'connecting') reason = snapshot.context.cause === 'recycle' ? 'RECYCLED' : 'ENDED';
+            else if (reason === undefined && to === 'poisoned') reason = 'CONNECTION_LOST';
+            const index = snapshot.context.index;
+            publish(slotStateChannel, { origin: this.#originOf(index), slot: index, from, to, reason });
+          },
         }),
       );
     }

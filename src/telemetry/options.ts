@@ -5,7 +5,7 @@
 import type { MeterLike } from './meter.js';
 import { checkInstance, checkNumber, checkStrings } from '../validate.js';
 import { METER_METHODS } from './otel.js';
-import { FlightRecorder, type RecorderOptions } from './recorder.js';
+import { FlightRecorder } from './recorder.js';
 import { headerSecrets, Redactor, urlSecrets } from '../redact.js';
 
 export interface InspectionOptions {
@@ -53,12 +53,8 @@ export function resolveInspection(
   return { history: checked.history, redactor: new Redactor(secrets), meter: checked.meter };
 }
 
-/** The flight recorder a pool or feed asked for, or undefined when `history` is 0 (then no inspector is attached at all). */
-export function recorderFor(
-  inspection: ResolvedInspection,
-  identify: RecorderOptions['identify'],
-  stateOf: RecorderOptions['stateOf'],
-): FlightRecorder | undefined {
+/** The flight recorder a pool or feed asked for, or undefined when `history` is 0 (then nothing is recorded or subscribed). */
+export function recorderFor(inspection: ResolvedInspection): FlightRecorder | undefined {
   if (inspection.history === 0) return undefined;
-  return new FlightRecorder({ capacity: inspection.history, redactor: inspection.redactor, identify, stateOf });
+  return new FlightRecorder({ capacity: inspection.history, redactor: inspection.redactor });
 }

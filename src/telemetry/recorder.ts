@@ -4,18 +4,19 @@
  * code), kept in a ring per actor for a post-mortem, and streamed live to
  * whoever listens (the dashboard).
  *
- * A feed's recorder is fed by XState's inspection API at the root actor, so it
- * sees every actor of the system without the machines knowing. A pool's
- * watches its slot actors instead (`watch`): an inspector would also see every
- * lease of the ledger, and cost each one. Leases are not state
+ * It subscribes to each actor it records (`watch`: every slot of a pool, a
+ * feed), through the same watcher as the metrics and the testing kit's state
+ * logs; the event behind a change is the `cause` the machine keeps in its
+ * context. No XState inspector: one would see, and cost, every event of the
+ * system, every lease of a pool's ledger included. Leases are not state
  * changes of a slot (the supervisor's ledger holds them, and counts them), so
  * a busy pool does not push the failures a post-mortem needs out of the ring.
  *
  * Every string is scrubbed by the pool's or feed's `Redactor` before it is
  * stored: nothing the recorder holds can leak a secret.
  */
-import type { InspectionEvent } from 'xstate';
 import type { Redactor } from '../redact.js';
+import { watchStates, type Watched, type WatchedSnapshot } from './state-watch.js';
 import { eventLabel } from './transitions.js';
 
 /** One state change, as JSON. */
@@ -49,21 +50,17 @@ export interface RecorderOptions {
   /** Transitions kept per actor. */
   capacity: number;
   redactor: Redactor;
-  /**
-   * Recognises the actors worth recording and names them; `undefined` for the
-   * rest (the supervisor, dial and watch actors).
-   */
-  identify: (snapshot: InspectedSnapshot) => string | undefined;
-  /** The plain-string state of a recorded actor's snapshot. */
-  stateOf: (snapshot: InspectedSnapshot) => string;
 }
 
-/** The parts of a machine snapshot the recorder reads. */
-export interface InspectedSnapshot {
-  status: string;
-  value?: unknown;
-  context?: { attempts?: number; lastError?: unknown };
-  machine?: { id?: string };
+/** The parts of a machine snapshot the recorder reads: a slot's and a feed's both have them. */
+export interface RecordedSnapshot extends WatchedSnapshot {
+  readonly context: {
+    /** Failures since the last stable spell. */
+    readonly attempts: number;
+    readonly lastError?: unknown;
+    /** The type of the event that entered the current state. */
+    readonly cause: string;
+  };
 }
 
 export const DEFAULT_HISTORY = 100;
@@ -108,8 +105,6 @@ class Ring<T> {
 interface Track {
   summary: ActorSummary;
   ring: Ring<TransitionRecord>;
-  /** The error last given as a reason: a record carries a reason only when there is a new one. */
-  reported: unknown;
 }
 
 function reasonOf(error: unknown): string | undefined {
@@ -129,34 +124,16 @@ export class FlightRecorder {
     this.#options = options;
   }
 
-  /** The observer to pass as `inspect` to `createActor`. */
-  readonly inspect = (event: InspectionEvent): void => {
-    if (event.type !== '@xstate.snapshot') return;
-    const snapshot = event.snapshot as InspectedSnapshot;
-    const actor = this.#options.identify(snapshot);
-    if (actor === undefined) return;
-    this.#observe(actor, snapshot, event.event.type);
-  };
-
   /**
-   * Records one actor by subscribing to it, instead of through an inspector: what a
-   * pool does for its slots, so that recording costs its hot path (ledger events)
-   * nothing. `cause` reads the type of the event that entered the snapshot's state.
-   * Returns an unsubscribe.
+   * Records the actor `ref` under the name `actor` (`slot 0`, `feed`) by subscribing
+   * to it; `stateOf` reads its plain-string state. Returns an unsubscribe.
    */
-  watch(actor: string, ref: WatchedActor, cause: (snapshot: InspectedSnapshot) => string): () => void {
-    const initial = ref.getSnapshot() as InspectedSnapshot;
-    this.#observe(actor, initial, cause(initial));
-    const next = (snapshot: unknown) => {
-      const inspected = snapshot as InspectedSnapshot;
-      this.#observe(actor, inspected, cause(inspected));
-    };
-    const subscription = ref.subscribe({
-      next,
-      // A stopped slot completes without a last snapshot: read it, so `closed` is recorded.
-      complete: () => next(ref.getSnapshot()),
-      // Without an error handler xstate reports an actor's error as unhandled; its owner handles it.
-      error: () => {},
+  watch<S extends RecordedSnapshot>(actor: string, ref: Watched<S>, stateOf: (snapshot: S) => string): () => void {
+    const track = this.#track(actor, stateOf(ref.getSnapshot()));
+    const subscription = watchStates(ref, {
+      state: stateOf,
+      seen: (snapshot) => this.#update(track, snapshot),
+      changed: ({ from, to, error, snapshot }) => this.#record(track, from, to, snapshot.context.cause, error),
     });
     return () => subscription.unsubscribe();
   }
@@ -179,33 +156,31 @@ export class FlightRecorder {
     return () => this.#listeners.delete(listener);
   }
 
-  #observe(actor: string, snapshot: InspectedSnapshot, eventType: string): void {
-    const state = this.#options.stateOf(snapshot);
-    const attempts = snapshot.context?.attempts ?? 0;
-    const error = snapshot.context?.lastError;
-    const lastError = reasonOf(error);
+  #track(actor: string, state: string): Track {
     let track = this.#tracks.get(actor);
     if (!track) {
-      track = {
-        summary: { actor, state, since: Date.now(), attempts, lastError: this.#scrub(lastError) },
-        ring: new Ring(this.#options.capacity),
-        reported: error,
-      };
+      track = { summary: { actor, state, since: Date.now(), attempts: 0, lastError: undefined }, ring: new Ring(this.#options.capacity) };
       this.#tracks.set(actor, track);
-      return;
     }
+    return track;
+  }
+
+  /** Every snapshot, a change or not: the failure count and the last error as they are now. */
+  #update(track: Track, snapshot: RecordedSnapshot): void {
     const summary = track.summary;
-    summary.attempts = attempts;
+    summary.attempts = snapshot.context.attempts;
+    const lastError = reasonOf(snapshot.context.lastError);
     if (lastError !== undefined) summary.lastError = this.#scrub(lastError);
-    const from = summary.state;
-    if (state === from) return;
-    summary.state = state;
+  }
+
+  /** A change of state, caused by the event `cause`; `error` when the change brought a new one. */
+  #record(track: Track, from: string, to: string, cause: string, error: unknown): void {
+    const summary = track.summary;
+    summary.state = to;
     summary.since = Date.now();
-    const record: TransitionRecord = { seq: ++this.#seq, at: summary.since, actor, from, to: state, event: eventLabel(eventType) };
-    if (error !== undefined && error !== track.reported) {
-      record.reason = this.#scrub(lastError);
-      track.reported = error;
-    }
+    const record: TransitionRecord = { seq: ++this.#seq, at: summary.since, actor: summary.actor, from, to, event: eventLabel(cause) };
+    const reason = reasonOf(error);
+    if (reason !== undefined) record.reason = this.#scrub(reason);
     track.ring.push(record);
     for (const listener of this.#listeners) listener(record);
   }

@@ -2,16 +2,17 @@
  * The states a pool slot or a feed has entered, in order, read one at a time.
  *
  * Polling `feed.state` misses a state that lasts less than a poll (a poisoned
- * socket torn down in a millisecond); a log subscribed to the actor does not.
+ * socket torn down in a millisecond); a log subscribed to the actor (through
+ * the same watcher as the flight recorder and the metrics) does not.
  * A test reads the log with a cursor: `next()` answers the first state entered
  * after the cursor, waiting for it if need be, so a test can assert the exact
  * sequence a fault drove the connection through.
  */
-import type { AnyActorRef, Subscription } from 'xstate';
 import type { ClientPool } from '../pool/client-pool.js';
 import type { Feed } from '../feed/feed.js';
-import { slotState, type SlotSnapshot, type SlotState } from '../machines/slot.js';
-import type { FeedState } from '../machines/feed.js';
+import { slotState, type SlotState } from '../machines/slot.js';
+import { feedState, type FeedState } from '../machines/feed.js';
+import { watchStates, type Watched, type WatchedSnapshot } from '../telemetry/state-watch.js';
 
 export class StateLog<S extends string> {
   /** Every state entered, oldest first; a state repeats only after another came between. */
@@ -88,24 +89,26 @@ export class StateLog<S extends string> {
   }
 }
 
-/** Logs the states of slot `index` of `pool`, from its current one on. */
-export function logSlot(pool: ClientPool, index: number): StateLog<SlotState> {
-  const slot = pool.actor.getSnapshot().context.slots[index] as AnyActorRef | undefined;
-  if (!slot) throw new RangeError(`the pool has no slot ${index}`);
-  let subscription: Subscription | undefined;
-  const log = new StateLog<SlotState>(slotState(slot.getSnapshot() as SlotSnapshot), () => subscription?.unsubscribe());
-  subscription = slot.subscribe({
-    next: (snapshot: SlotSnapshot) => log.record(slotState(snapshot)),
-    complete: () => log.record('closed'),
-    error: () => log.record('closed'),
+/** Logs the states of `actor`, from its current one on; an actor that fails ends `closed`, as one stopped does. */
+function logStates<S extends WatchedSnapshot, T extends string>(actor: Watched<S>, stateOf: (snapshot: S) => T, closed: T): StateLog<T> {
+  let subscription: { unsubscribe(): void } | undefined;
+  const log = new StateLog<T>(stateOf(actor.getSnapshot()), () => subscription?.unsubscribe());
+  subscription = watchStates(actor, {
+    state: stateOf,
+    changed: ({ to }) => log.record(to),
+    failed: () => log.record(closed),
   });
   return log;
 }
 
+/** Logs the states of slot `index` of `pool`, from its current one on. */
+export function logSlot(pool: ClientPool, index: number): StateLog<SlotState> {
+  const slot = pool.actor.getSnapshot().context.slots[index];
+  if (!slot) throw new RangeError(`the pool has no slot ${index}`);
+  return logStates(slot, slotState, 'closed');
+}
+
 /** Logs the states of `feed`, from its current one on. */
 export function logFeed(feed: Feed): StateLog<FeedState> {
-  const listener = (state: FeedState) => log.record(state);
-  const log = new StateLog<FeedState>(feed.state, () => feed.off('state', listener));
-  feed.on('state', listener);
-  return log;
+  return logStates(feed.actor, feedState, 'closed');
 }

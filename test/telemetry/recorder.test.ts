@@ -7,6 +7,7 @@ import { SimulatedClock } from 'xstate';
 import { ClientPool, type TransitionRecord } from '../../src/index.js';
 import { logFeed, logSlot } from '../../src/testing/index.js';
 import { poolRecorder } from '../../src/pool/client-pool.js';
+import { feedRecorder } from '../../src/feed/feed.js';
 import { startHttpServer } from '../helpers/http-server.js';
 import { nextTurn, waitFor } from '../helpers/pool.js';
 import { openFeed } from '../helpers/feed.js';
@@ -134,5 +135,78 @@ describe('flight recorder', () => {
     const records = feed.history();
     expect(records.map((r) => r.to)).toEqual(['healthy', 'poisoned', 'backoff', 'connecting', 'healthy']);
     expect(records[1]).toMatchObject({ actor: 'feed', event: 'lost', reason: 'FEED_LOST' });
+  });
+
+  it('records a feed by subscribing to it: no inspector', async () => {
+    const server = await startWsServer();
+    const feed = openFeed({ url: server.url });
+    // The actor is an xstate Actor; its options say whether an inspector was attached at creation.
+    expect((feed.actor as unknown as { options: { inspect?: unknown } }).options.inspect).toBeUndefined();
+    await logFeed(feed).next();
+    expect(feed.history()).toMatchObject([{ actor: 'feed', from: 'connecting', to: 'healthy', event: 'open.done' }]);
+  });
+
+  it("names every feed change by the event that caused it, with the error's code where there is one", async () => {
+    let ack = true;
+    const server = await startWsServer({ onMessage: (socket, text) => ack && socket.send(`ack:${text}`) });
+    const clock = new SimulatedClock();
+    const feed = openFeed({
+      url: server.url,
+      subscriptions: ['s'],
+      isAck: (data) => String(data).startsWith('ack:'),
+      ackTimeout: 2_000,
+      backoff: { initial: 100, max: 100, jitter: 'none' },
+      clock,
+    });
+    const log = logFeed(feed);
+    const retry = async () => {
+      expect(await log.next()).toBe('backoff');
+      clock.increment(feed.actor.getSnapshot().context.retryDelay);
+    };
+    while ((await log.next()) !== 'healthy');
+    ack = false;
+    server.dropAll();
+    expect(await log.next()).toBe('poisoned');
+    await retry();
+    expect(await log.next()).toBe('connecting');
+    expect(await log.next()).toBe('subscribing');
+    clock.increment(2_000);
+    expect(await log.next()).toBe('poisoned');
+    await server.stop();
+    await retry();
+    expect(await log.next()).toBe('connecting');
+    expect(await log.next()).toBe('backoff');
+    await feed.close();
+    const changes = feed.history().map((r) => `${r.from}>${r.to}:${r.event}${r.reason ? ` (${r.reason})` : ''}`);
+    expect(changes).toEqual([
+      'connecting>subscribing:open.done',
+      'subscribing>healthy:ack',
+      'healthy>poisoned:lost (FEED_LOST)',
+      'poisoned>backoff:teardown.done',
+      'backoff>connecting:after.retryDelay',
+      'connecting>subscribing:open.done',
+      'subscribing>poisoned:after.ackTimeout (ACK_TIMEOUT)',
+      'poisoned>backoff:teardown.done',
+      'backoff>connecting:after.retryDelay',
+      'connecting>backoff:open.error (CONNECT_FAILED)',
+      'backoff>closing:close',
+      'closing>closed:shutdown.done',
+    ]);
+    expect(feedRecorder(feed)!.summaries()).toEqual([
+      { actor: 'feed', state: 'closed', since: expect.any(Number), attempts: 3, lastError: 'CONNECT_FAILED' },
+    ]);
+  });
+
+  it('records a feed that gives up, the error behind it as the reason', async () => {
+    const server = await startWsServer();
+    await server.stop();
+    const feed = openFeed({ url: server.url, maxReconnects: 1, backoff: { initial: 1, max: 1 } });
+    const log = logFeed(feed);
+    while ((await log.next()) !== 'closed');
+    expect(feed.history().map((r) => `${r.from}>${r.to}:${r.event} (${r.reason})`)).toEqual([
+      'connecting>backoff:open.error (CONNECT_FAILED)',
+      'backoff>connecting:after.retryDelay (undefined)',
+      'connecting>closed:open.error (RECONNECTS_EXHAUSTED)',
+    ]);
   });
 });
