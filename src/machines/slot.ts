@@ -36,6 +36,7 @@
  * (`ledger` and `parent`, also passed in through input).
  */
 import { assign, fromPromise, sendTo, setup, type AnyActorRef, type SnapshotFrom } from 'xstate';
+import { teardown } from './teardown.js';
 import type { BackoffPolicy } from './backoff.js';
 
 /** How a connection ended: `clean` for a normal end (see the module comment), else a failure, with its error if any. */
@@ -165,15 +166,7 @@ export const slotMachine = setup({
     input: {} as SlotInput,
   },
   actors: {
-    /** Waits until a failed connection's socket is gone, so a failing slot never holds two. */
-    teardown: fromPromise<void, SlotConnection | undefined>(async ({ input: connection }) => {
-      if (!connection) return;
-      // Never rejects: a slot heals whatever the old socket does on its way out.
-      try {
-        connection.destroy();
-      } catch {}
-      await connection.closed;
-    }),
+    teardown,
   },
   delays: {
     retryDelay: ({ context }) => context.retryDelay,

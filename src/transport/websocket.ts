@@ -10,7 +10,8 @@ import tls from 'node:tls';
 import { redactUrl } from '../redact.js';
 import WebSocket from 'ws';
 import { LifelineError } from '../errors.js';
-import type { FeedClock, FeedConnection, FeedConnectionEvent } from '../machines/feed.js';
+import type { FeedClock, FeedConnection, FeedConnectionEvent, FeedWatchEvent, FeedWatchOptions } from '../machines/feed.js';
+import { ConnectionWatch } from './watchdog.js';
 import type { TlsOptions } from './dial.js';
 
 export interface WebSocketTarget {
@@ -46,6 +47,7 @@ export class WsFeedConnection implements FeedConnection {
   readonly #listeners = new Set<(event: FeedConnectionEvent) => void>();
   readonly #messageListeners = new Set<(event: FeedConnectionEvent) => void>();
   #error: LifelineError | undefined;
+  #watch: ConnectionWatch | undefined;
   #closeCode = 0;
   #gone = false;
 
@@ -131,6 +133,16 @@ export class WsFeedConnection implements FeedConnection {
       this.#listeners.delete(listener);
       this.#messageListeners.delete(listener);
     };
+  }
+
+  watch(options: FeedWatchOptions, report: (event: FeedWatchEvent) => void): void {
+    this.#watch?.stop();
+    this.#watch = new ConnectionWatch(this, options, report);
+  }
+
+  unwatch(): void {
+    this.#watch?.stop();
+    this.#watch = undefined;
   }
 
   /** Why the socket is gone: the error that failed it, else the close code the peer sent. */
