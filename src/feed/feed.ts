@@ -22,7 +22,7 @@ import { watchStates } from '../telemetry/state-watch.js';
 import { FeedObserver } from './observer.js';
 import type { FlightRecorder, TransitionRecord } from '../telemetry/recorder.js';
 import { LifelineError } from '../errors.js';
-import { feedMachine, feedState, type FeedActor, type FeedConnection, type FeedState } from '../machines/feed.js';
+import { feedMachine, feedState, type FeedActor, type FeedConnection, type FeedOpener, type FeedState } from '../machines/feed.js';
 import { MessageQueue, type FeedMessage } from './message-queue.js';
 import { limitedDial } from '../transport/dial-limiter.js';
 import { holdProcess } from './process-hold.js';
@@ -108,18 +108,42 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
       }
       return connection;
     };
-    const open = (url: string, signal: AbortSignal): Promise<FeedConnection> => {
-      const opening = dial(url, signal);
-      this.#opening.add(opening);
-      const settled = () => this.#opening.delete(opening);
-      opening.then(settled, settled);
-      return opening;
+    // One connect at a time: the machine cancels it on leaving `connecting`, and only the current one reports.
+    let current: AbortController | undefined;
+    const opener: FeedOpener = {
+      open: (index, report) => {
+        const controller = new AbortController();
+        current = controller;
+        const opening = dial(options.urls[index]!, controller.signal);
+        this.#opening.add(opening);
+        const settled = () => this.#opening.delete(opening);
+        opening.then(settled, settled);
+        const isCurrent = () => {
+          if (current !== controller) return false;
+          current = undefined;
+          return true;
+        };
+        opening.then(
+          (connection) => {
+            if (isCurrent()) report({ type: 'open.done', connection });
+            else connection.destroy();
+          },
+          (error: unknown) => {
+            if (isCurrent()) report({ type: 'open.error', error });
+          },
+        );
+      },
+      cancel: () => {
+        const controller = current;
+        current = undefined;
+        controller?.abort();
+      },
     };
     this.actor = createActor(feedMachine, {
       clock: options.clock,
       input: {
         urls: options.urls,
-        open,
+        opener,
         subscriptions: options.subscriptions,
         backoff: options.backoff,
         random: options.random,

@@ -77,13 +77,25 @@ export interface HeartbeatOptions {
   timeout: number;
 }
 
-/** Opens a WebSocket to `url`; the Feed passes its own, so one machine definition serves every feed. */
-export type OpenFeedConnection = (url: string, signal: AbortSignal) => Promise<FeedConnection>;
+/** How a connect ended, as the opener reports it: these are the machine's own events. */
+export type FeedOpenOutcome = { type: 'open.done'; connection: FeedConnection } | { type: 'open.error'; error: unknown };
+
+/**
+ * Opens the feed's connections; the Feed passes its own in the input, so one machine definition
+ * serves every feed. A connect is a call and two events, not an invoked promise actor: as for a
+ * pool's slots, the actor and its AbortController per connect cost more than the connect's bookkeeping.
+ */
+export interface FeedOpener {
+  /** Connects to `urls[index]`; `report` is called once with the outcome, never after `cancel()`, never synchronously. */
+  open(index: number, report: (outcome: FeedOpenOutcome) => void): void;
+  /** Abandons the connect under way, if any; a socket it still brings is closed, unreported. */
+  cancel(): void;
+}
 
 export interface FeedInput {
   urls: string[];
-  /** How to connect. Absent, the machine's `open` actor must be provided (`machine.provide`). */
-  open?: OpenFeedConnection;
+  /** How to connect. */
+  opener: FeedOpener;
   subscriptions: string[];
   backoff: BackoffPolicy;
   random: () => number;
@@ -126,7 +138,8 @@ export type FeedEvent =
   | { type: 'unsubscribe'; subscription: string; message: string | undefined }
   | { type: 'ack' }
   | { type: 'lost'; error: LifelineError }
-  | { type: 'close' };
+  | { type: 'close' }
+  | FeedOpenOutcome;
 
 export type FeedState = 'connecting' | 'subscribing' | 'healthy' | 'poisoned' | 'backoff' | 'closing' | 'closed';
 
@@ -152,15 +165,6 @@ export const feedMachine = setup({
     input: {} as FeedInput,
   },
   actors: {
-    /**
-     * Opens a WebSocket to `url` with the input's `open`, aborted through its signal when the
-     * state exits. Taking the opener from input, not from `provide()`, spares every feed its
-     * own copy of the machine definition (a copy measured at about 36 KiB per idle feed).
-     */
-    open: fromPromise<FeedConnection, { urls: readonly string[]; index: number; open: OpenFeedConnection | undefined }>(async ({ input, signal }) => {
-      if (!input.open) throw new Error('feedMachine: no open function in input, and no open actor provided');
-      return input.open(input.urls[input.index]!, signal);
-    }),
     teardown,
     /** A normal close for a caller's `close()`. Never rejects: `closed` follows whatever happens. */
     shutdown: fromPromise<void, FeedConnection | undefined>(async ({ input: connection }) => {
@@ -236,6 +240,14 @@ export const feedMachine = setup({
         if (self.getSnapshot().status === 'active') self.send(event);
       }),
     unwatchConnection: ({ context }) => context.connection?.unwatch(),
+    /** The outcome comes back as `open.done` or `open.error`; leaving `connecting` first cancels it. */
+    startOpen: ({ context, self }) =>
+      context.opener.open(context.urlIndex, (outcome) => {
+        // A feed stopped with its owner (no exit action cancels the connect then) takes no connection.
+        if (self.getSnapshot().status === 'active') self.send(outcome);
+        else if (outcome.type === 'open.done') outcome.connection.destroy();
+      }),
+    cancelOpen: ({ context }) => context.opener.cancel(),
     noteCause: assign({ cause: ({ event }) => event.type }),
   },
 }).createMachine({
@@ -260,18 +272,14 @@ export const feedMachine = setup({
   },
   states: {
     connecting: {
-      entry: 'noteCause',
-      invoke: {
-        id: 'open',
-        src: 'open',
-        // The URL list and an index, not the URL: the list is the feed's scrubbed view, so what an
-        // inspector or console.log shows of this actor's input carries no token or password.
-        input: ({ context }) => ({ urls: context.urls, index: context.urlIndex, open: context.open }),
-        onDone: {
+      entry: ['noteCause', 'startOpen'],
+      exit: 'cancelOpen',
+      on: {
+        'open.done': {
           target: 'connected',
-          actions: assign({ connection: ({ event }) => event.output }),
+          actions: assign({ connection: ({ event }) => event.connection }),
         },
-        onError: {
+        'open.error': {
           target: 'backoff',
           actions: ['countFailure', assign({ lastError: ({ event }) => asLifelineError(event.error) })],
         },
