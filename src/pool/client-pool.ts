@@ -10,7 +10,7 @@
  * const res = await pool.request({ path: '/ticker', query: { symbol: 'BTCUSDT' } });
  * ```
  */
-import { createActor, type Subscription } from 'xstate';
+import { createActor } from 'xstate';
 import { closeActor } from '../transport/close-actor.js';
 import { describeTarget } from '../transport/dial.js';
 import { LifelineError } from '../errors.js';
@@ -29,6 +29,7 @@ import type { RequestDefaults, RequestOptions } from './request.js';
 import { POOL_REQUEST_KEYS, readAcquire, readRequest, type AcquireOptions, type PoolRequestOptions } from './request-options.js';
 import type { PoolStats } from '../telemetry/stats.js';
 import { SlotDialer } from './slot-dialer.js';
+import { slotStats, untilRunning } from './supervisor-view.js';
 import type { LifelineResponse } from './response.js';
 
 export type { PoolStats } from '../telemetry/stats.js';
@@ -127,27 +128,7 @@ export class ClientPool implements AsyncDisposable {
     pool.actor.getSnapshot().context.slots.forEach((slot, index) => recorder?.watch(`slot ${index}`, slot, slotState));
     if (pool.#options.origins.length > 1) pool.#bringHome();
     if (pool.#options.lazy) return pool;
-    await new Promise<void>((resolve, reject) => {
-      let subscription: Subscription | undefined;
-      const check = () => {
-        const snapshot = pool.actor.getSnapshot();
-        if (snapshot.matches({ open: 'running' })) {
-          subscription?.unsubscribe();
-          resolve();
-        } else if (snapshot.status !== 'active') {
-          subscription?.unsubscribe();
-          const cause = snapshot.context.failure;
-          const where = pool.#options.origins.map(describeTarget).join(', ');
-          reject(
-            new LifelineError('CONNECT_FAILED', `could not open ${pool.#options.connections} connections to ${where}: ${cause?.message ?? 'closed'}`, {
-              cause,
-            }),
-          );
-        }
-      };
-      subscription = pool.actor.subscribe({ next: check, error: reject });
-      check();
-    }).catch(async (error: unknown) => {
+    await untilRunning(pool.actor, pool.#options.connections, pool.#options.origins.map(describeTarget).join(', ')).catch(async (error: unknown) => {
       await pool.close();
       throw error;
     });
@@ -259,34 +240,7 @@ export class ClientPool implements AsyncDisposable {
   }
 
   stats(): PoolStats {
-    const snapshot = this.actor.getSnapshot();
-    const stats: PoolStats = {
-      connections: this.#options.connections,
-      healthy: 0,
-      busy: 0,
-      connecting: 0,
-      backoff: 0,
-      poisoned: 0,
-      closed: 0,
-      waiting: snapshot.context.ledger?.getSnapshot().context.waiters.length ?? 0,
-      dials: 0,
-      cleanEnds: 0,
-      failures: 0,
-      backoffs: 0,
-      resends: this.#resends,
-      replays: this.#replays,
-    };
-    for (const state of this.slotStates()) stats[state]++;
-    for (const slot of snapshot.context.slots) {
-      const counts = slot.getSnapshot().context.counts;
-      stats.dials += counts.dials;
-      stats.cleanEnds += counts.cleanEnds;
-      stats.failures += counts.failures;
-      stats.backoffs += counts.backoffs;
-    }
-    // Slots never spawned (closed before start) count as closed.
-    stats.closed += this.#options.connections - snapshot.context.slots.length;
-    return stats;
+    return { ...slotStats(this.actor, this.#options.connections), resends: this.#resends, replays: this.#replays };
   }
 
   /** Each slot's state by index, `busy` for a healthy slot that is leased. */
