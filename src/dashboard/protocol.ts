@@ -2,11 +2,12 @@
  * What the dashboard's server and its page say to each other: the events of
  * `GET /events` and what each one carries, as the page reads them.
  *
- * Types only, importing nothing: the page script (client/page-script.ts,
- * checked against the DOM) and the server (view.ts and dashboard.ts, checked
- * against Node) both import this file, so a field one side renames or drops
- * fails the type check of the other.
+ * Types only, importing only types that import nothing: the page script
+ * (client/page-script.ts, checked against the DOM) and the server (view.ts and
+ * dashboard.ts, checked against Node) both import this file, so a field one
+ * side renames or drops fails the type check of the other.
  */
+import type { TransitionRecord } from '../telemetry/record.js';
 
 /** One slot or feed: a row of the dashboard's table. */
 export interface ActorView {
@@ -70,15 +71,8 @@ export interface PageView {
 }
 
 /** A recorded state change, tagged with the pool or feed (`source`) it came from. */
-export interface PageRecord {
+export interface PageRecord extends Omit<TransitionRecord, 'seq'> {
   source: string;
-  /** Wall-clock time (ms since the epoch). */
-  at: number;
-  actor: string;
-  from: string;
-  to: string;
-  event: string;
-  reason?: string;
 }
 
 /** A state an actor reports, and where the page shows it on its machine's chart. */

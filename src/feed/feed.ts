@@ -25,6 +25,7 @@ import { LifelineError } from '../errors.js';
 import { feedMachine, feedState, type FeedActor, type FeedConnection, type FeedOpener, type FeedState } from '../machines/feed.js';
 import { MessageQueue, type FeedMessage } from './message-queue.js';
 import { limitedDial } from '../transport/dial-limiter.js';
+import { ConnectAttempt } from '../transport/connect-attempt.js';
 import { holdProcess } from './process-hold.js';
 import { resolveFeedOptions, type FeedOptions, type ResolvedFeedOptions } from './options.js';
 import type { FeedStats } from '../telemetry/stats.js';
@@ -109,35 +110,19 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
       return connection;
     };
     // One connect at a time: the machine cancels it on leaving `connecting`, and only the current one reports.
-    let current: AbortController | undefined;
+    const attempt = new ConnectAttempt();
     const opener: FeedOpener = {
       open: (index, report) => {
-        const controller = new AbortController();
-        current = controller;
-        const opening = dial(options.urls[index]!, controller.signal);
+        const opening = attempt.start(
+          (signal) => dial(options.urls[index]!, signal),
+          (connection) => report({ type: 'open.done', connection }),
+          (error) => report({ type: 'open.error', error }),
+        );
         this.#opening.add(opening);
         const settled = () => this.#opening.delete(opening);
         opening.then(settled, settled);
-        const isCurrent = () => {
-          if (current !== controller) return false;
-          current = undefined;
-          return true;
-        };
-        opening.then(
-          (connection) => {
-            if (isCurrent()) report({ type: 'open.done', connection });
-            else connection.destroy();
-          },
-          (error: unknown) => {
-            if (isCurrent()) report({ type: 'open.error', error });
-          },
-        );
       },
-      cancel: () => {
-        const controller = current;
-        current = undefined;
-        controller?.abort();
-      },
+      cancel: () => attempt.cancel(),
     };
     this.actor = createActor(feedMachine, {
       clock: options.clock,

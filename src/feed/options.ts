@@ -130,7 +130,7 @@ function checkHeartbeat(field: string, value: unknown): HeartbeatOptions | undef
 const FEED_OPTIONS = {
   url: together, // with `urls`
   urls: together,
-  subscriptions: (field, value) => checkStrings(field, value),
+  subscriptions: checkStrings,
   heartbeat: checkHeartbeat,
   staleAfter: (field, value) => (value === undefined ? undefined : checkNumber(field, value, 0, { min: 1, max: MAX_TIMEOUT })),
   maxMessageSize: integer(DEFAULT_MAX_MESSAGE_SIZE, { min: 1 }),

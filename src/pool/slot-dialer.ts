@@ -4,6 +4,7 @@
  * connection bound to the socket it gets. It also keeps the sockets and dials
  * in flight, so `close()` can wait for the last of them.
  */
+import { ConnectAttempt } from '../transport/connect-attempt.js';
 import { dial, type DialTarget } from '../transport/dial.js';
 import { DialLimiter, limitedDial } from '../transport/dial-limiter.js';
 import { HttpConnection, type HttpConnectionOptions } from '../transport/http-connection.js';
@@ -36,13 +37,13 @@ export class SlotDialer implements ConnectionDialer {
   /** What each origin's connections are built with: one object per origin, shared by its connections (they keep it). */
   readonly #connectionOptions: HttpConnectionOptions[];
   /** Each slot's dial under way, by slot index: cancelling aborts it, and only the current one reports. */
-  readonly #dialing: (AbortController | undefined)[];
+  readonly #dialing: ConnectAttempt[];
 
   constructor(options: ResolvedPoolOptions, assignment: OriginAssignment) {
     this.#options = options;
     this.#assignment = assignment;
     this.#connected = new Array<boolean>(options.connections).fill(false);
-    this.#dialing = new Array<AbortController | undefined>(options.connections).fill(undefined);
+    this.#dialing = Array.from({ length: options.connections }, () => new ConnectAttempt());
     this.#connectionOptions = options.origins.map((origin) => ({
       origin: origin.origin,
       headersTimeout: options.headersTimeout,
@@ -64,29 +65,15 @@ export class SlotDialer implements ConnectionDialer {
   }
 
   dial(index: number, report: (outcome: DialOutcome) => void): void {
-    const controller = new AbortController();
-    this.#dialing[index] = controller;
-    const current = () => {
-      if (this.#dialing[index] !== controller) return false;
-      this.#dialing[index] = undefined;
-      return true;
-    };
-    this.#open(index, controller.signal).then(
-      (connection) => {
-        if (current()) report({ type: 'dial.done', connection });
-        else connection.destroy();
-      },
-      (error: unknown) => {
-        if (current()) report({ type: 'dial.error', error: error instanceof Error ? error : new Error(String(error)) });
-      },
+    this.#dialing[index]!.start(
+      (signal) => this.#open(index, signal),
+      (connection) => report({ type: 'dial.done', connection }),
+      (error) => report({ type: 'dial.error', error: error instanceof Error ? error : new Error(String(error)) }),
     );
   }
 
   cancel(index: number): void {
-    const controller = this.#dialing[index];
-    if (controller === undefined) return;
-    this.#dialing[index] = undefined;
-    controller.abort();
+    this.#dialing[index]!.cancel();
   }
 
   /** Abandons every dial under way: the pool is closing, and its slots were stopped (no exit action runs then). */

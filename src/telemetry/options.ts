@@ -3,7 +3,8 @@
  * which values are secret, and which meter gets their metrics.
  */
 import type { MeterLike } from './meter.js';
-import { checkInstance, checkNumber, checkStrings } from '../validate.js';
+import { checkInstance, checkStrings } from '../validate.js';
+import { integer, type OptionTable } from '../option-table.js';
 import { METER_METHODS } from './otel.js';
 import { FlightRecorder } from './recorder.js';
 import { headerSecrets, Redactor, urlSecrets } from '../redact.js';
@@ -36,10 +37,10 @@ export interface ResolvedInspection {
 /** The checks of the inspection options, for a pool's or a feed's option table. */
 export function inspectionChecks(defaultHistory: number) {
   return {
-    history: (field: string, value: unknown) => checkNumber(field, value, defaultHistory, { max: 100_000 }),
-    secretHeaders: (field: string, value: unknown) => checkStrings(field, value),
+    history: integer(defaultHistory, { max: 100_000 }),
+    secretHeaders: checkStrings,
     meter: (field: string, value: unknown) => checkInstance(field, value, METER_METHODS) as MeterLike | undefined,
-  } satisfies Record<keyof InspectionOptions, (field: string, value: unknown) => unknown>;
+  } satisfies OptionTable<InspectionOptions>;
 }
 
 /** The inspection options as checked, with the secrets of `headers` (flat) and `urls` collected for the redactor. */

@@ -18,22 +18,9 @@
 import type { Redactor } from '../redact.js';
 import { watchStates, type Watched, type WatchedSnapshot } from './state-watch.js';
 import { eventLabel } from './transitions.js';
+import type { TransitionRecord } from './record.js';
 
-/** One state change, as JSON. */
-export interface TransitionRecord {
-  /** Increasing across the recorder: the order the changes happened in. */
-  seq: number;
-  /** Wall-clock time (ms since the epoch). */
-  at: number;
-  /** `slot 0`, `slot 1`, ..., or `feed`. */
-  actor: string;
-  from: string;
-  to: string;
-  /** The event that caused it, readably named: `dial.error`, `lost`, `after.retryDelay`, `close`. */
-  event: string;
-  /** A short reason when there is one: the error code, or the error's message when it has no code. */
-  reason?: string;
-}
+export type { TransitionRecord } from './record.js';
 
 /** What the recorder knows about one actor now. */
 export interface ActorSummary {
