@@ -50,15 +50,19 @@ const TEST_TIMEOUT = 40_000;
 const openLoadPool = (url: string) => openPool({ url, connections: CONNECTIONS, lazy: false });
 
 /**
- * Waits until the server has closed every connection it had accepted when called:
- * the callers pause while it ends them (idle timeouts), so nothing is in transit.
+ * Waits until the server has closed every connection it had accepted when called,
+ * and the pool has seen each of those ends (a clean end each): the callers pause while
+ * the server ends them (idle timeouts), so nothing is in transit. Without the second
+ * half a loaded machine read a FIN late, after the next burst had leased the
+ * connection: the stale race, which a lease (never repeated) loses by design.
  */
 async function untilEnded(count: CountConnections, pool: ClientPool, outcome: Outcome, stopAt: number): Promise<void> {
   const target = (await count()).accepted!;
   const deadline = performance.now() + left(stopAt, 5_000);
   for (;;) {
     const now = await count();
-    if (now.accepted! - now.open >= target) return;
+    const seen = pool.stats();
+    if (now.accepted! - now.open >= target && seen.cleanEnds + seen.failures >= target) return;
     if (performance.now() > deadline) {
       throw new Error(`the server did not end its idle connections: ${JSON.stringify({ target, now, counters: counters(pool), stats: pool.stats(), failed: outcome.failed.slice(0, 5) })}`);
     }
