@@ -85,14 +85,17 @@ export interface ConnectionDialer {
   cancel(index: number): void;
 }
 
-export interface SlotInput {
-  /** Index of the slot in its pool, reported back in every event. */
-  index: number;
+/**
+ * What every slot of a pool shares: one object, kept by reference in each slot's
+ * context. A slot's context is copied at every `assign`; holding these seven fields
+ * in it directly made each copy twice as large, and each idle slot carry its own set.
+ */
+export interface SlotShared {
   /** The supervisor: receives `slot.failed`. */
   parent: AnyActorRef;
   /** The lease ledger: receives `slot.ready` and `slot.down`. */
   ledger: AnyActorRef;
-  /** Opens the slot's connections: started on entering `connecting`, cancelled on leaving it. */
+  /** Opens the slots' connections: started on entering `connecting`, cancelled on leaving it. */
   dialer: ConnectionDialer;
   backoff: BackoffPolicy;
   random: () => number;
@@ -100,6 +103,12 @@ export interface SlotInput {
   stableAfter: number;
   /** Monotonic ms, on the pool's clock: how long a connection stayed up. */
   now: () => number;
+}
+
+export interface SlotInput {
+  /** Index of the slot in its pool, reported back in every event. */
+  index: number;
+  shared: SlotShared;
 }
 
 /** What a slot has lived through since it started: summed over slots by `pool.stats()`. */
@@ -114,7 +123,10 @@ export interface SlotCounts {
   backoffs: number;
 }
 
-export interface SlotContext extends SlotInput {
+export interface SlotContext {
+  readonly index: number;
+  /** The pool's, by reference. */
+  readonly shared: SlotShared;
   connection: SlotConnection | undefined;
   /** Consecutive failures since the last stable connection. */
   attempts: number;
@@ -159,6 +171,21 @@ export type SlotState = SlotMachineState | 'busy';
 /** The default for `stableAfter`: a connection must stay up this long before failures are forgotten. */
 export const SLOT_STABLE_AFTER = 1_000;
 
+/**
+ * Whether the connection now leaving `healthy` stayed up `stableAfter` ms: then it forgives
+ * the failures before it (a timestamp, not a timer per connection).
+ */
+function stableSpell(context: SlotContext): boolean {
+  return context.attempts > 0 && context.shared.now() - context.upSince >= context.shared.stableAfter;
+}
+
+/** The delay before the next dial after `attempts` consecutive failures: the first retry after a healthy spell is immediate. */
+function retryDelayAfter(context: SlotContext, attempts: number): number {
+  return attempts <= 1 ? 0 : context.shared.backoff(attempts - 1, context.shared.random);
+}
+
+// Each transition updates the context with one `assign` that also notes its cause: every
+// assign copies the context, and a reconnect (end, dial) made five copies where two do.
 export const slotMachine = setup({
   types: {
     context: {} as SlotContext,
@@ -173,22 +200,26 @@ export const slotMachine = setup({
   },
   actions: {
     reportReady: sendTo(
-      ({ context }) => context.ledger,
+      ({ context }) => context.shared.ledger,
       ({ context }): SlotReport => ({ type: 'slot.ready', slot: context.index, connection: context.connection! }),
     ),
     reportDown: sendTo(
-      ({ context }) => context.ledger,
+      ({ context }) => context.shared.ledger,
       ({ context, event }): SlotReport => ({ type: 'slot.down', slot: context.index, idleFor: event.type === 'ended' ? event.idleFor : -1 }),
+    ),
+    reportFailed: sendTo(
+      ({ context }) => context.shared.parent,
+      ({ context }): SlotReport => ({ type: 'slot.failed', slot: context.index, error: context.lastError! }),
     ),
     noteCause: assign({ cause: ({ event }) => event.type }),
     /** The dial's outcome comes back as `dial.done` or `dial.error`; leaving `connecting` first cancels it. */
     startDial: ({ context, self }) =>
-      context.dialer.dial(context.index, (outcome) => {
+      context.shared.dialer.dial(context.index, (outcome) => {
         // A slot stopped with its pool (no exit action cancels the dial then) takes no connection.
         if (self.getSnapshot().status === 'active') self.send(outcome);
         else if (outcome.type === 'dial.done') outcome.connection.destroy();
       }),
-    cancelDial: ({ context }) => context.dialer.cancel(context.index),
+    cancelDial: ({ context }) => context.shared.dialer.cancel(context.index),
     /**
      * The connection's end becomes `ended` (clean) or `lost` (a failure). A listener and not an
      * invoked callback actor: healing 16 slots at once spent a tenth of its CPU creating, starting
@@ -204,31 +235,47 @@ export const slotMachine = setup({
       }),
     /** Closed at once, or once the caller reading its last response is done. */
     retireConnection: ({ context }) => context.connection?.retire(),
-    noteUp: assign(({ context, event }) => ({ cause: event.type, upSince: context.now() })),
-    /** A connection that stayed up `stableAfter` ms forgives the failures before it (a timestamp, not a timer per connection). */
-    forgetFailuresIfStable: assign(({ context }) =>
-      context.attempts > 0 && context.now() - context.upSince >= context.stableAfter ? { attempts: 0, lastError: undefined } : {},
-    ),
     // Counters are bumped in place: an assign per count would copy the context on every connect.
     countDial: ({ context }) => void context.counts.dials++,
     countCleanEnd: ({ context }) => void context.counts.cleanEnds++,
+    countFailure: ({ context }) => void context.counts.failures++,
     countBackoff: ({ context }) => void context.counts.backoffs++,
-    countFailure: assign({
-      attempts: ({ context }) => {
-        context.counts.failures++;
-        return context.attempts + 1;
-      },
+    /** Up: the connection, and when it came up. */
+    noteUp: assign(({ context, event }) => ({
+      cause: event.type,
+      upSince: context.shared.now(),
+      connection: event.type === 'dial.done' ? event.connection : undefined,
+    })),
+    /** A clean end: the connection is forgotten (it closes on its own); failures are forgiven if it was stable. */
+    noteCleanEnd: assign(({ context, event }) =>
+      stableSpell(context)
+        ? { attempts: 0, lastError: undefined, cause: event.type, connection: undefined }
+        : { cause: event.type, connection: undefined },
+    ),
+    /** A connection that failed: one more failure (after forgiving those before a stable one); it is torn down next. */
+    noteLost: assign(({ context, event }) => ({
+      attempts: (stableSpell(context) ? 0 : context.attempts) + 1,
+      lastError: event.type === 'lost' ? event.error : undefined,
+      cause: event.type,
+    })),
+    /** A dial that failed: one more failure, and the delay before the next dial. */
+    noteDialFailed: assign(({ context, event }) => {
+      const attempts = context.attempts + 1;
+      return {
+        attempts,
+        lastError: event.type === 'dial.error' ? event.error : undefined,
+        cause: event.type,
+        retryDelay: retryDelayAfter(context, attempts),
+      };
     }),
-    forgetConnection: assign({ connection: undefined }),
-    chooseRetryDelay: assign({
-      // The first retry after a healthy spell is immediate; later ones back off.
-      retryDelay: ({ context }) => (context.attempts <= 1 ? 0 : context.backoff(context.attempts - 1, context.random)),
-    }),
+    /** The failed connection is gone: back off before the next dial. */
+    noteTornDown: assign(({ context, event }) => ({ cause: event.type, connection: undefined, retryDelay: retryDelayAfter(context, context.attempts) })),
   },
 }).createMachine({
   id: 'slot',
   context: ({ input }) => ({
-    ...input,
+    index: input.index,
+    shared: input.shared,
     connection: undefined,
     attempts: 0,
     retryDelay: 0,
@@ -243,51 +290,34 @@ export const slotMachine = setup({
   },
   states: {
     connecting: {
-      entry: ['noteCause', 'startDial'],
+      entry: 'startDial',
       exit: 'cancelDial',
       on: {
-        'dial.done': {
-          target: 'healthy',
-          actions: ['countDial', assign({ connection: ({ event }) => event.connection })],
-        },
-        'dial.error': {
-          target: 'backoff',
-          actions: [
-            'countFailure',
-            assign({ lastError: ({ event }) => event.error }),
-            sendTo(
-              ({ context }) => context.parent,
-              ({ context, event }): SlotReport => ({ type: 'slot.failed', slot: context.index, error: event.error }),
-            ),
-          ],
-        },
+        'dial.done': { target: 'healthy', actions: ['countDial', 'noteUp'] },
+        'dial.error': { target: 'backoff', actions: ['countFailure', 'noteDialFailed', 'reportFailed'] },
       },
     },
     healthy: {
-      entry: ['noteUp', 'watchConnection', 'reportReady'],
-      exit: ['retireConnection', 'forgetFailuresIfStable', 'reportDown'],
+      entry: ['watchConnection', 'reportReady'],
+      exit: ['retireConnection', 'reportDown'],
       on: {
-        ended: { target: 'connecting', actions: ['countCleanEnd', 'forgetConnection'] },
-        recycle: { target: 'connecting', actions: ['countCleanEnd', 'forgetConnection'] },
-        lost: {
-          target: 'poisoned',
-          actions: ['countFailure', assign({ lastError: ({ event }) => event.error })],
-        },
+        ended: { target: 'connecting', actions: ['countCleanEnd', 'noteCleanEnd'] },
+        recycle: { target: 'connecting', actions: ['countCleanEnd', 'noteCleanEnd'] },
+        lost: { target: 'poisoned', actions: ['countFailure', 'noteLost'] },
       },
     },
     poisoned: {
-      entry: 'noteCause',
       invoke: {
         id: 'teardown',
         src: 'teardown',
         input: ({ context }) => context.connection,
-        onDone: { target: 'backoff', actions: 'forgetConnection' },
+        onDone: { target: 'backoff', actions: 'noteTornDown' },
       },
     },
     backoff: {
-      entry: ['noteCause', 'countBackoff', 'chooseRetryDelay'],
+      entry: 'countBackoff',
       after: {
-        retryDelay: 'connecting',
+        retryDelay: { target: 'connecting', actions: 'noteCause' },
       },
     },
     closed: {

@@ -22,7 +22,7 @@
 import { assign, sendTo, setup, type ActorRefFrom, type AnyActorRef } from 'xstate';
 import type { BackoffPolicy } from './backoff.js';
 import { ledgerLogic, SWEEP_INTERVAL, type ConnectionLimits, type LedgerActor, type LedgerEvent, type LedgerReport } from './ledger.js';
-import { slotMachine, slotState, type ConnectionDialer, type SlotReport, type SlotState } from './slot.js';
+import { slotMachine, slotState, type ConnectionDialer, type SlotReport, type SlotShared, type SlotState } from './slot.js';
 
 export type SupervisorEvent = { type: 'close' } | Extract<SlotReport, { type: 'slot.failed' }> | LedgerReport;
 
@@ -75,22 +75,11 @@ export const supervisorMachine = setup({
     spawnSlots: assign({
       slots: ({ context, spawn, self }) => {
         // Filled in place: the ledger, spawned first, holds this very array (it tells slots to recycle).
+        // One object every slot keeps by reference (see SlotShared).
+        const { backoff, random, stableAfter, now, dialer } = context.input;
+        const shared: SlotShared = { parent: self as AnyActorRef, ledger: context.ledger as AnyActorRef, backoff, random, stableAfter, now, dialer };
         for (let index = 0; index < context.input.connections; index++) {
-          context.slots.push(
-            spawn('slot', {
-              id: `slot-${index}`,
-              input: {
-                index,
-                parent: self as AnyActorRef,
-                ledger: context.ledger as AnyActorRef,
-                backoff: context.input.backoff,
-                random: context.input.random,
-                stableAfter: context.input.stableAfter,
-                now: context.input.now,
-                dialer: context.input.dialer,
-              },
-            }),
-          );
+          context.slots.push(spawn('slot', { id: `slot-${index}`, input: { index, shared } }));
         }
         return context.slots;
       },

@@ -38,12 +38,15 @@ export class SlotDialer implements ConnectionDialer {
   readonly #connectionOptions: HttpConnectionOptions[];
   /** Each slot's dial under way, by slot index: cancelling aborts it, and only the current one reports. */
   readonly #dialing: ConnectAttempt[];
+  /** Each slot's replacement dial still waiting for its turn: withdrawing it takes it out of the queue. */
+  readonly #waiting: ((() => void) | undefined)[];
 
   constructor(options: ResolvedPoolOptions, assignment: OriginAssignment) {
     this.#options = options;
     this.#assignment = assignment;
     this.#connected = new Array<boolean>(options.connections).fill(false);
     this.#dialing = Array.from({ length: options.connections }, () => new ConnectAttempt());
+    this.#waiting = new Array<(() => void) | undefined>(options.connections).fill(undefined);
     this.#connectionOptions = options.origins.map((origin) => ({
       origin: origin.origin,
       headersTimeout: options.headersTimeout,
@@ -65,20 +68,36 @@ export class SlotDialer implements ConnectionDialer {
   }
 
   dial(index: number, report: (outcome: DialOutcome) => void): void {
-    this.#dialing[index]!.start(
-      (signal) => this.#open(index, signal),
-      (connection) => report({ type: 'dial.done', connection }),
-      (error) => report({ type: 'dial.error', error: error instanceof Error ? error : new Error(String(error)) }),
-    );
+    // A slot's first connect is not held back; a replacement waits for its turn (see REPLACEMENT_DIALS).
+    if (!this.#connected[index]) return this.#start(index, report, undefined);
+    const turn = this.#replacements.tryAcquire();
+    if (turn) return this.#start(index, report, turn);
+    this.#waiting[index] = this.#replacements.enqueue((release) => {
+      this.#waiting[index] = undefined;
+      this.#start(index, report, release);
+    });
   }
 
   cancel(index: number): void {
+    const withdraw = this.#waiting[index];
+    this.#waiting[index] = undefined;
+    withdraw?.();
     this.#dialing[index]!.cancel();
   }
 
   /** Abandons every dial under way: the pool is closing, and its slots were stopped (no exit action runs then). */
   cancelAll(): void {
     for (let index = 0; index < this.#dialing.length; index++) this.cancel(index);
+  }
+
+  /** Starts slot `index`'s dial; its replacement turn, if it holds one, ends when the dial settles. */
+  #start(index: number, report: (outcome: DialOutcome) => void, release: (() => void) | undefined): void {
+    const opening = this.#dialing[index]!.start(
+      (signal) => this.#open(index, signal),
+      (connection) => report({ type: 'dial.done', connection }),
+      (error) => report({ type: 'dial.error', error: error instanceof Error ? error : new Error(String(error)) }),
+    );
+    if (release) opening.then(release, release);
   }
 
   /** One connection for slot `index`: a socket from its origin (or, on a first connect, the next that answers) and the client bound to it. */
@@ -105,10 +124,9 @@ export class SlotDialer implements ConnectionDialer {
     return connection;
   }
 
-  /** One dial on `origin`, in its turn; its outcome is counted against the origin. */
+  /** One dial on `origin`, in its turn with the shared `dialLimiter`, if any; its outcome is counted against the origin. */
   async #dialOrigin(index: number, origin: number, signal: AbortSignal) {
-    const limited = () => limitedDial(this.#options.dialLimiter, signal, () => dial(this.#targets[origin]!, signal));
-    const dialing = this.#connected[index] ? limitedDial(this.#replacements, signal, limited) : limited();
+    const dialing = limitedDial(this.#options.dialLimiter, signal, () => dial(this.#targets[origin]!, signal));
     this.dials.add(dialing);
     const settled = () => this.dials.delete(dialing);
     dialing.then(settled, settled);

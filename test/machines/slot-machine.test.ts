@@ -69,13 +69,15 @@ function startSlot(outcomes: ('fail' | 'ok')[]) {
     clock,
     input: {
       index: 3,
-      parent,
-      ledger: parent,
-      backoff: createBackoff({ jitter: 'none' }, SLOT_BACKOFF),
-      random: Math.random,
-      stableAfter: 1_000,
-      now: () => clock.now(),
-      dialer,
+      shared: {
+        parent,
+        ledger: parent,
+        backoff: createBackoff({ jitter: 'none' }, SLOT_BACKOFF),
+        random: Math.random,
+        stableAfter: 1_000,
+        now: () => clock.now(),
+        dialer,
+      },
     },
   }).start();
   return { clock, slot, reports, dials, connections };
