@@ -140,13 +140,26 @@ async function run(): Promise<void> {
   assert.equal(DEFAULT_CONNECTIONS, 4);
 
   // 2. A pool against a real server on 127.0.0.1: a request, a lease, a heal, a close.
-  const http = await startFaultHttpServer({ handler: (req, res) => res.end(`hello ${req.url}`) });
+  const http = await startFaultHttpServer({
+    handler: (req, res) => {
+      if (req.url !== '/echo') return void res.end(`hello ${req.url}`);
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => res.end(JSON.stringify({ type: req.headers['content-type'], order: JSON.parse(body) })));
+    },
+  });
   try {
     const options: ClientPoolOptions = { url: http.url, connections: 2, meter: noMeter };
     const pool = await withTimeout(ClientPool.connect(options), 10_000, 'connect');
     const res = await withTimeout(pool.request({ path: '/a', query: { q: 1 } }), 10_000, 'pool.request');
     assert.equal(res.status, 200);
     assert.equal(res.text(), 'hello /a?q=1');
+    // JSON both ways: `json` is sent as application/json, and res.json<T>() is typed T.
+    const echoed = await withTimeout(pool.request({ method: 'POST', path: '/echo', json: { symbol: 'BTCUSDT', qty: 1 } }), 10_000, 'json');
+    const order: { type: string; order: { symbol: string; qty: number } } = echoed.json<{ type: string; order: { symbol: string; qty: number } }>();
+    assert.deepEqual(order, { type: 'application/json', order: { symbol: 'BTCUSDT', qty: 1 } });
+    // @ts-expect-error json<T>() returns T: a field T lacks does not type-check
+    void echoed.json<{ qty: number }>().price;
     await new Promise((resolve) => setImmediate(resolve));
     const lease = pool.tryAcquire() ?? (await pool.acquire({ timeout: 5_000 }));
     try {
