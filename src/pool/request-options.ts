@@ -276,9 +276,10 @@ const CHECKS: Record<string, (value: unknown) => unknown> = {
   retry: (value) => checkInteger('retry', value, 0, MAX_RETRIES),
   idempotent: (value) => checkBoolean('idempotent', value),
   replay: (value) => checkBoolean('replay', value),
+  decompress: (value) => checkBoolean('decompress', value),
 };
 
-const REQUEST_KEYS = ['method', 'path', 'query', 'headers', 'body', 'json', 'headersTimeout', 'bodyTimeout', 'signal', 'deadline'] as const;
+const REQUEST_KEYS = ['method', 'path', 'query', 'headers', 'body', 'json', 'decompress', 'headersTimeout', 'bodyTimeout', 'signal', 'deadline'] as const;
 
 /**
  * The request options as checked plain data, each field read once, here. `extra`
