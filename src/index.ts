@@ -1,6 +1,6 @@
 /**
- * lifeline: the public API, what users call (README, "API"). Nothing internal: the
- * machines, their state helpers and backoff schedules are in `lifeline/testing`
+ * lifeline-supervisor (lifeline on npm): the public API, what users call (README, "API"). Nothing internal: the
+ * machines, their state helpers and backoff schedules are in `lifeline-supervisor/testing`
  * (src/testing/index.ts), with the fault servers and model paths that need them.
  * `npm run consumer-check` pins the value exports of both entries.
  */
