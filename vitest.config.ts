@@ -2,11 +2,11 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
-  // Examples import lifeline by its package name, as users do; tests run the sources.
+  // Examples import lifeline by its package name (lifeline-supervisor), as users do; tests run the sources.
   resolve: {
     alias: [
-      { find: /^lifeline\/testing$/, replacement: fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)) },
-      { find: /^lifeline$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
+      { find: /^lifeline-supervisor\/testing$/, replacement: fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)) },
+      { find: /^lifeline-supervisor$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
     ],
   },
   test: {

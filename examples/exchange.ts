@@ -4,7 +4,7 @@
  * subscribed stream, an ack per subscription), built on lifeline's fault
  * servers so that the demo can break it the way real venues break.
  */
-import { startFaultHttpServer, startFaultWsServer, type FaultHttpServer, type FaultWsServer, type FaultWsSocket } from 'lifeline/testing';
+import { startFaultHttpServer, startFaultWsServer, type FaultHttpServer, type FaultWsServer, type FaultWsSocket } from 'lifeline-supervisor/testing';
 
 export interface Exchange {
   rest: FaultHttpServer;

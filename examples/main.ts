@@ -12,7 +12,7 @@
  *   npm start -- --port 7400        # the dashboard on a fixed port (default: a free one)
  */
 import { parseArgs } from 'node:util';
-import { ClientPool, Feed, isLifelineError, serveDashboard } from 'lifeline';
+import { ClientPool, Feed, isLifelineError, serveDashboard } from 'lifeline-supervisor';
 import { startExchange, type Exchange } from './exchange.js';
 
 const { values } = parseArgs({ options: { duration: { type: 'string' }, port: { type: 'string', default: '0' } } });

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# npm run consumer-check: lifeline as its users get it. Packs the package, installs the tarball into a
+# npm run consumer-check: lifeline-supervisor as its users get it. Packs the package (checking it ships only
+# dist/, package.json, README, LICENSE and CHANGELOG, and README images by absolute URL), installs the tarball into a
 # fresh project outside the repository (with typescript and @types/node from the registry, and neither
 # @opentelemetry/api nor @types/ws), type-checks scripts/consumer-check/consumer.ts there with strict tsc
 # and skipLibCheck: false, compiles it and runs it with plain node against the testing kit's fault
@@ -20,11 +21,32 @@ node_types=$(node -p "require('@types/node/package.json').version")
 step "npm pack"
 timeout 300 npm run --silent build
 timeout 120 npm pack --ignore-scripts --silent --pack-destination "$work" >/dev/null
-tarball=$(ls "$work"/lifeline-*.tgz)
+tarball=$(ls "$work"/lifeline-supervisor-*.tgz)
 
-# What ships: no declaration names an internal, OpenTelemetry or ws.
+# What ships.
 mkdir "$work/unpacked"
 tar -xzf "$tarball" -C "$work/unpacked"
+# Only what a user needs: the package's own files and dist/ (JavaScript, declarations, source maps with
+# their sources inlined). No tests, sources, scripts, bench or pictures.
+extra=$(cd "$work/unpacked/package" && find . -type f \
+  ! -name package.json ! -name README.md ! -name LICENSE ! -name CHANGELOG.md \
+  ! \( -path './dist/*' \( -name '*.js' -o -name '*.d.ts' -o -name '*.js.map' \) \) | sort)
+if [ -n "$extra" ]; then
+  echo "consumer-check: the tarball ships files a user does not need:" >&2
+  echo "$extra" >&2
+  exit 1
+fi
+for needed in package.json README.md LICENSE CHANGELOG.md dist/index.js dist/index.d.ts dist/testing/index.js; do
+  [ -f "$work/unpacked/package/$needed" ] || { echo "consumer-check: the tarball lacks $needed" >&2; exit 1; }
+done
+# The README as the registry shows it: every image is an absolute URL (a relative one resolves nowhere there).
+relative=$(grep -noE '!\[[^]]*\]\([^)]*\)' "$work/unpacked/package/README.md" | grep -vE '\]\(https://' || true)
+if [ -n "$relative" ]; then
+  echo "consumer-check: README images that do not resolve from the registry:" >&2
+  echo "$relative" >&2
+  exit 1
+fi
+# No declaration names an internal, OpenTelemetry or ws.
 leaks=$(grep -rlE "@internal|from '@opentelemetry/|import\(\"@opentelemetry/|from 'ws'|import\(\"ws\"\)" --include='*.d.ts' "$work/unpacked/package/dist" || true)
 if [ -n "$leaks" ]; then
   echo "consumer-check: declarations that name an internal, @opentelemetry/api or ws:" >&2
@@ -32,7 +54,7 @@ if [ -n "$leaks" ]; then
   exit 1
 fi
 
-step "npm install (lifeline tarball, typescript@$ts_version, @types/node@$node_types)"
+step "npm install (lifeline-supervisor tarball, typescript@$ts_version, @types/node@$node_types)"
 app="$work/app"
 mkdir "$app"
 cat >"$app/package.json" <<'JSON'

@@ -1,6 +1,6 @@
 /**
- * lifeline: the public API, what users call (README, "API"). Nothing internal: the
- * machines, their state helpers and backoff schedules are in `lifeline/testing`
+ * lifeline-supervisor (lifeline on npm): the public API, what users call (README, "API"). Nothing internal: the
+ * machines, their state helpers and backoff schedules are in `lifeline-supervisor/testing`
  * (src/testing/index.ts), with the fault servers and model paths that need them.
  * `npm run consumer-check` pins the value exports of both entries.
  */
@@ -21,6 +21,7 @@ export {
   DEFAULT_HEADERS_TIMEOUT,
   DEFAULT_BODY_TIMEOUT,
   DEFAULT_MAX_BODY_SIZE,
+  DEFAULT_DECOMPRESS,
   DEFAULT_NO_DELAY,
   DEFAULT_KEEP_ALIVE,
   DEFAULT_LAZY,

@@ -3,7 +3,7 @@
  * uses lifeline as a user does, from its packed tarball, in a project of its own with
  * strict tsc, `skipLibCheck: false`, and neither `@opentelemetry/api` nor `@types/ws`.
  *
- * It pins the value exports of "lifeline" and "lifeline/testing" (a change of either is a
+ * It pins the value exports of "lifeline-supervisor" and "lifeline-supervisor/testing" (a change of either is a
  * change of the public API: update the lists here deliberately), checks that every
  * `DEFAULT_*` the README names is exported from the main entry, that internals do not
  * type-check, and runs a pool and a feed against the testing kit's fault servers on
@@ -14,7 +14,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { strict as assert } from 'node:assert';
-import * as main from 'lifeline';
+import * as main from 'lifeline-supervisor';
 import {
   ClientPool,
   DEFAULT_CONNECTIONS,
@@ -26,11 +26,11 @@ import {
   type MeterLike,
   type PoolStats,
   type TransitionRecord,
-} from 'lifeline';
-import * as testing from 'lifeline/testing';
-import { machinePaths, slotMachine, feedMachine, startFaultHttpServer, startFaultWsServer } from 'lifeline/testing';
+} from 'lifeline-supervisor';
+import * as testing from 'lifeline-supervisor/testing';
+import { machinePaths, slotMachine, feedMachine, startFaultHttpServer, startFaultWsServer } from 'lifeline-supervisor/testing';
 
-/** The value exports of "lifeline": what users call. */
+/** The value exports of "lifeline-supervisor": what users call. */
 const MAIN = [
   'ClientPool',
   'DEFAULT_ACK_TIMEOUT',
@@ -39,6 +39,7 @@ const MAIN = [
   'DEFAULT_CONNECTIONS',
   'DEFAULT_CONNECT_TIMEOUT',
   'DEFAULT_DASHBOARD_HOST',
+  'DEFAULT_DECOMPRESS',
   'DEFAULT_DRAIN_TIMEOUT',
   'DEFAULT_FEED_CONNECT_TIMEOUT',
   'DEFAULT_FEED_REF',
@@ -75,7 +76,7 @@ const MAIN = [
   'serveDashboard',
 ];
 
-/** The value exports of "lifeline/testing": the fault servers, state logs, model paths, and the machines they need. */
+/** The value exports of "lifeline-supervisor/testing": the fault servers, state logs, model paths, and the machines they need. */
 const TESTING = [
   'FEED_BACKOFF',
   'FEED_STABLE_AFTER',
@@ -132,21 +133,34 @@ function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<
 
 async function run(): Promise<void> {
   // 1. The public API, exactly.
-  sameNames('lifeline', Object.keys(main).sort(), MAIN);
-  sameNames('lifeline/testing', Object.keys(testing).sort(), TESTING);
+  sameNames('lifeline-supervisor', Object.keys(main).sort(), MAIN);
+  sameNames('lifeline-supervisor/testing', Object.keys(testing).sort(), TESTING);
   const readmeDefaults: string[] = JSON.parse(readFileSync('readme-defaults.json', 'utf8'));
   assert.ok(readmeDefaults.length > 0, 'no DEFAULT_ name found in the README');
-  for (const name of readmeDefaults) assert.ok(name in main, `the README names ${name}, which "lifeline" does not export`);
+  for (const name of readmeDefaults) assert.ok(name in main, `the README names ${name}, which "lifeline-supervisor" does not export`);
   assert.equal(DEFAULT_CONNECTIONS, 4);
 
   // 2. A pool against a real server on 127.0.0.1: a request, a lease, a heal, a close.
-  const http = await startFaultHttpServer({ handler: (req, res) => res.end(`hello ${req.url}`) });
+  const http = await startFaultHttpServer({
+    handler: (req, res) => {
+      if (req.url !== '/echo') return void res.end(`hello ${req.url}`);
+      let body = '';
+      req.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      req.on('end', () => res.end(JSON.stringify({ type: req.headers['content-type'], order: JSON.parse(body) })));
+    },
+  });
   try {
     const options: ClientPoolOptions = { url: http.url, connections: 2, meter: noMeter };
     const pool = await withTimeout(ClientPool.connect(options), 10_000, 'connect');
     const res = await withTimeout(pool.request({ path: '/a', query: { q: 1 } }), 10_000, 'pool.request');
     assert.equal(res.status, 200);
     assert.equal(res.text(), 'hello /a?q=1');
+    // JSON both ways: `json` is sent as application/json, and res.json<T>() is typed T.
+    const echoed = await withTimeout(pool.request({ method: 'POST', path: '/echo', json: { symbol: 'BTCUSDT', qty: 1 } }), 10_000, 'json');
+    const order: { type: string; order: { symbol: string; qty: number } } = echoed.json<{ type: string; order: { symbol: string; qty: number } }>();
+    assert.deepEqual(order, { type: 'application/json', order: { symbol: 'BTCUSDT', qty: 1 } });
+    // @ts-expect-error json<T>() returns T: a field T lacks does not type-check
+    void echoed.json<{ qty: number }>().price;
     await new Promise((resolve) => setImmediate(resolve));
     const lease = pool.tryAcquire() ?? (await pool.acquire({ timeout: 5_000 }));
     try {

@@ -97,7 +97,7 @@ export class ClientPool implements AsyncDisposable {
     });
     this.#metrics = new PoolObserver(this, options.inspection.meter);
     this.#owner = {
-      requestDefaults: { basePath: options.basePath, headers: options.headers, maxBodySize: options.maxBodySize },
+      requestDefaults: { basePath: options.basePath, headers: options.headers, maxBodySize: options.maxBodySize, decompress: options.decompress },
       clock: options.clock,
       metrics: this.#metrics,
       returnSlot: (slot, lease, recycle, keepAlive, connection) =>

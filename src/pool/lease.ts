@@ -40,7 +40,7 @@ export interface LeaseOwner {
 export type Attempt = RequestMessage['attempt'];
 
 /** Errors of lifeline's own making on a request: the connection is retired, not failed. */
-const RETIRING: ReadonlySet<ErrorCode> = new Set(['REQUEST_ABORTED', 'DEADLINE_EXCEEDED', 'LEASE_RELEASED', 'BODY_TOO_LARGE']);
+const RETIRING: ReadonlySet<ErrorCode> = new Set(['REQUEST_ABORTED', 'DEADLINE_EXCEEDED', 'LEASE_RELEASED', 'BODY_TOO_LARGE', 'BODY_DECODE_FAILED']);
 
 /** How a request settled, for the connection's verdict on its own end; the error learns how far it got. */
 function outcomeOf(error: LifelineError | undefined, handler: CollectHandler, reused: boolean): RequestOutcome {
@@ -153,7 +153,8 @@ export class Lease implements Disposable {
       let onAbort: (() => void) | undefined;
       let timer: unknown;
       const clock = this.#owner.clock;
-      const handler = new CollectHandler(this.#owner.requestDefaults.maxBodySize, connection, (error, response, recycle) => {
+      const defaults = this.#owner.requestDefaults;
+      const handler = new CollectHandler(defaults.maxBodySize, options.decompress ?? defaults.decompress, connection, (error, response, recycle) => {
         this.#inFlight = undefined;
         if (recycle) this.#recycle = true;
         if (handler.keepAlive >= 0) this.#keepAlive = handler.keepAlive;

@@ -30,6 +30,12 @@ export const DEFAULT_MAX_CONNECTION_AGE = 0;
 export const DEFAULT_RETRY = 0;
 /** An idempotent request that dies unanswered on a reused connection (the stale race) is replayed once. */
 export const DEFAULT_REPLAY = true;
+/**
+ * Responses are asked for compressed and decoded: what fetch, Go's net/http and browsers do, so a
+ * gzip body is never handed over as bytes `json()` cannot read, and `maxBodySize` bounds the
+ * decoded size (a zip bomb is BODY_TOO_LARGE). README, "Decompression", says when to turn it off.
+ */
+export const DEFAULT_DECOMPRESS = true;
 /** Pools record by default, like feeds: the recorder watches the slot actors, and a lease is not a slot transition, so the hot path pays nothing for it. */
 export const DEFAULT_POOL_HISTORY = 100;
 /** Upper bound on `connections`: one pool is not meant to open a socket per request. */
@@ -72,6 +78,12 @@ export interface ClientPoolOptions extends InspectionOptions {
   bodyTimeout?: number;
   /** Largest response body accepted, in bytes; 0 = unlimited. Default {@link DEFAULT_MAX_BODY_SIZE} (1 MiB). */
   maxBodySize?: number;
+  /**
+   * Send `accept-encoding: gzip, deflate, br` (unless a request's headers name one) and decode
+   * gzip, deflate and br bodies by their `content-encoding`; `maxBodySize` then bounds the
+   * decoded size too. A request's own `decompress` wins. Default {@link DEFAULT_DECOMPRESS} (true).
+   */
+  decompress?: boolean;
   /** Set TCP_NODELAY (no Nagle delay on small writes). Default {@link DEFAULT_NO_DELAY} (true). */
   noDelay?: boolean;
   /** TCP keep-alive initial delay in ms, or `false` to turn TCP keep-alive off. Default {@link DEFAULT_KEEP_ALIVE} (60 000). */
@@ -139,6 +151,7 @@ export interface ResolvedPoolOptions {
   headersTimeout: number;
   bodyTimeout: number;
   maxBodySize: number;
+  decompress: boolean;
   noDelay: boolean;
   keepAlive: number;
   backoff: BackoffPolicy;
@@ -167,6 +180,7 @@ export const POOL_DEFAULTS = Object.freeze({
   headersTimeout: DEFAULT_HEADERS_TIMEOUT,
   bodyTimeout: DEFAULT_BODY_TIMEOUT,
   maxBodySize: DEFAULT_MAX_BODY_SIZE,
+  decompress: DEFAULT_DECOMPRESS,
   noDelay: DEFAULT_NO_DELAY,
   keepAlive: DEFAULT_KEEP_ALIVE,
   backoff: SLOT_BACKOFF,
@@ -202,6 +216,7 @@ const POOL_OPTIONS = {
   headersTimeout: timeout(DEFAULT_HEADERS_TIMEOUT, 1),
   bodyTimeout: timeout(DEFAULT_BODY_TIMEOUT, 1),
   maxBodySize: integer(DEFAULT_MAX_BODY_SIZE),
+  decompress: flag(DEFAULT_DECOMPRESS),
   noDelay: flag(DEFAULT_NO_DELAY),
   keepAlive: (field, value) => (value === false ? 0 : checkNumber(field, value, DEFAULT_KEEP_ALIVE, { max: MAX_TIMEOUT })),
   tls: checkTls,

@@ -61,6 +61,8 @@ const NORMALIZED_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS
 const PATH = /^\/[\x21-\x7e]*$/;
 /** A lone UTF-16 surrogate (a u-flag regex sees a well-formed pair as one code point): encodeURIComponent throws on it. */
 const LONE_SURROGATE = /\p{Cs}/u;
+/** The `content-type` a `json` request carries unless its own headers set one. */
+const JSON_CONTENT_TYPE = 'application/json';
 /** A query key short and plain enough to name in a message. */
 const NAMEABLE_KEY = /^[\w.\-[\]]{1,64}$/;
 
@@ -172,6 +174,37 @@ function checkBody(value: unknown): string | Uint8Array | undefined {
   throw invalidRequest('body', 'a string, a Buffer or a Uint8Array', value);
 }
 
+/**
+ * `json` as the body's text. What `JSON.stringify` throws on (a BigInt, a cycle, a
+ * `toJSON` or a getter that throws) or turns into nothing (a function, a symbol) is
+ * refused; its error goes in `cause`, not in the message, which names no content.
+ */
+function checkJson(value: unknown): string | undefined {
+  if (value === undefined) return undefined;
+  let text: string | undefined;
+  try {
+    text = JSON.stringify(value);
+  } catch (error) {
+    const kind = error instanceof Error ? error.name : 'an error';
+    throw new LifelineError('INVALID_REQUEST', `Expected \`json\` to be a value JSON.stringify can serialise, got ${describeValue(value)} it threw on (${kind}, see cause)`, {
+      cause: error,
+    });
+  }
+  if (text === undefined) throw invalidRequest('json', 'a value JSON.stringify can serialise', value);
+  return text;
+}
+
+/** `json` becomes the body, typed `application/json` unless the request's own headers say otherwise. */
+function jsonAsBody(copy: Record<string, unknown>): void {
+  if (copy.json === undefined) return;
+  if (copy.body !== undefined) throw new LifelineError('INVALID_REQUEST', 'Expected one of `body` and `json`, got both');
+  copy.body = copy.json;
+  delete copy.json;
+  const headers = (copy.headers as string[] | undefined) ?? [];
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === 'content-type') return;
+  copy.headers = [...headers, 'content-type', JSON_CONTENT_TYPE];
+}
+
 function checkBoolean(field: string, value: unknown): boolean | undefined {
   if (value === undefined || typeof value === 'boolean') return value;
   throw invalidRequest(field, 'a boolean', value);
@@ -234,6 +267,7 @@ const CHECKS: Record<string, (value: unknown) => unknown> = {
   query: checkQuery,
   headers: (value) => (value === undefined ? undefined : flattenHeaders(value, 'INVALID_REQUEST', 'headers')),
   body: checkBody,
+  json: checkJson,
   headersTimeout: (value) => checkInteger('headersTimeout', value, 1, MAX_TIMEOUT),
   bodyTimeout: (value) => checkInteger('bodyTimeout', value, 1, MAX_TIMEOUT),
   signal: (value) => checkSignal('signal', value),
@@ -242,21 +276,23 @@ const CHECKS: Record<string, (value: unknown) => unknown> = {
   retry: (value) => checkInteger('retry', value, 0, MAX_RETRIES),
   idempotent: (value) => checkBoolean('idempotent', value),
   replay: (value) => checkBoolean('replay', value),
+  decompress: (value) => checkBoolean('decompress', value),
 };
 
-const REQUEST_KEYS = ['method', 'path', 'query', 'headers', 'body', 'headersTimeout', 'bodyTimeout', 'signal', 'deadline'] as const;
+const REQUEST_KEYS = ['method', 'path', 'query', 'headers', 'body', 'json', 'decompress', 'headersTimeout', 'bodyTimeout', 'signal', 'deadline'] as const;
 
 /**
  * The request options as checked plain data, each field read once, here. `extra`
  * names the fields a caller of `pool.request` adds (`timeout`, `retry`, `idempotent`, `replay`).
  * Headers come back flattened (`[name, value, ...]`, names lower-cased), the query
- * as strings, a foreign signal guarded. Throws `INVALID_REQUEST`, naming the field.
+ * as strings, a foreign signal guarded, `json` serialised into `body`. Throws `INVALID_REQUEST`, naming the field.
  */
 export function readRequest<T extends RequestOptions>(options: T, extra: readonly (keyof T & string)[] = []): CheckedRequest<T> {
   if (typeof options !== 'object' || options === null) throw invalidRequest('options', 'an object', options);
   const copy = {} as Record<string, unknown>;
   readInto(copy, options, REQUEST_KEYS);
   readInto(copy, options, extra);
+  jsonAsBody(copy);
   return copy as CheckedRequest<T>;
 }
 

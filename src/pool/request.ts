@@ -1,7 +1,7 @@
 /**
  * One request on one connection: build undici dispatch options, send them with
- * a small legacy-style handler that collects the body into a Buffer, and settle
- * with a response or a `LifelineError`.
+ * a small legacy-style handler that collects the body into a Buffer (decoding it
+ * on the way with `decompress`: decode.ts), and settle with a response or a `LifelineError`.
  *
  * The handler is undici's own callback protocol (onConnect, onHeaders, onData,
  * onComplete, onError) rather than `request()`: no stream, no extra promise per
@@ -11,6 +11,7 @@ import type { Dispatcher } from 'undici';
 import { LifelineError } from '../errors.js';
 import { cutShort, poisonsConnection, toLifelineError } from '../transport/error-map.js';
 import { mergeHeaders, type HeaderInput } from '../transport/headers.js';
+import { ACCEPT_ENCODING, BodyDecoder, codingOf, tooLarge, type Coding } from './decode.js';
 import { LifelineResponse } from './response.js';
 
 /** A query value; a bigint is sent in decimal. Non-finite numbers and lone surrogates are refused. */
@@ -29,11 +30,30 @@ export interface RequestOptions {
    * `[name, value]` pairs: an array of pairs, a `Map` or a fetch `Headers`.
    */
   headers?: HeaderInput;
+  /** The request body as given. Not with `json`. Default none. */
   body?: string | Uint8Array;
+  /**
+   * A value sent as JSON: the body is `JSON.stringify(json)`, and `content-type` is
+   * `application/json` unless this request's own `headers` set one (over a pool default,
+   * which is for plain bodies). Not with `body`. A value JSON cannot serialise (a BigInt, a
+   * cycle, a `toJSON` that throws, a function) is `INVALID_REQUEST`, the error in `cause`,
+   * and nothing is acquired or sent. Default none.
+   *
+   * ```ts
+   * const res = await pool.request({ method: 'POST', path: '/order', json: { symbol: 'BTCUSDT', qty: 1 } });
+   * ```
+   */
+  json?: unknown;
   /** Overrides the pool's `headersTimeout` for this request (ms). */
   headersTimeout?: number;
   /** Overrides the pool's `bodyTimeout` for this request (ms). */
   bodyTimeout?: number;
+  /**
+   * Ask for a compressed response (`accept-encoding: gzip, deflate, br`, unless `headers`
+   * name one) and decode a gzip, deflate or br body; `maxBodySize` bounds the decoded size.
+   * Default: the pool's `decompress` (true).
+   */
+  decompress?: boolean;
   /** Aborts the request (`REQUEST_ABORTED`); with `pool.request` it also aborts the wait for a connection. */
   signal?: AbortSignal;
   /**
@@ -50,6 +70,7 @@ export interface RequestDefaults {
   basePath: string;
   headers: string[];
   maxBodySize: number;
+  decompress: boolean;
 }
 
 /** `key=value&...`, percent-encoded; a key repeats for each of its values (checked by readRequest: nothing here throws). */
@@ -62,8 +83,8 @@ export function encodeQuery(query: Readonly<Record<string, readonly string[]>>):
   return out;
 }
 
-/** Request options as `readRequest` leaves them: checked, headers flattened, each query value a string. */
-export type CheckedRequest<T extends RequestOptions = RequestOptions> = Omit<T, 'headers' | 'query'> & {
+/** Request options as `readRequest` leaves them: checked, headers flattened, each query value a string, `json` made the body. */
+export type CheckedRequest<T extends RequestOptions = RequestOptions> = Omit<T, 'headers' | 'query' | 'json'> & {
   headers?: string[];
   query?: Record<string, string[]>;
 };
@@ -76,11 +97,18 @@ export function buildDispatch(options: CheckedRequest, defaults: RequestDefaults
     const encoded = encodeQuery(options.query);
     if (encoded) fullPath += (fullPath.includes('?') ? '&' : '?') + encoded;
   }
-  const headers = options.headers ? mergeHeaders(defaults.headers, options.headers) : defaults.headers;
+  let headers = options.headers ? mergeHeaders(defaults.headers, options.headers) : defaults.headers;
+  if ((options.decompress ?? defaults.decompress) && !hasHeader(headers, 'accept-encoding')) headers = [...headers, 'accept-encoding', ACCEPT_ENCODING];
   const dispatch: Dispatcher.DispatchOptions = { path: fullPath, method, headers, body: body ?? null };
   if (options.headersTimeout !== undefined) dispatch.headersTimeout = options.headersTimeout;
   if (options.bodyTimeout !== undefined) dispatch.bodyTimeout = options.bodyTimeout;
   return dispatch;
+}
+
+/** Whether flattened headers (`[name, value, ...]`, names lower-cased) have `name`. */
+function hasHeader(headers: readonly string[], name: string): boolean {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return true;
+  return false;
 }
 
 /** What the pool needs from a response's headers, read in one pass over undici's raw pairs. */
@@ -91,10 +119,13 @@ interface HeaderFacts {
   contentLength: number;
   /** How long the server keeps the connection open while idle (`Keep-Alive: timeout=N`), in ms; -1 when it does not say. */
   keepAlive: number;
+  /** The `content-encoding` lifeline can decode, if the body has one. */
+  coding: Coding | undefined;
 }
 
 function readHeaderFacts(rawHeaders: Buffer[]): HeaderFacts {
-  const facts: HeaderFacts = { close: false, contentLength: -1, keepAlive: -1 };
+  const facts: HeaderFacts = { close: false, contentLength: -1, keepAlive: -1, coding: undefined };
+  let encodings = 0;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;
     // Compare lengths first: most headers are skipped without decoding their name.
@@ -108,6 +139,9 @@ function readHeaderFacts(rawHeaders: Buffer[]): HeaderFacts {
       }
     } else if (name.length === 14 && name.toString('latin1').toLowerCase() === 'content-length') {
       facts.contentLength = Number(rawHeaders[i + 1]!.toString('latin1'));
+    } else if (name.length === 16 && name.toString('latin1').toLowerCase() === 'content-encoding') {
+      // Two codings (two headers, or `gzip, br` in one) are left as they came: codingOf knows one only.
+      facts.coding = ++encodings === 1 ? codingOf(rawHeaders[i + 1]!.toString('latin1')) : undefined;
     }
   }
   return facts;
@@ -135,16 +169,23 @@ export class CollectHandler {
   #recycle = false;
   #keepAlive = -1;
   #done = false;
+  /** undici delivered the whole body (onComplete); a decoder may still be at work on it. */
+  #received = false;
+  /** Decodes the body as it arrives (`decompress`, and a coding lifeline knows). */
+  #decoder: BodyDecoder | undefined;
+  readonly #decompress: boolean;
   readonly #maxBodySize: number;
   readonly #connection: CloseListener;
   readonly #settle: (error: LifelineError | undefined, response: LifelineResponse | undefined, recycle: boolean) => void;
 
   constructor(
     maxBodySize: number,
+    decompress: boolean,
     connection: CloseListener,
     settle: (error: LifelineError | undefined, response: LifelineResponse | undefined, recycle: boolean) => void,
   ) {
     this.#maxBodySize = maxBodySize;
+    this.#decompress = decompress;
     this.#connection = connection;
     this.#settle = settle;
   }
@@ -167,7 +208,8 @@ export class CollectHandler {
   /** Abort the request; undici destroys the socket if the request had started. */
   abort(error: LifelineError): void {
     if (this.#done) return;
-    if (this.#abort) this.#abort(error);
+    // Once undici has delivered the body its request is over, and an abort would reach nobody.
+    if (this.#abort && !this.#received) this.#abort(error);
     else this.#fail(error);
   }
 
@@ -193,6 +235,9 @@ export class CollectHandler {
       this.#abort?.(tooLarge(max));
       return false;
     }
+    if (this.#decompress && facts.coding) {
+      this.#decoder = new BodyDecoder(facts.coding, max, (error, body) => (error ? this.abort(error) : this.#complete(body!)));
+    }
     return true;
   }
 
@@ -203,16 +248,29 @@ export class CollectHandler {
       this.#abort?.(tooLarge(max));
       return false;
     }
-    this.#chunks.push(chunk);
+    // The compressed bytes count against maxBodySize too (above); the decoder counts the decoded ones.
+    if (this.#decoder) this.#decoder.write(chunk);
+    else this.#chunks.push(chunk);
     return true;
   }
 
   onComplete(): void {
     if (this.#done) return;
-    this.#done = true;
+    this.#received = true;
+    if (this.#decoder) {
+      this.#decoder.end();
+      return;
+    }
     const chunks = this.#chunks;
-    const body = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#size);
-    this.#settle(undefined, new LifelineResponse(this.#status, this.#statusText, this.#rawHeaders, body), this.#recycle);
+    this.#complete(chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, this.#size));
+  }
+
+  #complete(body: Buffer): void {
+    if (this.#done) return;
+    this.#done = true;
+    // A decoded body's content-encoding and content-length describe bytes the caller never sees (as Go's net/http).
+    const rawHeaders = this.#decoder?.decoded ? withoutEncoding(this.#rawHeaders) : this.#rawHeaders;
+    this.#settle(undefined, new LifelineResponse(this.#status, this.#statusText, rawHeaders, body), this.#recycle);
   }
 
   onError(error: Error): void {
@@ -225,10 +283,18 @@ export class CollectHandler {
     this.#done = true;
     this.#failure = error;
     this.#chunks = [];
+    this.#decoder?.destroy();
     this.#settle(error, undefined, poisonsConnection(error));
   }
 }
 
-function tooLarge(max: number): LifelineError {
-  return new LifelineError('BODY_TOO_LARGE', `the response body exceeded maxBodySize (${max} bytes)`);
+/** Raw header pairs without `content-encoding` and `content-length`. */
+function withoutEncoding(rawHeaders: Buffer[]): Buffer[] {
+  const kept: Buffer[] = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = rawHeaders[i]!;
+    if ((name.length === 16 || name.length === 14) && /^content-(encoding|length)$/i.test(name.toString('latin1'))) continue;
+    kept.push(name, rawHeaders[i + 1]!);
+  }
+  return kept;
 }

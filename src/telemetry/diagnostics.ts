@@ -12,7 +12,7 @@
  *
  * ```ts
  * import diagnostics from 'node:diagnostics_channel';
- * import { POOL_REQUEST_CHANNEL, type RequestMessage } from 'lifeline';
+ * import { POOL_REQUEST_CHANNEL, type RequestMessage } from 'lifeline-supervisor';
  * diagnostics.subscribe(POOL_REQUEST_CHANNEL, (message) => log(message as RequestMessage));
  * ```
  *

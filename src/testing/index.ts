@@ -1,9 +1,9 @@
 /**
- * lifeline/testing: what a user needs to test their own reconnect paths against
+ * lifeline-supervisor/testing: what a user needs to test their own reconnect paths against
  * real sockets: fault-injecting HTTP and WebSocket servers for loopback, a state
  * log for a pool slot or a feed, and model-based test paths from a machine, with
  * the machines themselves, their state helpers and backoff schedules (the main
- * entry, "lifeline", has only what an application calls).
+ * entry, "lifeline-supervisor", has only what an application calls).
  */
 export { startFaultHttpServer, FaultHttpServer, type FaultHttpServerOptions, type FaultHttpHandler } from './fault-http-server.js';
 export { startFaultWsServer, FaultWsServer, type FaultWsServerOptions, type FaultWsSocket, type ClosedWsConnection } from './fault-ws-server.js';

@@ -1,12 +1,12 @@
 /**
- * The README's example of testing your own feed handling with lifeline/testing:
+ * The README's example of testing your own feed handling with lifeline-supervisor/testing:
  * a venue that drops the connection, a feed that must come back and re-send its
  * subscription, a book that must be rebuilt. Imported by package name, as a user would.
  */
 import { expect, it, onTestFinished } from 'vitest';
 import { SimulatedClock } from 'xstate';
-import { Feed } from 'lifeline';
-import { logFeed, startFaultWsServer } from 'lifeline/testing';
+import { Feed } from 'lifeline-supervisor';
+import { logFeed, startFaultWsServer } from 'lifeline-supervisor/testing';
 
 it('resubscribes and rebuilds the book after the venue drops the connection', async () => {
   const venue = await startFaultWsServer({

@@ -20,7 +20,7 @@ import { anyValue, apply, HOSTILE_MAKERS, mutation } from './hostile-values.js';
 const SECRET = 'fz-REQ-SECRET-41d2';
 const RUNS = 300;
 
-const LEASE_FIELDS = ['method', 'path', 'query', 'headers', 'body', 'headersTimeout', 'bodyTimeout', 'signal', 'deadline'];
+const LEASE_FIELDS = ['method', 'path', 'query', 'headers', 'body', 'json', 'decompress', 'headersTimeout', 'bodyTimeout', 'signal', 'deadline'];
 const POOL_FIELDS = [...LEASE_FIELDS, 'timeout', 'retry', 'idempotent'];
 /** Keys of the nested option objects: real ones, and ones that are refused themselves. */
 const NESTED_KEYS: Record<string, string[]> = {

@@ -87,7 +87,7 @@ describe('dashboard, read-only on loopback', () => {
       const known = [page.body, history.body];
       if (answer.status === 200) expect(known, path).toContain(answer.body);
       else expect(answer.status, path).toBe(404);
-      expect(answer.body, path).not.toMatch(/"name":\s*"lifeline"|root:x:0|\[core\]|export \{/);
+      expect(answer.body, path).not.toMatch(/"name":\s*"lifeline-supervisor"|root:x:0|\[core\]|export \{/);
     }
     expect((await send(dashboard, 'GET', '/nope')).body).toBe('not found');
   });
