@@ -97,7 +97,13 @@ export class ClientPool implements AsyncDisposable {
     });
     this.#metrics = new PoolObserver(this, options.inspection.meter);
     this.#owner = {
-      requestDefaults: { basePath: options.basePath, headers: options.headers, maxBodySize: options.maxBodySize, decompress: options.decompress },
+      requestDefaults: {
+        basePath: options.basePath,
+        headers: options.headers,
+        decompressingHeaders: options.decompressingHeaders,
+        maxBodySize: options.maxBodySize,
+        decompress: options.decompress,
+      },
       clock: options.clock,
       metrics: this.#metrics,
       returnSlot: (slot, lease, recycle, keepAlive, connection) =>

@@ -27,6 +27,12 @@ export type Coding = 'gzip' | 'deflate' | 'br';
 /** What a request with `decompress` on sends as `accept-encoding`, unless its headers name one. */
 export const ACCEPT_ENCODING = 'gzip, deflate, br';
 
+/** Flattened headers (names lower-cased) that ask for a compressed response: `headers` themselves when they name an `accept-encoding`. */
+export function askingCompression(headers: string[]): string[] {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === 'accept-encoding') return headers;
+  return [...headers, 'accept-encoding', ACCEPT_ENCODING];
+}
+
 /**
  * The coding of a `content-encoding` value lifeline decodes, or undefined: for none,
  * `identity`, a coding it does not know, or several codings (the body is then left as it came).

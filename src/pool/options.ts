@@ -12,6 +12,7 @@ import { clock, flag, integer, oneOf, readOptions, timeout, together, type Optio
 import { decodeUrlPart, scrubbedView } from '../redact.js';
 import { flattenHeaders, type HeaderInput } from '../transport/headers.js';
 import { inspectionChecks, resolveInspection, type InspectionOptions, type ResolvedInspection } from '../telemetry/options.js';
+import { askingCompression } from './decode.js';
 
 export const DEFAULT_CONNECTIONS = 4;
 export const DEFAULT_CONNECT_TIMEOUT = 3_000;
@@ -146,6 +147,8 @@ export interface ResolvedPoolOptions {
   basePath: string;
   /** Default headers, validated and flattened once. */
   headers: string[];
+  /** `headers` with `accept-encoding` (see `decompress`), scrubbed alike. */
+  decompressingHeaders: string[];
   connections: number;
   connectTimeout: number;
   headersTimeout: number;
@@ -287,6 +290,7 @@ function resolve(value: unknown): ResolvedPoolOptions {
     }),
   );
 
+  const decompressing = askingCompression(headers);
   return {
     ...checked,
     origin: origins[0]!.origin,
@@ -295,6 +299,7 @@ function resolve(value: unknown): ResolvedPoolOptions {
     basePath: joinPath(url.pathname, basePath),
     // Sent with every request, so it holds the real values; console.log(pool) shows them scrubbed.
     headers: scrubbedView(headers, inspection.redactor),
+    decompressingHeaders: decompressing === headers ? headers : scrubbedView(decompressing, inspection.redactor),
     clock,
     now: clockNow(clock),
     stableAfter: SLOT_STABLE_AFTER,

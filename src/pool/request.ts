@@ -11,7 +11,7 @@ import type { Dispatcher } from 'undici';
 import { LifelineError } from '../errors.js';
 import { cutShort, poisonsConnection, toLifelineError } from '../transport/error-map.js';
 import { mergeHeaders, type HeaderInput } from '../transport/headers.js';
-import { ACCEPT_ENCODING, BodyDecoder, codingOf, tooLarge, type Coding } from './decode.js';
+import { BodyDecoder, codingOf, tooLarge, type Coding } from './decode.js';
 import { LifelineResponse } from './response.js';
 
 /** A query value; a bigint is sent in decimal. Non-finite numbers and lone surrogates are refused. */
@@ -69,6 +69,8 @@ export interface RequestOptions {
 export interface RequestDefaults {
   basePath: string;
   headers: string[];
+  /** `headers` asking for a compressed response (`accept-encoding`), sent when decoding. */
+  decompressingHeaders: string[];
   maxBodySize: number;
   decompress: boolean;
 }
@@ -97,18 +99,13 @@ export function buildDispatch(options: CheckedRequest, defaults: RequestDefaults
     const encoded = encodeQuery(options.query);
     if (encoded) fullPath += (fullPath.includes('?') ? '&' : '?') + encoded;
   }
-  let headers = options.headers ? mergeHeaders(defaults.headers, options.headers) : defaults.headers;
-  if ((options.decompress ?? defaults.decompress) && !hasHeader(headers, 'accept-encoding')) headers = [...headers, 'accept-encoding', ACCEPT_ENCODING];
+  // The pool's headers, with `accept-encoding` when decoding (made once per pool); the request's own win.
+  const base = (options.decompress ?? defaults.decompress) ? defaults.decompressingHeaders : defaults.headers;
+  const headers = options.headers ? mergeHeaders(base, options.headers) : base;
   const dispatch: Dispatcher.DispatchOptions = { path: fullPath, method, headers, body: body ?? null };
   if (options.headersTimeout !== undefined) dispatch.headersTimeout = options.headersTimeout;
   if (options.bodyTimeout !== undefined) dispatch.bodyTimeout = options.bodyTimeout;
   return dispatch;
-}
-
-/** Whether flattened headers (`[name, value, ...]`, names lower-cased) have `name`. */
-function hasHeader(headers: readonly string[], name: string): boolean {
-  for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return true;
-  return false;
 }
 
 /** What the pool needs from a response's headers, read in one pass over undici's raw pairs. */
