@@ -26,7 +26,12 @@ import { slotMachine, slotState, type ConnectionDialer, type SlotReport, type Sl
 
 export type SupervisorEvent = { type: 'close' } | Extract<SlotReport, { type: 'slot.failed' }> | LedgerReport;
 
-export interface SupervisorInput extends ConnectionLimits {
+/**
+ * What the supervisor and its slots read of a pool's options: the pool resolves and checks
+ * them into this one object and passes it as it is. Machine input is what an XState inspector
+ * sees of an actor, so it holds no secret: no URL, header or TLS key is read here.
+ */
+export interface SupervisorOptions extends ConnectionLimits {
   connections: number;
   strategy: 'lifo' | 'round-robin';
   /** Resolve `connect()` at once and let slots connect in the background. */
@@ -37,7 +42,12 @@ export interface SupervisorInput extends ConnectionLimits {
   random: () => number;
   /** Monotonic ms on the pool's clock: connection ages and idle times. */
   now: () => number;
+  /** A connection that stays up this long resets its slot's failure count (ms). */
   stableAfter: number;
+}
+
+export interface SupervisorInput {
+  options: SupervisorOptions;
   /** Opens every slot's connections. */
   dialer: ConnectionDialer;
 }
@@ -45,7 +55,8 @@ export interface SupervisorInput extends ConnectionLimits {
 type SlotRef = ActorRefFrom<typeof slotMachine>;
 
 export interface SupervisorContext {
-  input: SupervisorInput;
+  options: SupervisorOptions;
+  dialer: ConnectionDialer;
   slots: SlotRef[];
   /** The free list, the leases and the waiters. */
   ledger: LedgerActor;
@@ -63,12 +74,12 @@ export const supervisorMachine = setup({
   },
   actors: { slot: slotMachine, ledger: ledgerLogic },
   guards: {
-    eager: ({ context }) => !context.input.lazy,
+    eager: ({ context }) => !context.options.lazy,
     /** Lazy pools run at once; eager ones once every slot has connected. */
-    startedUp: ({ context }) => context.input.lazy || context.ready >= context.input.connections,
+    startedUp: ({ context }) => context.options.lazy || context.ready >= context.options.connections,
   },
   delays: {
-    drainTimeout: ({ context }) => context.input.drainTimeout,
+    drainTimeout: ({ context }) => context.options.drainTimeout,
     sweepInterval: SWEEP_INTERVAL,
   },
   actions: {
@@ -76,9 +87,9 @@ export const supervisorMachine = setup({
       slots: ({ context, spawn, self }) => {
         // Filled in place: the ledger, spawned first, holds this very array (it tells slots to recycle).
         // One object every slot keeps by reference (see SlotShared).
-        const { backoff, random, stableAfter, now, dialer } = context.input;
-        const shared: SlotShared = { parent: self as AnyActorRef, ledger: context.ledger as AnyActorRef, backoff, random, stableAfter, now, dialer };
-        for (let index = 0; index < context.input.connections; index++) {
+        const { backoff, random, stableAfter, now, connections } = context.options;
+        const shared: SlotShared = { parent: self as AnyActorRef, ledger: context.ledger as AnyActorRef, backoff, random, stableAfter, now, dialer: context.dialer };
+        for (let index = 0; index < connections; index++) {
           context.slots.push(spawn('slot', { id: `slot-${index}`, input: { index, shared } }));
         }
         return context.slots;
@@ -93,23 +104,23 @@ export const supervisorMachine = setup({
   },
 }).createMachine({
   id: 'supervisor',
-  context: ({ input, spawn, self }) => {
+  context: ({ input: { options, dialer }, spawn, self }) => {
     // The ledger is spawned first, with the array the slots are spawned into (it tells slots to recycle).
     const slots: SlotRef[] = [];
     const ledger = spawn('ledger', {
       id: 'ledger',
       input: {
         slots,
-        size: input.connections,
+        size: options.connections,
         parent: self as AnyActorRef,
-        strategy: input.strategy,
-        idleTimeout: input.idleTimeout,
-        maxConnectionAge: input.maxConnectionAge,
-        now: input.now,
-        random: input.random,
+        strategy: options.strategy,
+        idleTimeout: options.idleTimeout,
+        maxConnectionAge: options.maxConnectionAge,
+        now: options.now,
+        random: options.random,
       },
     });
-    return { input, slots, ledger, ready: 0, failure: undefined };
+    return { options, dialer, slots, ledger, ready: 0, failure: undefined };
   },
   entry: 'spawnSlots',
   initial: 'open',

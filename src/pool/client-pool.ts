@@ -76,24 +76,12 @@ export class ClientPool implements AsyncDisposable {
 
   private constructor(options: ResolvedPoolOptions) {
     this.#options = options;
-    this.#assignment = new OriginAssignment(options.origins.length, options.connections, options.now);
+    this.#assignment = new OriginAssignment(options.origins.length, options.supervisor.connections, options.supervisor.now);
     this.#dialer = new SlotDialer(options, this.#assignment);
     this.#recorder = recorderFor(options.inspection);
     this.actor = createActor(supervisorMachine, {
       clock: options.clock,
-      input: {
-        connections: options.connections,
-        strategy: options.strategy,
-        lazy: options.lazy,
-        drainTimeout: options.drainTimeout,
-        backoff: options.backoff,
-        random: options.random,
-        now: options.now,
-        stableAfter: options.stableAfter,
-        dialer: this.#dialer,
-        idleTimeout: options.idleTimeout,
-        maxConnectionAge: options.maxConnectionAge,
-      },
+      input: { options: options.supervisor, dialer: this.#dialer },
     });
     this.#metrics = new PoolObserver(this, options.inspection.meter);
     this.#owner = {
@@ -133,8 +121,8 @@ export class ClientPool implements AsyncDisposable {
     // Slots are watched, not inspected: an inspector would see (and cost) every lease of the ledger too.
     pool.actor.getSnapshot().context.slots.forEach((slot, index) => recorder?.watch(`slot ${index}`, slot, slotState));
     if (pool.#options.origins.length > 1) pool.#bringHome();
-    if (pool.#options.lazy) return pool;
-    await untilRunning(pool.actor, pool.#options.connections, pool.#options.origins.map(describeTarget).join(', ')).catch(async (error: unknown) => {
+    if (pool.#options.supervisor.lazy) return pool;
+    await untilRunning(pool.actor, pool.#options.supervisor.connections, pool.#options.origins.map(describeTarget).join(', ')).catch(async (error: unknown) => {
       await pool.close();
       throw error;
     });
@@ -219,7 +207,7 @@ export class ClientPool implements AsyncDisposable {
       if (slotState(snapshot) === 'healthy') return undefined;
       error = snapshot.context.lastError ?? error;
     }
-    return error && { connections: this.#options.connections, error };
+    return error && { connections: this.#options.supervisor.connections, error };
   }
 
   /**
@@ -246,7 +234,7 @@ export class ClientPool implements AsyncDisposable {
   }
 
   stats(): PoolStats {
-    return { ...slotStats(this.actor, this.#options.connections), resends: this.#resends, replays: this.#replays };
+    return { ...slotStats(this.actor, this.#options.supervisor.connections), resends: this.#resends, replays: this.#replays };
   }
 
   /** Each slot's state by index, `busy` for a healthy slot that is leased. */

@@ -7,6 +7,7 @@ import { checkTls, type TlsOptions } from '../transport/tls-options.js';
 import { checkDialLimiter, type DialLimiter } from '../transport/dial-limiter.js';
 import { checkBackoff, SLOT_BACKOFF, type BackoffOptions, type BackoffPolicy } from '../machines/backoff.js';
 import { SLOT_STABLE_AFTER } from '../machines/slot.js';
+import type { SupervisorOptions } from '../machines/supervisor.js';
 import { checkNumber, checkRandom, checkUrls, guardOptions, invalid, invalidSaying, MAX_TIMEOUT } from '../validate.js';
 import { clock, flag, integer, oneOf, readOptions, timeout, together, type OptionTable } from '../option-table.js';
 import { decodeUrlPart, scrubbedView } from '../redact.js';
@@ -138,18 +139,22 @@ export interface PoolOrigin {
 }
 
 export interface ResolvedPoolOptions {
+  /**
+   * What the supervisor machine and its slots read: connections, strategy, lazy, drainTimeout,
+   * backoff, the idle and age limits, the clock's `now`, random, stableAfter. One object, no
+   * secret in it, passed as it is as the machine's input (an inspector sees machine input).
+   */
+  supervisor: SupervisorOptions;
   /** The first origin's: how the pool names itself. */
   origin: string;
   /** Every origin, in the order given (slot i starts on origins[i % n]). */
   origins: PoolOrigin[];
-  strategy: Strategy;
   tls: TlsOptions | undefined;
   basePath: string;
   /** Default headers, validated and flattened once. */
   headers: string[];
   /** `headers` with `accept-encoding` (see `decompress`), scrubbed alike. */
   decompressingHeaders: string[];
-  connections: number;
   connectTimeout: number;
   headersTimeout: number;
   bodyTimeout: number;
@@ -157,20 +162,11 @@ export interface ResolvedPoolOptions {
   decompress: boolean;
   noDelay: boolean;
   keepAlive: number;
-  backoff: BackoffPolicy;
-  lazy: boolean;
   acquireTimeout: number;
-  drainTimeout: number;
-  idleTimeout: number;
-  maxConnectionAge: number;
   retry: number;
   replay: boolean;
   dialLimiter: DialLimiter | undefined;
   clock: Clock;
-  /** Monotonic ms on `clock`. */
-  now: () => number;
-  random: () => number;
-  stableAfter: number;
   /** Recorder capacity and the scrubber of everything inspection produces. */
   inspection: ResolvedInspection;
 }
@@ -250,7 +246,26 @@ export function resolvePoolOptions(value: unknown): ResolvedPoolOptions {
 }
 
 function resolve(value: unknown): ResolvedPoolOptions {
-  const { url: urlOption, urls: urlsOption, basePath, headers, tls, clock, history, secretHeaders, meter, ...checked } = readOptions(
+  const {
+    url: urlOption,
+    urls: urlsOption,
+    basePath,
+    headers,
+    tls,
+    clock,
+    history,
+    secretHeaders,
+    meter,
+    connections,
+    strategy,
+    lazy,
+    drainTimeout,
+    backoff,
+    random,
+    idleTimeout,
+    maxConnectionAge,
+    ...checked
+  } = readOptions(
     value,
     POOL_OPTIONS,
     'an object with `url` or `urls`',
@@ -291,8 +306,11 @@ function resolve(value: unknown): ResolvedPoolOptions {
   );
 
   const decompressing = askingCompression(headers);
+  const now = clockNow(clock);
+  const supervisor: SupervisorOptions = { connections, strategy, lazy, drainTimeout, backoff, random, now, stableAfter: SLOT_STABLE_AFTER, idleTimeout, maxConnectionAge };
   return {
     ...checked,
+    supervisor,
     origin: origins[0]!.origin,
     origins,
     tls: secure ? (tls ?? { rejectUnauthorized: true }) : undefined,
@@ -301,8 +319,6 @@ function resolve(value: unknown): ResolvedPoolOptions {
     headers: scrubbedView(headers, inspection.redactor),
     decompressingHeaders: decompressing === headers ? headers : scrubbedView(decompressing, inspection.redactor),
     clock,
-    now: clockNow(clock),
-    stableAfter: SLOT_STABLE_AFTER,
     inspection,
   };
 }

@@ -44,15 +44,15 @@ export class SlotDialer implements ConnectionDialer {
   constructor(options: ResolvedPoolOptions, assignment: OriginAssignment) {
     this.#options = options;
     this.#assignment = assignment;
-    this.#connected = new Array<boolean>(options.connections).fill(false);
-    this.#dialing = Array.from({ length: options.connections }, () => new ConnectAttempt());
-    this.#waiting = new Array<(() => void) | undefined>(options.connections).fill(undefined);
+    this.#connected = new Array<boolean>(options.supervisor.connections).fill(false);
+    this.#dialing = Array.from({ length: options.supervisor.connections }, () => new ConnectAttempt());
+    this.#waiting = new Array<(() => void) | undefined>(options.supervisor.connections).fill(undefined);
     this.#connectionOptions = options.origins.map((origin) => ({
       origin: origin.origin,
       headersTimeout: options.headersTimeout,
       bodyTimeout: options.bodyTimeout,
-      now: options.now,
-      stableAfter: options.stableAfter,
+      now: options.supervisor.now,
+      stableAfter: options.supervisor.stableAfter,
     }));
     this.#targets = options.origins.map(
       (origin): DialTarget => ({

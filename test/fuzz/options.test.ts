@@ -139,11 +139,11 @@ describe('options fuzzing', () => {
   });
 
   it('a user delay or random function that throws or returns garbage cannot stop or storm reconnects', () => {
-    const throwing = resolvePoolOptions({ url: 'http://x', backoff: { delay: () => { throw new Error('delay'); } } });
+    const throwing = resolvePoolOptions({ url: 'http://x', backoff: { delay: () => { throw new Error('delay'); } } }).supervisor;
     // Thrown inside the slot actor, it would fail the actor; instead the policy falls back to `initial`.
     expect(throwing.backoff(3, throwing.random)).toBe(SLOT_BACKOFF.initial);
     for (const bad of [() => Number.NaN, () => -1, () => 1, () => 'x', () => { throw new Error('random'); }]) {
-      const { random, backoff } = resolvePoolOptions({ url: 'http://x', random: bad as () => number });
+      const { random, backoff } = resolvePoolOptions({ url: 'http://x', random: bad as () => number }).supervisor;
       const r = random();
       expect(r >= 0 && r < 1, String(bad)).toBe(true);
       // NaN here would become a 1 ms timer: a reconnect storm.
