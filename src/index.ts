@@ -47,6 +47,7 @@ export type { MeterLike } from './telemetry/meter.js';
 // Feeds
 export { Feed, type FeedActor, type FeedStats, type FeedEvents } from './feed/feed.js';
 export type { FeedMessage } from './feed/message-queue.js';
+export type { UrlProvider, HeadersProvider, ProviderContext } from './feed/providers.js';
 export {
   type FeedOptions,
   type Overflow,

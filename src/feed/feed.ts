@@ -15,17 +15,14 @@
 import { EventEmitter } from 'node:events';
 import { createActor } from 'xstate';
 import { closeActor } from '../transport/close-actor.js';
-import { openWebSocket } from '../transport/websocket.js';
-import { redactUrl } from '../redact.js';
 import { recorderFor } from '../telemetry/options.js';
 import { watchStates } from '../telemetry/state-watch.js';
 import { FeedObserver } from './observer.js';
 import type { FlightRecorder, TransitionRecord } from '../telemetry/recorder.js';
 import { LifelineError } from '../errors.js';
-import { feedMachine, feedState, type FeedActor, type FeedConnection, type FeedOpener, type FeedState } from '../machines/feed.js';
+import { feedMachine, feedState, type FeedActor, type FeedState } from '../machines/feed.js';
 import { MessageQueue, type FeedMessage } from './message-queue.js';
-import { limitedDial } from '../transport/dial-limiter.js';
-import { ConnectAttempt } from '../transport/connect-attempt.js';
+import { FeedConnector } from './connector.js';
 import { holdProcess } from './process-hold.js';
 import { resolveFeedOptions, type FeedOptions, type ResolvedFeedOptions } from './options.js';
 import type { FeedStats } from '../telemetry/stats.js';
@@ -69,66 +66,22 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
   readonly #queues = new Set<MessageQueue>();
   /** Metrics and diagnostics hooks (`meter` option, `lifeline:feed:*` channels). */
   readonly #metrics: FeedObserver;
+  readonly #connector: FeedConnector;
   #messages = 0;
   #dropped = 0;
-  #connections = 0;
   #closing: Promise<void> | undefined;
-  /** Connects in flight (at most one); close() waits until each has settled, and its socket with it. */
-  readonly #opening = new Set<Promise<unknown>>();
   /** Lets the process exit: set while the feed holds it open (`ref`), called once it is closed. */
   #release: (() => void) | undefined;
 
   private constructor(options: ResolvedFeedOptions) {
     super();
     this.#options = options;
-    const sink = (data: string | Buffer, isBinary: boolean) => this.#deliver(data, isBinary);
-    const dial = async (url: string, signal: AbortSignal): Promise<FeedConnection> => {
-      const connection = await limitedDial(options.dialLimiter, signal, () =>
-        openWebSocket(
-        {
-          url,
-          connectTimeout: options.connectTimeout,
-          maxMessageSize: options.maxMessageSize,
-          tls: options.tls,
-          headers: options.headers,
-          clock: options.clock,
-          closeTimeout: options.closeTimeout,
-          trackLastMessage: options.staleAfter !== undefined,
-          ref: options.ref,
-        },
-        signal,
-        sink,
-        ),
-      );
-      if (signal.aborted) {
-        // Opened just as the feed left `connecting` (closed): nobody will take it.
-        connection.destroy();
-        await connection.closed;
-      } else {
-        this.#connections++;
-      }
-      return connection;
-    };
-    // One connect at a time: the machine cancels it on leaving `connecting`, and only the current one reports.
-    const attempt = new ConnectAttempt();
-    const opener: FeedOpener = {
-      open: (index, report) => {
-        const opening = attempt.start(
-          (signal) => dial(options.urls[index]!, signal),
-          (connection) => report({ type: 'open.done', connection }),
-          (error) => report({ type: 'open.error', error }),
-        );
-        this.#opening.add(opening);
-        const settled = () => this.#opening.delete(opening);
-        opening.then(settled, settled);
-      },
-      cancel: () => attempt.cancel(),
-    };
+    this.#connector = new FeedConnector(options, (data, isBinary) => this.#deliver(data, isBinary));
     this.actor = createActor(feedMachine, {
       clock: options.clock,
       input: {
         urls: options.urls,
-        opener,
+        opener: this.#connector,
         subscriptions: options.subscriptions,
         backoff: options.backoff,
         random: options.random,
@@ -231,9 +184,9 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
       state: this.state,
       messages: this.#messages,
       dropped: this.#dropped,
-      connections: this.#connections,
+      connections: this.#connector.connections,
       attempts: context.attempts,
-      url: redactUrl(context.urls[context.urlIndex]!),
+      url: this.#connector.url,
       subscriptions: context.subscriptions.length,
       lastError: context.lastError?.code,
     };
@@ -252,7 +205,7 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
   async #close(): Promise<void> {
     await closeActor(this.actor);
     // Stopping the machine aborted a connect in flight; it settles once its socket is gone.
-    await Promise.allSettled([...this.#opening]);
+    await this.#connector.settled();
     this.#letGo();
     this.#metrics.stop();
     this.#endQueues();

@@ -6,11 +6,12 @@ import { withNow, type Clock } from '../clock.js';
 import { checkDialLimiter, type DialLimiter } from '../transport/dial-limiter.js';
 import { checkTls, type TlsOptions } from '../transport/tls-options.js';
 import { checkBackoff, FEED_BACKOFF, type BackoffOptions, type BackoffPolicy } from '../machines/backoff.js';
-import { FEED_STABLE_AFTER, type FeedClock, type HeartbeatOptions } from '../machines/feed.js';
-import { checkFunction, checkKnownKeys, checkNumber, checkObject, checkRandom, checkStrings, checkUrls, guardOptions, invalid, MAX_TIMEOUT } from '../validate.js';
+import { FEED_STABLE_AFTER, type FeedClock, type FeedEndpoint, type HeartbeatOptions } from '../machines/feed.js';
+import { checkFunction, checkKnownKeys, checkNumber, checkObject, checkRandom, checkStrings, guardOptions, invalid, MAX_TIMEOUT } from '../validate.js';
 import { clock, flag, integer, oneOf, readOptions, timeout, together, type OptionTable } from '../option-table.js';
 import { flattenHeaders, type HeaderInput } from '../transport/headers.js';
 import { scrubbedView } from '../redact.js';
+import { checkEndpoints, headerRecord, type HeadersProvider, type UrlProvider } from './providers.js';
 import { DEFAULT_HISTORY } from '../telemetry/recorder.js';
 import { inspectionChecks, resolveInspection, type InspectionOptions, type ResolvedInspection } from '../telemetry/options.js';
 
@@ -27,10 +28,17 @@ export const DEFAULT_FEED_REF = true;
 export type Overflow = 'drop-oldest' | 'drop-newest';
 
 export interface FeedOptions extends InspectionOptions {
-  /** `ws://` or `wss://`, a string or a `URL`. One of `url` or `urls` is required. */
-  url?: string | URL;
-  /** Several endpoints of one feed; a reconnect tries the one with the fewest recent failures first. */
-  urls?: (string | URL)[];
+  /**
+   * `ws://` or `wss://`, a string or a `URL`; or a function returning one (at once or as a
+   * promise), called before every connect, e.g. to fetch a listen key: see {@link UrlProvider}.
+   * One of `url` or `urls` is required.
+   */
+  url?: string | URL | UrlProvider;
+  /**
+   * Several endpoints of one feed (each as `url` takes it); a reconnect tries the one with the
+   * fewest recent failures first. `feed.setUrls()` replaces them.
+   */
+  urls?: (string | URL | UrlProvider)[];
   /** Messages sent, in order, on every connect. Default none. */
   subscriptions?: string[];
   /** Ping every `interval` ms; no pong within `timeout` ms poisons the feed. Default off. */
@@ -53,8 +61,12 @@ export interface FeedOptions extends InspectionOptions {
   messageBuffer?: number;
   /** Overflow policy of that buffer. Default {@link DEFAULT_OVERFLOW} ('drop-oldest'). */
   overflow?: Overflow;
-  /** Headers of the upgrade request (e.g. an API key): an object, or [name, value] pairs (an array of pairs, a Map, a Headers). Default none. */
-  headers?: HeaderInput;
+  /**
+   * Headers of the upgrade request (e.g. an API key): an object, or [name, value] pairs (an
+   * array of pairs, a Map, a Headers); or a function returning them, called before every
+   * connect (see {@link HeadersProvider}). Default none.
+   */
+  headers?: HeaderInput | HeadersProvider;
   /** TLS options for `wss://`. Certificates are verified by default. */
   tls?: TlsOptions;
   /** Shared bound on dials (under way at once, started per second) across the pools and feeds given the same one. Default none. */
@@ -75,7 +87,10 @@ export interface FeedOptions extends InspectionOptions {
 }
 
 export interface ResolvedFeedOptions {
-  urls: string[];
+  /** A URL as `new URL` writes it (the same URL matches itself in `setUrls`), or a provider. */
+  urls: FeedEndpoint[];
+  /** `urls` was given (errors name `urls[i]`), not `url`. */
+  listed: boolean;
   subscriptions: string[];
   heartbeat: HeartbeatOptions | undefined;
   staleAfter: number | undefined;
@@ -87,7 +102,7 @@ export interface ResolvedFeedOptions {
   ackTimeout: number;
   messageBuffer: number;
   overflow: Overflow;
-  headers: Record<string, string> | undefined;
+  headers: Record<string, string> | HeadersProvider | undefined;
   tls: TlsOptions | undefined;
   dialLimiter: DialLimiter | undefined;
   clock: FeedClock;
@@ -142,8 +157,9 @@ const FEED_OPTIONS = {
   messageBuffer: integer(DEFAULT_MESSAGE_BUFFER, { min: 1 }),
   overflow: oneOf<Overflow>(['drop-oldest', 'drop-newest'], DEFAULT_OVERFLOW),
   // The same checks as a pool's default headers (HTTP token names; no CR, LF or NUL in a value), at
-  // connect rather than as a TypeError from ws on every reconnect.
-  headers: (field, value) => (value === undefined ? undefined : flattenHeaders(value, 'INVALID_OPTIONS', field)),
+  // connect rather than as a TypeError from ws on every reconnect. A provider's are checked per connect.
+  headers: (field, value) =>
+    value === undefined ? undefined : typeof value === 'function' ? (value as HeadersProvider) : flattenHeaders(value, 'INVALID_OPTIONS', field),
   ...inspectionChecks(DEFAULT_HISTORY),
   tls: checkTls,
   dialLimiter: (_field, value) => checkDialLimiter(value),
@@ -160,26 +176,25 @@ export function resolveFeedOptions(value: unknown): ResolvedFeedOptions {
 }
 
 function resolve(value: unknown): ResolvedFeedOptions {
-  const { url, urls, headers: flatHeaders, clock, history, secretHeaders, meter, ...checked } = readOptions(value, FEED_OPTIONS, 'an object with `url` or `urls`');
-  const texts = checkUrls(url, urls, ['ws:', 'wss:'], 'a ws:// or wss://', Infinity).map((each) => each.text);
-  // ws takes the upgrade's headers as an object: the checked copy, repeated names joined.
-  let headers: Record<string, string> | undefined;
-  if (flatHeaders) {
-    headers = {};
-    for (let i = 0; i < flatHeaders.length; i += 2) {
-      const name = flatHeaders[i]!;
-      headers[name] = name in headers ? `${headers[name]}, ${flatHeaders[i + 1]}` : flatHeaders[i + 1]!;
-    }
-  }
-  const inspection = resolveInspection({ history, secretHeaders, meter }, flatHeaders ?? [], texts);
+  const { url, urls, headers: given, clock, history, secretHeaders, meter, ...checked } = readOptions(value, FEED_OPTIONS, 'an object with `url` or `urls`');
+  const endpoints = checkEndpoints(url, urls);
+  const flatHeaders = Array.isArray(given) ? given : [];
+  const inspection = resolveInspection({ history, secretHeaders, meter }, flatHeaders, staticUrls(endpoints));
   return {
     ...checked,
     // The machine keeps them in its context; console.log(feed.actor) shows them scrubbed.
-    urls: scrubbedView(texts, inspection.redactor),
-    headers,
+    urls: scrubbedView(endpoints, inspection.redactor),
+    listed: urls !== undefined,
+    // ws takes the upgrade's headers as an object: the checked copy, repeated names joined.
+    headers: Array.isArray(given) ? headerRecord(given) : given,
     clock: withNow(clock),
     stableAfter: FEED_STABLE_AFTER,
     inspection,
     closeTimeout: DEFAULT_CLOSE_TIMEOUT,
   };
+}
+
+/** The endpoints that are URLs (a provider's URL is known only at its connect). */
+export function staticUrls(endpoints: readonly FeedEndpoint[]): string[] {
+  return endpoints.filter((endpoint): endpoint is string => typeof endpoint === 'string');
 }

@@ -86,14 +86,25 @@ export type FeedOpenOutcome = { type: 'open.done'; connection: FeedConnection } 
  * pool's slots, the actor and its AbortController per connect cost more than the connect's bookkeeping.
  */
 export interface FeedOpener {
-  /** Connects to `urls[index]`; `report` is called once with the outcome, never after `cancel()`, never synchronously. */
-  open(index: number, report: (outcome: FeedOpenOutcome) => void): void;
+  /**
+   * Connects to `url` (`urls[index]`); `report` is called once with the outcome, never after
+   * `cancel()`, never synchronously.
+   */
+  open(url: FeedEndpoint, index: number, report: (outcome: FeedOpenOutcome) => void): void;
   /** Abandons the connect under way, if any; a socket it still brings is closed, unreported. */
   cancel(): void;
 }
 
+/**
+ * One endpoint of a feed: a URL, or a function the opener calls for one before each connect
+ * (a URL provider). The machine only counts failures against it; replacing the list
+ * (`setUrls`) keeps the count of each endpoint found in both lists (the same string, or the
+ * same function).
+ */
+export type FeedEndpoint = string | ((...args: never[]) => unknown);
+
 export interface FeedInput {
-  urls: string[];
+  urls: readonly FeedEndpoint[];
   /** How to connect. */
   opener: FeedOpener;
   subscriptions: string[];
@@ -113,7 +124,7 @@ export interface FeedInput {
 
 export interface FeedContext extends FeedInput {
   connection: FeedConnection | undefined;
-  /** Index into `urls` of the current (or next) connection. */
+  /** Index into `urls` of the current (or next) connection; -1 when `setUrls` dropped the current one. */
   urlIndex: number;
   /** Recent failures per URL; the next connect prefers the URL with the fewest. */
   failures: number[];
@@ -242,7 +253,7 @@ export const feedMachine = setup({
     unwatchConnection: ({ context }) => context.connection?.unwatch(),
     /** The outcome comes back as `open.done` or `open.error`; leaving `connecting` first cancels it. */
     startOpen: ({ context, self }) =>
-      context.opener.open(context.urlIndex, (outcome) => {
+      context.opener.open(context.urls[context.urlIndex]!, context.urlIndex, (outcome) => {
         // A feed stopped with its owner (no exit action cancels the connect then) takes no connection.
         if (self.getSnapshot().status === 'active') self.send(outcome);
         else if (outcome.type === 'open.done') outcome.connection.destroy();
