@@ -59,7 +59,9 @@ export {
   DEFAULT_MESSAGE_BUFFER,
   DEFAULT_OVERFLOW,
   DEFAULT_FEED_REF,
+  DEFAULT_PER_MESSAGE_DEFLATE,
 } from './feed/options.js';
+export type { PerMessageDeflateOptions } from './transport/websocket-options.js';
 export type { FeedState, FeedClock, HeartbeatOptions } from './machines/feed.js';
 
 // Errors

@@ -75,6 +75,8 @@ export class FeedConnector implements FeedOpener {
           maxMessageSize: options.maxMessageSize,
           tls: options.tls,
           headers,
+          protocols: options.protocols,
+          perMessageDeflate: options.perMessageDeflate,
           clock: options.clock,
           closeTimeout: options.closeTimeout,
           trackLastMessage: options.staleAfter !== undefined,

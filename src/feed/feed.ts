@@ -187,6 +187,7 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
       connections: this.#connector.connections,
       attempts: context.attempts,
       url: this.#connector.url,
+      protocol: context.connection?.protocol,
       subscriptions: context.subscriptions.length,
       lastError: context.lastError?.code,
     };

@@ -5,6 +5,7 @@
 import { withNow, type Clock } from '../clock.js';
 import { checkDialLimiter, type DialLimiter } from '../transport/dial-limiter.js';
 import { checkTls, type TlsOptions } from '../transport/tls-options.js';
+import { checkPerMessageDeflate, checkProtocols, type PerMessageDeflateOptions } from '../transport/websocket-options.js';
 import { checkBackoff, FEED_BACKOFF, type BackoffOptions, type BackoffPolicy } from '../machines/backoff.js';
 import { FEED_STABLE_AFTER, type FeedClock, type FeedEndpoint, type HeartbeatOptions } from '../machines/feed.js';
 import { checkFunction, checkKnownKeys, checkNumber, checkObject, checkRandom, checkStrings, guardOptions, invalid, MAX_TIMEOUT } from '../validate.js';
@@ -23,6 +24,7 @@ export const DEFAULT_MESSAGE_BUFFER = 1_024;
 export const DEFAULT_OVERFLOW: Overflow = 'drop-oldest';
 export const DEFAULT_CLOSE_TIMEOUT = 1_000;
 export const DEFAULT_FEED_REF = true;
+export const DEFAULT_PER_MESSAGE_DEFLATE = false;
 
 /** What `feed.messages()` does when its buffer is full: drop the oldest or the newest message (counted in `stats().dropped`). */
 export type Overflow = 'drop-oldest' | 'drop-newest';
@@ -69,6 +71,19 @@ export interface FeedOptions extends InspectionOptions {
   headers?: HeaderInput | HeadersProvider;
   /** TLS options for `wss://`. Certificates are verified by default. */
   tls?: TlsOptions;
+  /**
+   * Subprotocols to offer (`Sec-WebSocket-Protocol`), in order of preference. A server that
+   * picks none of them fails the connect (CONNECT_FAILED); `stats().protocol` is the one it
+   * picked. Default none.
+   */
+  protocols?: string | string[];
+  /**
+   * Offer permessage-deflate: `true` with ws's defaults, or its parameters. `maxMessageSize`
+   * then bounds a message after decompression. Default {@link DEFAULT_PER_MESSAGE_DEFLATE}
+   * (false): compression costs CPU and a zlib context per connection, and adds latency to
+   * every message; turn it on for a venue whose messages are large and repetitive.
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Shared bound on dials (under way at once, started per second) across the pools and feeds given the same one. Default none. */
   dialLimiter?: DialLimiter;
   /**
@@ -104,6 +119,8 @@ export interface ResolvedFeedOptions {
   overflow: Overflow;
   headers: Record<string, string> | HeadersProvider | undefined;
   tls: TlsOptions | undefined;
+  protocols: string[] | undefined;
+  perMessageDeflate: boolean | PerMessageDeflateOptions;
   dialLimiter: DialLimiter | undefined;
   clock: FeedClock;
   random: () => number;
@@ -125,6 +142,7 @@ export const FEED_DEFAULTS = Object.freeze({
   overflow: DEFAULT_OVERFLOW,
   history: DEFAULT_HISTORY,
   ref: DEFAULT_FEED_REF,
+  perMessageDeflate: DEFAULT_PER_MESSAGE_DEFLATE,
 });
 
 function checkHeartbeat(field: string, value: unknown): HeartbeatOptions | undefined {
@@ -162,6 +180,8 @@ const FEED_OPTIONS = {
     value === undefined ? undefined : typeof value === 'function' ? (value as HeadersProvider) : flattenHeaders(value, 'INVALID_OPTIONS', field),
   ...inspectionChecks(DEFAULT_HISTORY),
   tls: checkTls,
+  protocols: checkProtocols,
+  perMessageDeflate: (field, value) => checkPerMessageDeflate(field, value, DEFAULT_PER_MESSAGE_DEFLATE),
   dialLimiter: (_field, value) => checkDialLimiter(value),
   clock,
   random: checkRandom,

@@ -35,6 +35,8 @@ export interface FeedConnection {
   /** Drops the socket at once. Idempotent. */
   destroy(): void;
   readonly closed: Promise<void>;
+  /** The subprotocol the server chose ('' for none). */
+  readonly protocol: string;
   /** Clock time of the last message received (see `FeedClock.now`). */
   readonly lastMessageAt: number;
   /**

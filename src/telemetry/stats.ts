@@ -45,8 +45,10 @@ export interface FeedStats {
   connections: number;
   /** Consecutive failures since the feed was last stably live. */
   attempts: number;
-  /** The endpoint in use, as scheme://host:port. */
+  /** The endpoint of the current or last connect, as scheme://host:port (`(url provider)` until a URL provider first answered). */
   url: string;
+  /** The subprotocol the server chose for the current connection ('' for none); undefined while not connected. */
+  protocol: string | undefined;
   subscriptions: number;
   /** The last error's code, if any. */
   lastError: string | undefined;

@@ -37,6 +37,18 @@ describe('feed options', () => {
     [{ url: 'ws://x', headers: { auth: 'k\r\nx: 1' } }, 'Expected `headers.auth` to contain no CR, LF or NUL character'],
     [{ url: 'ws://x', headers: { 'bad name': 'v' } }, 'Expected `headers` names to be HTTP tokens, got an invalid name of 8 characters'],
     [{ url: 'wss://x', tls: { rejectUnauthorized: 0 } }, 'Expected `tls.rejectUnauthorized` to be a boolean, got 0 (number)'],
+    [{ url: 'ws://x', protocols: 5 }, 'Expected `protocols` to be a subprotocol name or an array of them, got 5 (number)'],
+    [{ url: 'ws://x', protocols: 'a b' }, 'Expected `protocols` to be a subprotocol name (an HTTP token), got a string of 3 characters'],
+    [{ url: 'ws://x', protocols: ['v1', 'v1'] }, 'Expected `protocols[1]` to be a subprotocol not offered before, got a repeat'],
+    [{ url: 'ws://x', protocols: ['v1', 2] }, 'Expected `protocols[1]` to be a subprotocol name (an HTTP token), got 2 (number)'],
+    [{ url: 'ws://x', perMessageDeflate: 'yes' }, 'Expected `perMessageDeflate` to be a boolean or an object of permessage-deflate parameters, got a string of 3 characters'],
+    [{ url: 'ws://x', perMessageDeflate: { serverMaxWindowBits: 16 } }, 'Expected `perMessageDeflate.serverMaxWindowBits` to be an integer from 8 to 15, got 16 (number)'],
+    [{ url: 'ws://x', perMessageDeflate: { clientNoContextTakeover: 1 } }, 'Expected `perMessageDeflate.clientNoContextTakeover` to be a boolean, got 1 (number)'],
+    [{ url: 'ws://x', perMessageDeflate: { zlibDeflateOptions: { level: 10 } } }, 'Expected `perMessageDeflate.zlibDeflateOptions.level` to be an integer from -1 to 9, got 10 (number)'],
+    [
+      { url: 'ws://x', perMessageDeflate: { zlibInflateOptions: {} } },
+      'Unknown option `perMessageDeflate.zlibInflateOptions`; known options are serverNoContextTakeover, clientNoContextTakeover, serverMaxWindowBits, clientMaxWindowBits, threshold, concurrencyLimit, zlibDeflateOptions',
+    ],
   ])('%j is refused', (options, message) => {
     let error: unknown;
     try {
