@@ -34,6 +34,8 @@ export const ERROR_CODES = {
   RECONNECTS_EXHAUSTED: 'the feed gave up after maxReconnects reconnect attempts',
   FEED_CLOSED: 'the feed is closed',
   NOT_LIVE: 'the feed is not live (connecting, subscribing or backing off)',
+  SEND_QUEUE_FULL: "a send({ queue: true }) found the feed's send queue full (sendQueue.size); the message was not queued",
+  SEND_EXPIRED: 'a queued send waited sendQueue.maxAge without the feed going live; it was not sent',
   LISTEN_FAILED: 'the dashboard could not listen on its host and port',
 } as const;
 

@@ -48,6 +48,8 @@ export type { MeterLike } from './telemetry/meter.js';
 export { Feed, type FeedActor, type FeedStats, type FeedEvents } from './feed/feed.js';
 export type { FeedMessage } from './feed/message-queue.js';
 export type { UrlProvider, HeadersProvider, ProviderContext } from './feed/providers.js';
+export { DEFAULT_SEND_QUEUE, type SendQueueOptions } from './feed/send-queue.js';
+export { type SendOptions } from './feed/feed.js';
 export {
   type FeedOptions,
   type Overflow,

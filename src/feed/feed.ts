@@ -23,6 +23,8 @@ import { LifelineError } from '../errors.js';
 import { feedMachine, feedState, type FeedActor, type FeedState } from '../machines/feed.js';
 import { MessageQueue, type FeedMessage } from './message-queue.js';
 import { FeedConnector } from './connector.js';
+import { SendQueue } from './send-queue.js';
+import { checkBoolean, checkKnownKeys, checkObject } from '../validate.js';
 import { holdProcess } from './process-hold.js';
 import { resolveFeedOptions, type FeedOptions, type ResolvedFeedOptions } from './options.js';
 import type { FeedStats } from '../telemetry/stats.js';
@@ -31,6 +33,16 @@ export type { FeedStats } from '../telemetry/stats.js';
 
 export type { FeedActor } from '../machines/feed.js';
 
+
+/** Options of one `feed.send`. */
+export interface SendOptions {
+  /**
+   * While the feed is not live (connecting, subscribing, backing off), queue the message
+   * instead of refusing it with NOT_LIVE: it is sent, in order, right after the subscriptions
+   * on the next connect. Bounded by the `sendQueue` option. Default false.
+   */
+  queue?: boolean;
+}
 
 export interface FeedEvents {
   message: [data: string | Buffer, isBinary: boolean];
@@ -67,6 +79,8 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
   /** Metrics and diagnostics hooks (`meter` option, `lifeline:feed:*` channels). */
   readonly #metrics: FeedObserver;
   readonly #connector: FeedConnector;
+  /** Made on the first queued send: most feeds never queue one. */
+  #sendQueue: SendQueue | undefined;
   #messages = 0;
   #dropped = 0;
   #closing: Promise<void> | undefined;
@@ -96,7 +110,10 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
     });
     watchStates(this.actor, {
       state: feedState,
-      changed: ({ to, error }) => {
+      changed: ({ to, error, snapshot }) => {
+        // Live: what was queued goes first, right after the subscriptions (before any listener can send).
+        if (to === 'healthy') this.#sendQueue?.flush(snapshot.context.connection!);
+        else if (to === 'closing' || to === 'closed') this.#refuseQueued();
         // Every new error comes with a change of state: why the feed was poisoned, or gave up.
         if (error && this.listenerCount('error') > 0) this.#safeEmit('error', error);
         this.#safeEmit('state', to);
@@ -107,6 +124,7 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
       },
       failed: (error) => {
         this.#letGo();
+        this.#refuseQueued();
         this.#safeEmit('error', new LifelineError('FEED_CLOSED', 'the feed stopped on an internal error', { cause: error }));
       },
     });
@@ -144,14 +162,33 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
     this.actor.send({ type: 'unsubscribe', subscription, message });
   }
 
-  /** Sends a text message; rejects with `NOT_LIVE` unless the feed is live, `FEED_CLOSED` once closed. */
-  send(text: string): Promise<void> {
+  /**
+   * Sends a text message, and settles once it is handed to the socket. While the feed is not
+   * live it rejects with `NOT_LIVE`, or with `{ queue: true }` waits in the send queue for the
+   * next connect (`SEND_QUEUE_FULL`, `SEND_EXPIRED`: see the `sendQueue` option). Rejects with
+   * `FEED_CLOSED` once the feed is closing or closed, a queued message too.
+   *
+   * ```ts
+   * await feed.send(JSON.stringify({ method: 'ping' }), { queue: true });
+   * ```
+   */
+  send(text: string, options?: SendOptions): Promise<void> {
+    let queue: boolean;
+    try {
+      queue = wantsQueue(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const snapshot = this.actor.getSnapshot();
     const state = feedState(snapshot);
     if (state === 'closed' || state === 'closing' || this.#closing) {
       return Promise.reject(new LifelineError('FEED_CLOSED', 'the feed is closed'));
     }
-    if (state !== 'healthy') return Promise.reject(new LifelineError('NOT_LIVE', `the feed is not live (${state})`));
+    if (state !== 'healthy') {
+      if (!queue) return Promise.reject(new LifelineError('NOT_LIVE', `the feed is not live (${state})`));
+      this.#sendQueue ??= new SendQueue(this.#options.sendQueue, this.#options.clock);
+      return this.#sendQueue.add(text);
+    }
     // Healthy: the machine holds the connection it went live on.
     return snapshot.context.connection!.sendAndConfirm(text);
   }
@@ -189,6 +226,7 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
       url: this.#connector.url,
       protocol: context.connection?.protocol,
       subscriptions: context.subscriptions.length,
+      queued: this.#sendQueue?.length ?? 0,
       lastError: context.lastError?.code,
     };
   }
@@ -210,6 +248,14 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
     this.#letGo();
     this.#metrics.stop();
     this.#endQueues();
+  }
+
+  /** A closing or closed feed sends nothing more: what waits in the send queue is refused. */
+  #refuseQueued(): void {
+    if (!this.#sendQueue?.length) return;
+    const error = this.actor.getSnapshot().context.lastError;
+    const cause = error?.code === 'RECONNECTS_EXHAUSTED' ? error : undefined;
+    this.#sendQueue.refuseAll(new LifelineError('FEED_CLOSED', 'the feed closed before a queued message could be sent', { cause }));
   }
 
   /** Stops holding the process open: once closed, by close() or on its own (reconnects exhausted). */
@@ -242,5 +288,17 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
     const exhausted = error?.code === 'RECONNECTS_EXHAUSTED' ? error : undefined;
     for (const queue of this.#queues) queue.end(exhausted);
     this.#queues.clear();
+  }
+}
+
+/** `send`'s options: only `queue`, a boolean. */
+function wantsQueue(options: unknown): boolean {
+  if (options === undefined) return false;
+  try {
+    const given = checkObject('options', options)!;
+    checkKnownKeys('options', given, ['queue']);
+    return checkBoolean('options.queue', given.queue, false);
+  } catch (error) {
+    throw new LifelineError('INVALID_REQUEST', error instanceof Error ? error.message : 'Expected `options` to be an object', { cause: error });
   }
 }

@@ -13,6 +13,7 @@ import { clock, flag, integer, oneOf, readOptions, timeout, together, type Optio
 import { flattenHeaders, type HeaderInput } from '../transport/headers.js';
 import { scrubbedView } from '../redact.js';
 import { checkEndpoints, headerRecord, type HeadersProvider, type UrlProvider } from './providers.js';
+import { checkSendQueue, DEFAULT_SEND_QUEUE, type SendQueueLimits, type SendQueueOptions } from './send-queue.js';
 import { DEFAULT_HISTORY } from '../telemetry/recorder.js';
 import { inspectionChecks, resolveInspection, type InspectionOptions, type ResolvedInspection } from '../telemetry/options.js';
 
@@ -63,6 +64,11 @@ export interface FeedOptions extends InspectionOptions {
   messageBuffer?: number;
   /** Overflow policy of that buffer. Default {@link DEFAULT_OVERFLOW} ('drop-oldest'). */
   overflow?: Overflow;
+  /**
+   * Bounds of the queue `feed.send(text, { queue: true })` uses while the feed is not live:
+   * `size` messages, each for `maxAge` ms. Default {@link DEFAULT_SEND_QUEUE} (100 messages, 5 000 ms).
+   */
+  sendQueue?: SendQueueOptions;
   /**
    * Headers of the upgrade request (e.g. an API key): an object, or [name, value] pairs (an
    * array of pairs, a Map, a Headers); or a function returning them, called before every
@@ -117,6 +123,7 @@ export interface ResolvedFeedOptions {
   ackTimeout: number;
   messageBuffer: number;
   overflow: Overflow;
+  sendQueue: SendQueueLimits;
   headers: Record<string, string> | HeadersProvider | undefined;
   tls: TlsOptions | undefined;
   protocols: string[] | undefined;
@@ -140,6 +147,7 @@ export const FEED_DEFAULTS = Object.freeze({
   ackTimeout: DEFAULT_ACK_TIMEOUT,
   messageBuffer: DEFAULT_MESSAGE_BUFFER,
   overflow: DEFAULT_OVERFLOW,
+  sendQueue: DEFAULT_SEND_QUEUE,
   history: DEFAULT_HISTORY,
   ref: DEFAULT_FEED_REF,
   perMessageDeflate: DEFAULT_PER_MESSAGE_DEFLATE,
@@ -174,6 +182,7 @@ const FEED_OPTIONS = {
   ackTimeout: timeout(DEFAULT_ACK_TIMEOUT, 1),
   messageBuffer: integer(DEFAULT_MESSAGE_BUFFER, { min: 1 }),
   overflow: oneOf<Overflow>(['drop-oldest', 'drop-newest'], DEFAULT_OVERFLOW),
+  sendQueue: checkSendQueue,
   // The same checks as a pool's default headers (HTTP token names; no CR, LF or NUL in a value), at
   // connect rather than as a TypeError from ws on every reconnect. A provider's are checked per connect.
   headers: (field, value) =>

@@ -50,6 +50,8 @@ export interface FeedStats {
   /** The subprotocol the server chose for the current connection ('' for none); undefined while not connected. */
   protocol: string | undefined;
   subscriptions: number;
+  /** Messages waiting in the send queue (`send(text, { queue: true })`) for the feed to go live. */
+  queued: number;
   /** The last error's code, if any. */
   lastError: string | undefined;
 }

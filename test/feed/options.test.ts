@@ -8,6 +8,7 @@ import {
   DEFAULT_FEED_CONNECT_TIMEOUT,
   DEFAULT_FEED_REF,
   DEFAULT_REPLAY,
+  DEFAULT_SEND_QUEUE,
   Feed,
   FEED_DEFAULTS,
   isLifelineError,
@@ -37,6 +38,10 @@ describe('feed options', () => {
     [{ url: 'ws://x', headers: { auth: 'k\r\nx: 1' } }, 'Expected `headers.auth` to contain no CR, LF or NUL character'],
     [{ url: 'ws://x', headers: { 'bad name': 'v' } }, 'Expected `headers` names to be HTTP tokens, got an invalid name of 8 characters'],
     [{ url: 'wss://x', tls: { rejectUnauthorized: 0 } }, 'Expected `tls.rejectUnauthorized` to be a boolean, got 0 (number)'],
+    [{ url: 'ws://x', sendQueue: 5 }, 'Expected `sendQueue` to be an object, got 5 (number)'],
+    [{ url: 'ws://x', sendQueue: { size: 0 } }, 'Expected `sendQueue.size` to be an integer from 1 to 1000000, got 0 (number)'],
+    [{ url: 'ws://x', sendQueue: { maxAge: 0.5 } }, 'Expected `sendQueue.maxAge` to be an integer from 1 to 2147483647, got 0.5 (number)'],
+    [{ url: 'ws://x', sendQueue: { ttl: 1 } }, 'Unknown option `sendQueue.ttl`; known options are size, maxAge'],
     [{ url: 'ws://x', protocols: 5 }, 'Expected `protocols` to be a subprotocol name or an array of them, got 5 (number)'],
     [{ url: 'ws://x', protocols: 'a b' }, 'Expected `protocols` to be a subprotocol name (an HTTP token), got a string of 3 characters'],
     [{ url: 'ws://x', protocols: ['v1', 'v1'] }, 'Expected `protocols[1]` to be a subprotocol not offered before, got a repeat'],
@@ -75,7 +80,8 @@ describe('feed options shared with pools', () => {
 
   it('lists every default in one frozen object, the same values as the constants', () => {
     expect(Object.isFrozen(FEED_DEFAULTS) && Object.isFrozen(POOL_DEFAULTS)).toBe(true);
-    expect(FEED_DEFAULTS).toMatchObject({ connectTimeout: DEFAULT_FEED_CONNECT_TIMEOUT, ref: DEFAULT_FEED_REF });
+    expect(FEED_DEFAULTS).toMatchObject({ connectTimeout: DEFAULT_FEED_CONNECT_TIMEOUT, ref: DEFAULT_FEED_REF, sendQueue: DEFAULT_SEND_QUEUE });
+    expect(DEFAULT_SEND_QUEUE).toEqual({ size: 100, maxAge: 5_000 });
     expect(POOL_DEFAULTS).toMatchObject({ connections: DEFAULT_CONNECTIONS, replay: DEFAULT_REPLAY });
   });
 });
