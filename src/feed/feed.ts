@@ -48,6 +48,11 @@ export interface FeedEvents {
   message: [data: string | Buffer, isBinary: boolean];
   state: [state: FeedState];
   error: [error: LifelineError];
+  /**
+   * A `messages()` reader fell behind and its buffer overflowed: once per episode (until that
+   * reader has emptied its buffer again), however many messages it drops (`stats().dropped`).
+   */
+  slow: [];
 }
 
 /** A listener that throws must not break the socket's read loop: rethrow it on its own turn, as xstate does. */
@@ -83,6 +88,7 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
   #sendQueue: SendQueue | undefined;
   #messages = 0;
   #dropped = 0;
+  #slowConsumers = 0;
   #closing: Promise<void> | undefined;
   /** Lets the process exit: set while the feed holds it open (`ref`), called once it is closed. */
   #release: (() => void) | undefined;
@@ -202,7 +208,12 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
     const queue = new MessageQueue(
       this.#options.messageBuffer,
       this.#options.overflow === 'drop-oldest',
-      () => this.#dropped++,
+      (episode) => {
+        this.#dropped++;
+        if (!episode) return;
+        this.#slowConsumers++;
+        this.#safeEmit('slow');
+      },
       (q) => this.#queues.delete(q),
     );
     if (this.actor.getSnapshot().status !== 'active') queue.end();
@@ -221,6 +232,7 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
       state: this.state,
       messages: this.#messages,
       dropped: this.#dropped,
+      slowConsumers: this.#slowConsumers,
       connections: this.#connector.connections,
       attempts: context.attempts,
       url: this.#connector.url,

@@ -41,6 +41,8 @@ export interface FeedStats {
   messages: number;
   /** Messages dropped by full `messages()` buffers. */
   dropped: number;
+  /** Slow-consumer episodes: times a `messages()` reader fell behind until its buffer overflowed (the `slow` event). */
+  slowConsumers: number;
   /** Connections opened since connect() (the first one included). */
   connections: number;
   /** Consecutive failures since the feed was last stably live. */
