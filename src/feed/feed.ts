@@ -26,7 +26,8 @@ import { FeedConnector } from './connector.js';
 import { SendQueue } from './send-queue.js';
 import { checkBoolean, checkKnownKeys, checkObject } from '../validate.js';
 import { holdProcess } from './process-hold.js';
-import { resolveFeedOptions, type FeedOptions, type ResolvedFeedOptions } from './options.js';
+import { resolveFeedOptions, resolveSetUrls, type FeedOptions, type ResolvedFeedOptions } from './options.js';
+import type { UrlProvider } from './providers.js';
 import type { FeedStats } from '../telemetry/stats.js';
 
 export type { FeedStats } from '../telemetry/stats.js';
@@ -241,6 +242,25 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
       queued: this.#sendQueue?.length ?? 0,
       lastError: context.lastError?.code,
     };
+  }
+
+  /**
+   * Replaces the feed's endpoints (as the `urls` option takes them: URL strings, `URL`s, URL
+   * providers). It takes effect at the next connect: a live connection stays up. An endpoint in
+   * both lists (the same URL, or the same provider function) keeps its count of recent
+   * failures, which orders the next connects (fewest first); a new one starts at none.
+   * Throws `INVALID_OPTIONS` for a bad list, `FEED_CLOSED` once the feed is closing or closed.
+   *
+   * ```ts
+   * feed.setUrls(['wss://a.example.com/ws', 'wss://b.example.com/ws']);
+   * ```
+   */
+  setUrls(urls: readonly (string | URL | UrlProvider)[]): void {
+    const state = this.state;
+    if (state === 'closed' || state === 'closing' || this.#closing) throw new LifelineError('FEED_CLOSED', 'the feed is closed');
+    const endpoints = resolveSetUrls(urls, this.#options.inspection);
+    this.#connector.listed = true;
+    this.actor.send({ type: 'setUrls', urls: endpoints });
   }
 
   /** Sends a normal close and resolves once the socket is gone and every timer stopped. Idempotent. */

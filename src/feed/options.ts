@@ -11,7 +11,7 @@ import { FEED_STABLE_AFTER, type FeedClock, type FeedEndpoint, type HeartbeatOpt
 import { checkFunction, checkKnownKeys, checkNumber, checkObject, checkRandom, checkStrings, guardOptions, invalid, MAX_TIMEOUT } from '../validate.js';
 import { clock, flag, integer, oneOf, readOptions, timeout, together, type OptionTable } from '../option-table.js';
 import { flattenHeaders, type HeaderInput } from '../transport/headers.js';
-import { scrubbedView } from '../redact.js';
+import { scrubbedView, urlSecrets } from '../redact.js';
 import { checkEndpoints, headerRecord, type HeadersProvider, type UrlProvider } from './providers.js';
 import { checkSendQueue, DEFAULT_SEND_QUEUE, type SendQueueLimits, type SendQueueOptions } from './send-queue.js';
 import { DEFAULT_HISTORY } from '../telemetry/recorder.js';
@@ -202,6 +202,16 @@ export const FEED_OPTION_KEYS: readonly string[] = Object.keys(FEED_OPTIONS);
 
 export function resolveFeedOptions(value: unknown): ResolvedFeedOptions {
   return guardOptions(() => resolve(value));
+}
+
+/** `feed.setUrls(urls)`'s list, checked as the `urls` option is, kept scrubbed as at connect. */
+export function resolveSetUrls(urls: unknown, inspection: ResolvedInspection): FeedEndpoint[] {
+  // Always a list: left out, it is `urls` that is missing (checkEndpoints would name `url`).
+  if (urls === undefined) throw invalid('urls', 'a non-empty array of ws:// or wss:// URLs', urls);
+  const endpoints = guardOptions(() => checkEndpoints(undefined, urls));
+  const names = inspection.secretNames;
+  inspection.redactor.remember(staticUrls(endpoints).flatMap((url) => urlSecrets(url, names)));
+  return scrubbedView(endpoints, inspection.redactor);
 }
 
 function resolve(value: unknown): ResolvedFeedOptions {

@@ -152,6 +152,8 @@ export type FeedEvent =
   | { type: 'ack' }
   | { type: 'lost'; error: LifelineError }
   | { type: 'close' }
+  /** Replaces the endpoints; the next connect chooses among the new ones. */
+  | { type: 'setUrls'; urls: readonly FeedEndpoint[] }
   | FeedOpenOutcome;
 
 export type FeedState = 'connecting' | 'subscribing' | 'healthy' | 'poisoned' | 'backoff' | 'closing' | 'closed';
@@ -236,6 +238,19 @@ export const feedMachine = setup({
       reconnects: ({ context }) => context.reconnects + 1,
     }),
     forgetConnection: assign({ connection: undefined }),
+    /**
+     * An endpoint in both lists keeps its failure count (as nats' `set_server_pool`); a new one
+     * starts at 0. A connection in use stays up: the new list counts from the next connect.
+     */
+    replaceUrls: assign(({ context, event }) => {
+      if (event.type !== 'setUrls') return {};
+      const at = (url: FeedEndpoint) => context.urls.indexOf(url);
+      return {
+        urls: event.urls,
+        failures: event.urls.map((url) => context.failures[at(url)] ?? 0),
+        urlIndex: context.urlIndex < 0 ? -1 : event.urls.indexOf(context.urls[context.urlIndex]!),
+      };
+    }),
     giveUp: assign({
       lastError: ({ context }) =>
         new LifelineError('RECONNECTS_EXHAUSTED', `gave up after ${context.maxReconnects} reconnect attempts`, {
@@ -282,6 +297,7 @@ export const feedMachine = setup({
     close: '.closing',
     subscribe: { actions: 'recordSubscribe' },
     unsubscribe: { actions: 'recordUnsubscribe' },
+    setUrls: { actions: 'replaceUrls' },
   },
   states: {
     connecting: {

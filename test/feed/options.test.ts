@@ -11,10 +11,10 @@ import {
   DEFAULT_SEND_QUEUE,
   Feed,
   FEED_DEFAULTS,
-  isLifelineError,
   POOL_DEFAULTS,
   type FeedOptions,
 } from '../../src/index.js';
+import { thrown } from '../helpers/errors.js';
 import { openFeed, waitForState } from '../helpers/feed.js';
 import { startWsServer } from '../helpers/ws-server.js';
 
@@ -55,14 +55,7 @@ describe('feed options', () => {
       'Unknown option `perMessageDeflate.zlibInflateOptions`; known options are serverNoContextTakeover, clientNoContextTakeover, serverMaxWindowBits, clientMaxWindowBits, threshold, concurrencyLimit, zlibDeflateOptions',
     ],
   ])('%j is refused', (options, message) => {
-    let error: unknown;
-    try {
-      Feed.connect(options as FeedOptions);
-    } catch (e) {
-      error = e;
-    }
-    expect(isLifelineError(error, 'INVALID_OPTIONS')).toBe(true);
-    expect((error as Error).message).toBe(message);
+    expect(thrown(() => Feed.connect(options as FeedOptions))).toMatchObject({ code: 'INVALID_OPTIONS', message });
   });
 });
 
