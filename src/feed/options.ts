@@ -50,7 +50,10 @@ export interface FeedOptions extends InspectionOptions {
   staleAfter?: number;
   /** Largest message accepted, in bytes (ws `maxPayload`). Default {@link DEFAULT_MAX_MESSAGE_SIZE} (16 MiB). */
   maxMessageSize?: number;
-  /** Deadline for TCP + TLS + the WebSocket upgrade (ms). Default {@link DEFAULT_FEED_CONNECT_TIMEOUT} (5 000). */
+  /**
+   * Deadline for TCP + TLS + the WebSocket upgrade (ms); each call of a `url` or `headers` provider
+   * gets as long again, timed on `clock`. Default {@link DEFAULT_FEED_CONNECT_TIMEOUT} (5 000).
+   */
   connectTimeout?: number;
   /** Reconnect delays. Default 100 ms doubling to 30 s, full jitter ({@link FEED_BACKOFF}). */
   backoff?: BackoffOptions;
