@@ -9,7 +9,7 @@
  * ```
  */
 export const ERROR_CODES = {
-  INVALID_OPTIONS: 'an option passed to connect() is missing or has the wrong type or range',
+  INVALID_OPTIONS: 'an option passed to connect() (or the list given to feed.setUrls()) is missing or has the wrong type or range',
   INVALID_REQUEST: "a request's or an acquire's own options were malformed (path, method, headers, query, body, a timeout, the signal); nothing was sent",
   CONNECT_FAILED: 'a connection could not be established (refused, TLS failure, or past connectTimeout)',
   POOL_CLOSED: 'the pool is closed or closing',
@@ -34,6 +34,8 @@ export const ERROR_CODES = {
   RECONNECTS_EXHAUSTED: 'the feed gave up after maxReconnects reconnect attempts',
   FEED_CLOSED: 'the feed is closed',
   NOT_LIVE: 'the feed is not live (connecting, subscribing or backing off)',
+  SEND_QUEUE_FULL: "a send({ queue: true }) found the feed's send queue full (sendQueue.size); the message was not queued",
+  SEND_EXPIRED: 'a queued send waited sendQueue.maxAge without the feed going live; it was not sent',
   LISTEN_FAILED: 'the dashboard could not listen on its host and port',
 } as const;
 

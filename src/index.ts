@@ -47,6 +47,9 @@ export type { MeterLike } from './telemetry/meter.js';
 // Feeds
 export { Feed, type FeedActor, type FeedStats, type FeedEvents } from './feed/feed.js';
 export type { FeedMessage } from './feed/message-queue.js';
+export type { UrlProvider, HeadersProvider, ProviderContext } from './feed/providers.js';
+export { DEFAULT_SEND_QUEUE, type SendQueueOptions } from './feed/send-queue.js';
+export { type SendOptions } from './feed/feed.js';
 export {
   type FeedOptions,
   type Overflow,
@@ -58,7 +61,9 @@ export {
   DEFAULT_MESSAGE_BUFFER,
   DEFAULT_OVERFLOW,
   DEFAULT_FEED_REF,
+  DEFAULT_PER_MESSAGE_DEFLATE,
 } from './feed/options.js';
+export type { PerMessageDeflateOptions } from './transport/websocket-options.js';
 export type { FeedState, FeedClock, HeartbeatOptions } from './machines/feed.js';
 
 // Errors

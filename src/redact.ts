@@ -62,14 +62,39 @@ export function headerSecrets(flat: readonly string[], extra?: ReadonlySet<strin
   return secrets;
 }
 
+/** Secrets learnt after connect (`remember`) that a redactor keeps: the newest, so a long life cannot grow it. */
+export const MAX_REMEMBERED_SECRETS = 64;
+
 /** Replaces every known secret value in a string. */
 export class Redactor {
-  readonly #secrets: string[];
+  readonly #fixed: string[];
+  /** Learnt since connect, oldest first. */
+  #remembered: string[] = [];
+  #secrets: string[];
 
   constructor(secrets: Iterable<string>) {
-    // Longest first, so a secret that contains another is replaced whole. Values
-    // shorter than 4 characters would scrub ordinary words; none is a real secret.
-    this.#secrets = [...new Set(secrets)].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
+    this.#fixed = [...secrets];
+    this.#secrets = Redactor.#order(this.#fixed);
+  }
+
+  /**
+   * Adds secrets known only after connect: those of a URL or headers a feed's provider
+   * returned for one connect. Only the newest {@link MAX_REMEMBERED_SECRETS} are kept
+   * (a provider may hand out a fresh key on every connect, for months).
+   */
+  remember(secrets: Iterable<string>): void {
+    const fresh = [...secrets].filter((s) => s.length >= 4 && !this.#secrets.includes(s));
+    if (fresh.length === 0) return;
+    this.#remembered = [...this.#remembered, ...fresh].slice(-MAX_REMEMBERED_SECRETS);
+    this.#secrets = Redactor.#order([...this.#fixed, ...this.#remembered]);
+  }
+
+  /**
+   * Longest first, so a secret that contains another is replaced whole. Values
+   * shorter than 4 characters would scrub ordinary words; none is a real secret.
+   */
+  static #order(secrets: string[]): string[] {
+    return [...new Set(secrets)].filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
   }
 
   text(value: string): string {

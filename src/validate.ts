@@ -248,10 +248,14 @@ export interface CheckedUrl {
 
 /** One URL (`url`) or several (`urls`), never both, each checked by `checkUrl`. */
 export function checkUrls(url: unknown, urls: unknown, schemes: readonly string[], kind: string, max: number): CheckedUrl[] {
-  const one = (field: string, value: unknown): CheckedUrl => {
+  return checkUrlList(url, urls, kind, max, (field, value) => {
     const checked = checkUrl(field, value, schemes, kind);
     return { url: checked, text: typeof value === 'string' ? value : checked.href, field };
-  };
+  });
+}
+
+/** `url` or `urls` (never both; a non-empty array of at most `max`), each item checked by `one` under its field name. */
+export function checkUrlList<T>(url: unknown, urls: unknown, kind: string, max: number, one: (field: string, value: unknown) => T): T[] {
   if (urls === undefined) return [one('url', url)];
   if (url !== undefined) throw invalidSaying('url', 'left out when `urls` is given', 'both');
   const expected = `a non-empty array of ${kind.replace(/^an? /, '')} URLs`;

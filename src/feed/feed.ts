@@ -15,19 +15,19 @@
 import { EventEmitter } from 'node:events';
 import { createActor } from 'xstate';
 import { closeActor } from '../transport/close-actor.js';
-import { openWebSocket } from '../transport/websocket.js';
-import { redactUrl } from '../redact.js';
 import { recorderFor } from '../telemetry/options.js';
 import { watchStates } from '../telemetry/state-watch.js';
 import { FeedObserver } from './observer.js';
 import type { FlightRecorder, TransitionRecord } from '../telemetry/recorder.js';
 import { LifelineError } from '../errors.js';
-import { feedMachine, feedState, type FeedActor, type FeedConnection, type FeedOpener, type FeedState } from '../machines/feed.js';
+import { feedMachine, feedState, type FeedActor, type FeedState } from '../machines/feed.js';
 import { MessageQueue, type FeedMessage } from './message-queue.js';
-import { limitedDial } from '../transport/dial-limiter.js';
-import { ConnectAttempt } from '../transport/connect-attempt.js';
+import { FeedConnector } from './connector.js';
+import { SendQueue } from './send-queue.js';
+import { checkBoolean, checkKnownKeys, checkObject } from '../validate.js';
 import { holdProcess } from './process-hold.js';
-import { resolveFeedOptions, type FeedOptions, type ResolvedFeedOptions } from './options.js';
+import { resolveFeedOptions, resolveSetUrls, type FeedOptions, type ResolvedFeedOptions } from './options.js';
+import type { UrlProvider } from './providers.js';
 import type { FeedStats } from '../telemetry/stats.js';
 
 export type { FeedStats } from '../telemetry/stats.js';
@@ -35,10 +35,25 @@ export type { FeedStats } from '../telemetry/stats.js';
 export type { FeedActor } from '../machines/feed.js';
 
 
+/** Options of one `feed.send`. */
+export interface SendOptions {
+  /**
+   * While the feed is not live (connecting, subscribing, backing off), queue the message
+   * instead of refusing it with NOT_LIVE: it is sent, in order, right after the subscriptions
+   * on the next connect. Bounded by the `sendQueue` option. Default false.
+   */
+  queue?: boolean;
+}
+
 export interface FeedEvents {
   message: [data: string | Buffer, isBinary: boolean];
   state: [state: FeedState];
   error: [error: LifelineError];
+  /**
+   * A `messages()` reader fell behind and its buffer overflowed: once per episode (until that
+   * reader has emptied its buffer again), however many messages it drops (`stats().dropped`).
+   */
+  slow: [];
 }
 
 /** A listener that throws must not break the socket's read loop: rethrow it on its own turn, as xstate does. */
@@ -69,66 +84,25 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
   readonly #queues = new Set<MessageQueue>();
   /** Metrics and diagnostics hooks (`meter` option, `lifeline:feed:*` channels). */
   readonly #metrics: FeedObserver;
+  readonly #connector: FeedConnector;
+  /** Made on the first queued send: most feeds never queue one. */
+  #sendQueue: SendQueue | undefined;
   #messages = 0;
   #dropped = 0;
-  #connections = 0;
+  #slowConsumers = 0;
   #closing: Promise<void> | undefined;
-  /** Connects in flight (at most one); close() waits until each has settled, and its socket with it. */
-  readonly #opening = new Set<Promise<unknown>>();
   /** Lets the process exit: set while the feed holds it open (`ref`), called once it is closed. */
   #release: (() => void) | undefined;
 
   private constructor(options: ResolvedFeedOptions) {
     super();
     this.#options = options;
-    const sink = (data: string | Buffer, isBinary: boolean) => this.#deliver(data, isBinary);
-    const dial = async (url: string, signal: AbortSignal): Promise<FeedConnection> => {
-      const connection = await limitedDial(options.dialLimiter, signal, () =>
-        openWebSocket(
-        {
-          url,
-          connectTimeout: options.connectTimeout,
-          maxMessageSize: options.maxMessageSize,
-          tls: options.tls,
-          headers: options.headers,
-          clock: options.clock,
-          closeTimeout: options.closeTimeout,
-          trackLastMessage: options.staleAfter !== undefined,
-          ref: options.ref,
-        },
-        signal,
-        sink,
-        ),
-      );
-      if (signal.aborted) {
-        // Opened just as the feed left `connecting` (closed): nobody will take it.
-        connection.destroy();
-        await connection.closed;
-      } else {
-        this.#connections++;
-      }
-      return connection;
-    };
-    // One connect at a time: the machine cancels it on leaving `connecting`, and only the current one reports.
-    const attempt = new ConnectAttempt();
-    const opener: FeedOpener = {
-      open: (index, report) => {
-        const opening = attempt.start(
-          (signal) => dial(options.urls[index]!, signal),
-          (connection) => report({ type: 'open.done', connection }),
-          (error) => report({ type: 'open.error', error }),
-        );
-        this.#opening.add(opening);
-        const settled = () => this.#opening.delete(opening);
-        opening.then(settled, settled);
-      },
-      cancel: () => attempt.cancel(),
-    };
+    this.#connector = new FeedConnector(options, (data, isBinary) => this.#deliver(data, isBinary));
     this.actor = createActor(feedMachine, {
       clock: options.clock,
       input: {
         urls: options.urls,
-        opener,
+        opener: this.#connector,
         subscriptions: options.subscriptions,
         backoff: options.backoff,
         random: options.random,
@@ -143,7 +117,10 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
     });
     watchStates(this.actor, {
       state: feedState,
-      changed: ({ to, error }) => {
+      changed: ({ to, error, snapshot }) => {
+        // Live: what was queued goes first, right after the subscriptions (before any listener can send).
+        if (to === 'healthy') this.#sendQueue?.flush(snapshot.context.connection!);
+        else if (to === 'closing' || to === 'closed') this.#refuseQueued();
         // Every new error comes with a change of state: why the feed was poisoned, or gave up.
         if (error && this.listenerCount('error') > 0) this.#safeEmit('error', error);
         this.#safeEmit('state', to);
@@ -154,6 +131,7 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
       },
       failed: (error) => {
         this.#letGo();
+        this.#refuseQueued();
         this.#safeEmit('error', new LifelineError('FEED_CLOSED', 'the feed stopped on an internal error', { cause: error }));
       },
     });
@@ -191,14 +169,33 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
     this.actor.send({ type: 'unsubscribe', subscription, message });
   }
 
-  /** Sends a text message; rejects with `NOT_LIVE` unless the feed is live, `FEED_CLOSED` once closed. */
-  send(text: string): Promise<void> {
+  /**
+   * Sends a text message, and settles once it is handed to the socket. While the feed is not
+   * live it rejects with `NOT_LIVE`, or with `{ queue: true }` waits in the send queue for the
+   * next connect (`SEND_QUEUE_FULL`, `SEND_EXPIRED`: see the `sendQueue` option). Rejects with
+   * `FEED_CLOSED` once the feed is closing or closed, a queued message too.
+   *
+   * ```ts
+   * await feed.send(JSON.stringify({ method: 'ping' }), { queue: true });
+   * ```
+   */
+  send(text: string, options?: SendOptions): Promise<void> {
+    let queue: boolean;
+    try {
+      queue = wantsQueue(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const snapshot = this.actor.getSnapshot();
     const state = feedState(snapshot);
     if (state === 'closed' || state === 'closing' || this.#closing) {
       return Promise.reject(new LifelineError('FEED_CLOSED', 'the feed is closed'));
     }
-    if (state !== 'healthy') return Promise.reject(new LifelineError('NOT_LIVE', `the feed is not live (${state})`));
+    if (state !== 'healthy') {
+      if (!queue) return Promise.reject(new LifelineError('NOT_LIVE', `the feed is not live (${state})`));
+      this.#sendQueue ??= new SendQueue(this.#options.sendQueue, this.#options.clock);
+      return this.#sendQueue.add(text);
+    }
     // Healthy: the machine holds the connection it went live on.
     return snapshot.context.connection!.sendAndConfirm(text);
   }
@@ -212,7 +209,12 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
     const queue = new MessageQueue(
       this.#options.messageBuffer,
       this.#options.overflow === 'drop-oldest',
-      () => this.#dropped++,
+      (episode) => {
+        this.#dropped++;
+        if (!episode) return;
+        this.#slowConsumers++;
+        this.#safeEmit('slow');
+      },
       (q) => this.#queues.delete(q),
     );
     if (this.actor.getSnapshot().status !== 'active') queue.end();
@@ -231,12 +233,34 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
       state: this.state,
       messages: this.#messages,
       dropped: this.#dropped,
-      connections: this.#connections,
+      slowConsumers: this.#slowConsumers,
+      connections: this.#connector.connections,
       attempts: context.attempts,
-      url: redactUrl(context.urls[context.urlIndex]!),
+      url: this.#connector.url,
+      protocol: context.connection?.protocol,
       subscriptions: context.subscriptions.length,
+      queued: this.#sendQueue?.length ?? 0,
       lastError: context.lastError?.code,
     };
+  }
+
+  /**
+   * Replaces the feed's endpoints (as the `urls` option takes them: URL strings, `URL`s, URL
+   * providers). It takes effect at the next connect: a live connection stays up. An endpoint in
+   * both lists (the same URL, or the same provider function) keeps its count of recent
+   * failures, which orders the next connects (fewest first); a new one starts at none.
+   * Throws `INVALID_OPTIONS` for a bad list, `FEED_CLOSED` once the feed is closing or closed.
+   *
+   * ```ts
+   * feed.setUrls(['wss://a.example.com/ws', 'wss://b.example.com/ws']);
+   * ```
+   */
+  setUrls(urls: readonly (string | URL | UrlProvider)[]): void {
+    const state = this.state;
+    if (state === 'closed' || state === 'closing' || this.#closing) throw new LifelineError('FEED_CLOSED', 'the feed is closed');
+    const endpoints = resolveSetUrls(urls, this.#options.inspection);
+    this.#connector.listed = true;
+    this.actor.send({ type: 'setUrls', urls: endpoints });
   }
 
   /** Sends a normal close and resolves once the socket is gone and every timer stopped. Idempotent. */
@@ -252,10 +276,18 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
   async #close(): Promise<void> {
     await closeActor(this.actor);
     // Stopping the machine aborted a connect in flight; it settles once its socket is gone.
-    await Promise.allSettled([...this.#opening]);
+    await this.#connector.settled();
     this.#letGo();
     this.#metrics.stop();
     this.#endQueues();
+  }
+
+  /** A closing or closed feed sends nothing more: what waits in the send queue is refused. */
+  #refuseQueued(): void {
+    if (!this.#sendQueue?.length) return;
+    const error = this.actor.getSnapshot().context.lastError;
+    const cause = error?.code === 'RECONNECTS_EXHAUSTED' ? error : undefined;
+    this.#sendQueue.refuseAll(new LifelineError('FEED_CLOSED', 'the feed closed before a queued message could be sent', { cause }));
   }
 
   /** Stops holding the process open: once closed, by close() or on its own (reconnects exhausted). */
@@ -288,5 +320,17 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
     const exhausted = error?.code === 'RECONNECTS_EXHAUSTED' ? error : undefined;
     for (const queue of this.#queues) queue.end(exhausted);
     this.#queues.clear();
+  }
+}
+
+/** `send`'s options: only `queue`, a boolean. */
+function wantsQueue(options: unknown): boolean {
+  if (options === undefined) return false;
+  try {
+    const given = checkObject('options', options)!;
+    checkKnownKeys('options', given, ['queue']);
+    return checkBoolean('options.queue', given.queue, false);
+  } catch (error) {
+    throw new LifelineError('INVALID_REQUEST', error instanceof Error ? error.message : 'Expected `options` to be an object', { cause: error });
   }
 }

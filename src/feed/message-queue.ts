@@ -2,7 +2,9 @@
  * The bounded buffer behind `feed.messages()`: a ring of at most `capacity`
  * messages. When the reader falls behind, the overflow policy drops the oldest
  * (default: a market-data reader wants the latest) or the newest message, and
- * every drop is counted.
+ * every drop is counted. The drops from the first one until the reader has
+ * emptied the buffer again are one slow-consumer episode: the first drop of an
+ * episode says so, so that a consumer is told once per episode, not per message.
  */
 export interface FeedMessage {
   data: string | Buffer;
@@ -17,10 +19,13 @@ export class MessageQueue implements AsyncIterableIterator<FeedMessage> {
   #ended = false;
   #error: unknown;
   readonly #dropOldest: boolean;
-  readonly #onDrop: () => void;
+  readonly #onDrop: (episode: boolean) => void;
+  /** In a slow-consumer episode: a message was dropped since the buffer was last empty. */
+  #behind = false;
   readonly #onReturn: (queue: MessageQueue) => void;
 
-  constructor(capacity: number, dropOldest: boolean, onDrop: () => void, onReturn: (queue: MessageQueue) => void) {
+  /** `onDrop(episode)` is called for each dropped message; `episode` is true for the first of a slow-consumer episode. */
+  constructor(capacity: number, dropOldest: boolean, onDrop: (episode: boolean) => void, onReturn: (queue: MessageQueue) => void) {
     this.#ring = new Array(capacity);
     this.#dropOldest = dropOldest;
     this.#onDrop = onDrop;
@@ -37,7 +42,8 @@ export class MessageQueue implements AsyncIterableIterator<FeedMessage> {
     }
     const capacity = this.#ring.length;
     if (this.#size === capacity) {
-      this.#onDrop();
+      this.#onDrop(!this.#behind);
+      this.#behind = true;
       if (!this.#dropOldest) return;
       this.#head = (this.#head + 1) % capacity;
       this.#size--;
@@ -64,7 +70,8 @@ export class MessageQueue implements AsyncIterableIterator<FeedMessage> {
       const value = this.#ring[this.#head]!;
       this.#ring[this.#head] = undefined;
       this.#head = (this.#head + 1) % this.#ring.length;
-      this.#size--;
+      // Caught up: the next drop starts a new episode.
+      if (--this.#size === 0) this.#behind = false;
       return Promise.resolve({ value, done: false });
     }
     if (this.#ended) {

@@ -15,7 +15,6 @@ import type { FeedStats } from '../telemetry/stats.js';
 import { feedState } from '../machines/feed.js';
 import { errorCode, feedMessageChannel, feedStateChannel, publish } from '../telemetry/diagnostics.js';
 import { feedInstruments, type FeedInstruments } from '../telemetry/otel.js';
-import { redactUrl } from '../redact.js';
 import { watchStates } from '../telemetry/state-watch.js';
 
 /** What the observer reads of its feed. */
@@ -35,12 +34,9 @@ export class FeedObserver {
   #unobserve: (() => void) | undefined;
 
   constructor(feed: ObservedFeed, meter: MeterLike | undefined) {
-    const current = () => {
-      const { urls, urlIndex } = feed.actor.getSnapshot().context;
-      return redactUrl(urls[urlIndex]!);
-    };
+    const current = () => feed.stats().url;
     this.#url = current();
-    const url = redactUrl(feed.actor.getSnapshot().context.urls[0]!);
+    const url = this.#url;
     this.#attributes = { url };
     if (meter) {
       this.#instruments = feedInstruments(meter);

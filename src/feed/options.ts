@@ -5,12 +5,15 @@
 import { withNow, type Clock } from '../clock.js';
 import { checkDialLimiter, type DialLimiter } from '../transport/dial-limiter.js';
 import { checkTls, type TlsOptions } from '../transport/tls-options.js';
+import { checkPerMessageDeflate, checkProtocols, type PerMessageDeflateOptions } from '../transport/websocket-options.js';
 import { checkBackoff, FEED_BACKOFF, type BackoffOptions, type BackoffPolicy } from '../machines/backoff.js';
-import { FEED_STABLE_AFTER, type FeedClock, type HeartbeatOptions } from '../machines/feed.js';
-import { checkFunction, checkKnownKeys, checkNumber, checkObject, checkRandom, checkStrings, checkUrls, guardOptions, invalid, MAX_TIMEOUT } from '../validate.js';
+import { FEED_STABLE_AFTER, type FeedClock, type FeedEndpoint, type HeartbeatOptions } from '../machines/feed.js';
+import { checkFunction, checkKnownKeys, checkNumber, checkObject, checkRandom, checkStrings, guardOptions, invalid, MAX_TIMEOUT } from '../validate.js';
 import { clock, flag, integer, oneOf, readOptions, timeout, together, type OptionTable } from '../option-table.js';
 import { flattenHeaders, type HeaderInput } from '../transport/headers.js';
-import { scrubbedView } from '../redact.js';
+import { scrubbedView, urlSecrets } from '../redact.js';
+import { checkEndpoints, headerRecord, type HeadersProvider, type UrlProvider } from './providers.js';
+import { checkSendQueue, DEFAULT_SEND_QUEUE, type SendQueueLimits, type SendQueueOptions } from './send-queue.js';
 import { DEFAULT_HISTORY } from '../telemetry/recorder.js';
 import { inspectionChecks, resolveInspection, type InspectionOptions, type ResolvedInspection } from '../telemetry/options.js';
 
@@ -22,15 +25,23 @@ export const DEFAULT_MESSAGE_BUFFER = 1_024;
 export const DEFAULT_OVERFLOW: Overflow = 'drop-oldest';
 export const DEFAULT_CLOSE_TIMEOUT = 1_000;
 export const DEFAULT_FEED_REF = true;
+export const DEFAULT_PER_MESSAGE_DEFLATE = false;
 
 /** What `feed.messages()` does when its buffer is full: drop the oldest or the newest message (counted in `stats().dropped`). */
 export type Overflow = 'drop-oldest' | 'drop-newest';
 
 export interface FeedOptions extends InspectionOptions {
-  /** `ws://` or `wss://`, a string or a `URL`. One of `url` or `urls` is required. */
-  url?: string | URL;
-  /** Several endpoints of one feed; a reconnect tries the one with the fewest recent failures first. */
-  urls?: (string | URL)[];
+  /**
+   * `ws://` or `wss://`, a string or a `URL`; or a function returning one (at once or as a
+   * promise), called before every connect, e.g. to fetch a listen key: see {@link UrlProvider}.
+   * One of `url` or `urls` is required.
+   */
+  url?: string | URL | UrlProvider;
+  /**
+   * Several endpoints of one feed (each as `url` takes it); a reconnect tries the one with the
+   * fewest recent failures first. `feed.setUrls()` replaces them.
+   */
+  urls?: (string | URL | UrlProvider)[];
   /** Messages sent, in order, on every connect. Default none. */
   subscriptions?: string[];
   /** Ping every `interval` ms; no pong within `timeout` ms poisons the feed. Default off. */
@@ -39,7 +50,10 @@ export interface FeedOptions extends InspectionOptions {
   staleAfter?: number;
   /** Largest message accepted, in bytes (ws `maxPayload`). Default {@link DEFAULT_MAX_MESSAGE_SIZE} (16 MiB). */
   maxMessageSize?: number;
-  /** Deadline for TCP + TLS + the WebSocket upgrade (ms). Default {@link DEFAULT_FEED_CONNECT_TIMEOUT} (5 000). */
+  /**
+   * Deadline for TCP + TLS + the WebSocket upgrade (ms); each call of a `url` or `headers` provider
+   * gets as long again, timed on `clock`. Default {@link DEFAULT_FEED_CONNECT_TIMEOUT} (5 000).
+   */
   connectTimeout?: number;
   /** Reconnect delays. Default 100 ms doubling to 30 s, full jitter ({@link FEED_BACKOFF}). */
   backoff?: BackoffOptions;
@@ -53,10 +67,32 @@ export interface FeedOptions extends InspectionOptions {
   messageBuffer?: number;
   /** Overflow policy of that buffer. Default {@link DEFAULT_OVERFLOW} ('drop-oldest'). */
   overflow?: Overflow;
-  /** Headers of the upgrade request (e.g. an API key): an object, or [name, value] pairs (an array of pairs, a Map, a Headers). Default none. */
-  headers?: HeaderInput;
+  /**
+   * Bounds of the queue `feed.send(text, { queue: true })` uses while the feed is not live:
+   * `size` messages, each for `maxAge` ms. Default {@link DEFAULT_SEND_QUEUE} (100 messages, 5 000 ms).
+   */
+  sendQueue?: SendQueueOptions;
+  /**
+   * Headers of the upgrade request (e.g. an API key): an object, or [name, value] pairs (an
+   * array of pairs, a Map, a Headers); or a function returning them, called before every
+   * connect (see {@link HeadersProvider}). Default none.
+   */
+  headers?: HeaderInput | HeadersProvider;
   /** TLS options for `wss://`. Certificates are verified by default. */
   tls?: TlsOptions;
+  /**
+   * Subprotocols to offer (`Sec-WebSocket-Protocol`), in order of preference. A server that
+   * picks none of them fails the connect (CONNECT_FAILED); `stats().protocol` is the one it
+   * picked. Default none.
+   */
+  protocols?: string | string[];
+  /**
+   * Offer permessage-deflate: `true` with ws's defaults, or its parameters. `maxMessageSize`
+   * then bounds a message after decompression. Default {@link DEFAULT_PER_MESSAGE_DEFLATE}
+   * (false): compression costs CPU and a zlib context per connection, and adds latency to
+   * every message; turn it on for a venue whose messages are large and repetitive.
+   */
+  perMessageDeflate?: boolean | PerMessageDeflateOptions;
   /** Shared bound on dials (under way at once, started per second) across the pools and feeds given the same one. Default none. */
   dialLimiter?: DialLimiter;
   /**
@@ -75,7 +111,10 @@ export interface FeedOptions extends InspectionOptions {
 }
 
 export interface ResolvedFeedOptions {
-  urls: string[];
+  /** A URL as `new URL` writes it (the same URL matches itself in `setUrls`), or a provider. */
+  urls: FeedEndpoint[];
+  /** `urls` was given (errors name `urls[i]`), not `url`. */
+  listed: boolean;
   subscriptions: string[];
   heartbeat: HeartbeatOptions | undefined;
   staleAfter: number | undefined;
@@ -87,8 +126,11 @@ export interface ResolvedFeedOptions {
   ackTimeout: number;
   messageBuffer: number;
   overflow: Overflow;
-  headers: Record<string, string> | undefined;
+  sendQueue: SendQueueLimits;
+  headers: Record<string, string> | HeadersProvider | undefined;
   tls: TlsOptions | undefined;
+  protocols: string[] | undefined;
+  perMessageDeflate: boolean | PerMessageDeflateOptions;
   dialLimiter: DialLimiter | undefined;
   clock: FeedClock;
   random: () => number;
@@ -108,8 +150,10 @@ export const FEED_DEFAULTS = Object.freeze({
   ackTimeout: DEFAULT_ACK_TIMEOUT,
   messageBuffer: DEFAULT_MESSAGE_BUFFER,
   overflow: DEFAULT_OVERFLOW,
+  sendQueue: DEFAULT_SEND_QUEUE,
   history: DEFAULT_HISTORY,
   ref: DEFAULT_FEED_REF,
+  perMessageDeflate: DEFAULT_PER_MESSAGE_DEFLATE,
 });
 
 function checkHeartbeat(field: string, value: unknown): HeartbeatOptions | undefined {
@@ -141,11 +185,15 @@ const FEED_OPTIONS = {
   ackTimeout: timeout(DEFAULT_ACK_TIMEOUT, 1),
   messageBuffer: integer(DEFAULT_MESSAGE_BUFFER, { min: 1 }),
   overflow: oneOf<Overflow>(['drop-oldest', 'drop-newest'], DEFAULT_OVERFLOW),
+  sendQueue: checkSendQueue,
   // The same checks as a pool's default headers (HTTP token names; no CR, LF or NUL in a value), at
-  // connect rather than as a TypeError from ws on every reconnect.
-  headers: (field, value) => (value === undefined ? undefined : flattenHeaders(value, 'INVALID_OPTIONS', field)),
+  // connect rather than as a TypeError from ws on every reconnect. A provider's are checked per connect.
+  headers: (field, value) =>
+    value === undefined ? undefined : typeof value === 'function' ? (value as HeadersProvider) : flattenHeaders(value, 'INVALID_OPTIONS', field),
   ...inspectionChecks(DEFAULT_HISTORY),
   tls: checkTls,
+  protocols: checkProtocols,
+  perMessageDeflate: (field, value) => checkPerMessageDeflate(field, value, DEFAULT_PER_MESSAGE_DEFLATE),
   dialLimiter: (_field, value) => checkDialLimiter(value),
   clock,
   random: checkRandom,
@@ -159,27 +207,36 @@ export function resolveFeedOptions(value: unknown): ResolvedFeedOptions {
   return guardOptions(() => resolve(value));
 }
 
+/** `feed.setUrls(urls)`'s list, checked as the `urls` option is, kept scrubbed as at connect. */
+export function resolveSetUrls(urls: unknown, inspection: ResolvedInspection): FeedEndpoint[] {
+  // Always a list: left out, it is `urls` that is missing (checkEndpoints would name `url`).
+  if (urls === undefined) throw invalid('urls', 'a non-empty array of ws:// or wss:// URLs', urls);
+  const endpoints = guardOptions(() => checkEndpoints(undefined, urls));
+  const names = inspection.secretNames;
+  inspection.redactor.remember(staticUrls(endpoints).flatMap((url) => urlSecrets(url, names)));
+  return scrubbedView(endpoints, inspection.redactor);
+}
+
 function resolve(value: unknown): ResolvedFeedOptions {
-  const { url, urls, headers: flatHeaders, clock, history, secretHeaders, meter, ...checked } = readOptions(value, FEED_OPTIONS, 'an object with `url` or `urls`');
-  const texts = checkUrls(url, urls, ['ws:', 'wss:'], 'a ws:// or wss://', Infinity).map((each) => each.text);
-  // ws takes the upgrade's headers as an object: the checked copy, repeated names joined.
-  let headers: Record<string, string> | undefined;
-  if (flatHeaders) {
-    headers = {};
-    for (let i = 0; i < flatHeaders.length; i += 2) {
-      const name = flatHeaders[i]!;
-      headers[name] = name in headers ? `${headers[name]}, ${flatHeaders[i + 1]}` : flatHeaders[i + 1]!;
-    }
-  }
-  const inspection = resolveInspection({ history, secretHeaders, meter }, flatHeaders ?? [], texts);
+  const { url, urls, headers: given, clock, history, secretHeaders, meter, ...checked } = readOptions(value, FEED_OPTIONS, 'an object with `url` or `urls`');
+  const endpoints = checkEndpoints(url, urls);
+  const flatHeaders = Array.isArray(given) ? given : [];
+  const inspection = resolveInspection({ history, secretHeaders, meter }, flatHeaders, staticUrls(endpoints));
   return {
     ...checked,
     // The machine keeps them in its context; console.log(feed.actor) shows them scrubbed.
-    urls: scrubbedView(texts, inspection.redactor),
-    headers,
+    urls: scrubbedView(endpoints, inspection.redactor),
+    listed: urls !== undefined,
+    // ws takes the upgrade's headers as an object: the checked copy, repeated names joined.
+    headers: Array.isArray(given) ? headerRecord(given) : given,
     clock: withNow(clock),
     stableAfter: FEED_STABLE_AFTER,
     inspection,
     closeTimeout: DEFAULT_CLOSE_TIMEOUT,
   };
+}
+
+/** The endpoints that are URLs (a provider's URL is known only at its connect). */
+export function staticUrls(endpoints: readonly FeedEndpoint[]): string[] {
+  return endpoints.filter((endpoint): endpoint is string => typeof endpoint === 'string');
 }

@@ -35,6 +35,8 @@ export interface FeedConnection {
   /** Drops the socket at once. Idempotent. */
   destroy(): void;
   readonly closed: Promise<void>;
+  /** The subprotocol the server chose ('' for none). */
+  readonly protocol: string;
   /** Clock time of the last message received (see `FeedClock.now`). */
   readonly lastMessageAt: number;
   /**
@@ -86,14 +88,25 @@ export type FeedOpenOutcome = { type: 'open.done'; connection: FeedConnection } 
  * pool's slots, the actor and its AbortController per connect cost more than the connect's bookkeeping.
  */
 export interface FeedOpener {
-  /** Connects to `urls[index]`; `report` is called once with the outcome, never after `cancel()`, never synchronously. */
-  open(index: number, report: (outcome: FeedOpenOutcome) => void): void;
+  /**
+   * Connects to `url` (`urls[index]`); `report` is called once with the outcome, never after
+   * `cancel()`, never synchronously.
+   */
+  open(url: FeedEndpoint, index: number, report: (outcome: FeedOpenOutcome) => void): void;
   /** Abandons the connect under way, if any; a socket it still brings is closed, unreported. */
   cancel(): void;
 }
 
+/**
+ * One endpoint of a feed: a URL, or a function the opener calls for one before each connect
+ * (a URL provider). The machine only counts failures against it; replacing the list
+ * (`setUrls`) keeps the count of each endpoint found in both lists (the same string, or the
+ * same function).
+ */
+export type FeedEndpoint = string | ((...args: never[]) => unknown);
+
 export interface FeedInput {
-  urls: string[];
+  urls: readonly FeedEndpoint[];
   /** How to connect. */
   opener: FeedOpener;
   subscriptions: string[];
@@ -113,7 +126,7 @@ export interface FeedInput {
 
 export interface FeedContext extends FeedInput {
   connection: FeedConnection | undefined;
-  /** Index into `urls` of the current (or next) connection. */
+  /** Index into `urls` of the current (or next) connection; -1 when `setUrls` dropped the current one. */
   urlIndex: number;
   /** Recent failures per URL; the next connect prefers the URL with the fewest. */
   failures: number[];
@@ -139,6 +152,8 @@ export type FeedEvent =
   | { type: 'ack' }
   | { type: 'lost'; error: LifelineError }
   | { type: 'close' }
+  /** Replaces the endpoints; the next connect chooses among the new ones. */
+  | { type: 'setUrls'; urls: readonly FeedEndpoint[] }
   | FeedOpenOutcome;
 
 export type FeedState = 'connecting' | 'subscribing' | 'healthy' | 'poisoned' | 'backoff' | 'closing' | 'closed';
@@ -223,6 +238,19 @@ export const feedMachine = setup({
       reconnects: ({ context }) => context.reconnects + 1,
     }),
     forgetConnection: assign({ connection: undefined }),
+    /**
+     * An endpoint in both lists keeps its failure count (as nats' `set_server_pool`); a new one
+     * starts at 0. A connection in use stays up: the new list counts from the next connect.
+     */
+    replaceUrls: assign(({ context, event }) => {
+      if (event.type !== 'setUrls') return {};
+      const at = (url: FeedEndpoint) => context.urls.indexOf(url);
+      return {
+        urls: event.urls,
+        failures: event.urls.map((url) => context.failures[at(url)] ?? 0),
+        urlIndex: context.urlIndex < 0 ? -1 : event.urls.indexOf(context.urls[context.urlIndex]!),
+      };
+    }),
     giveUp: assign({
       lastError: ({ context }) =>
         new LifelineError('RECONNECTS_EXHAUSTED', `gave up after ${context.maxReconnects} reconnect attempts`, {
@@ -242,7 +270,7 @@ export const feedMachine = setup({
     unwatchConnection: ({ context }) => context.connection?.unwatch(),
     /** The outcome comes back as `open.done` or `open.error`; leaving `connecting` first cancels it. */
     startOpen: ({ context, self }) =>
-      context.opener.open(context.urlIndex, (outcome) => {
+      context.opener.open(context.urls[context.urlIndex]!, context.urlIndex, (outcome) => {
         // A feed stopped with its owner (no exit action cancels the connect then) takes no connection.
         if (self.getSnapshot().status === 'active') self.send(outcome);
         else if (outcome.type === 'open.done') outcome.connection.destroy();
@@ -269,6 +297,7 @@ export const feedMachine = setup({
     close: '.closing',
     subscribe: { actions: 'recordSubscribe' },
     unsubscribe: { actions: 'recordUnsubscribe' },
+    setUrls: { actions: 'replaceUrls' },
   },
   states: {
     connecting: {

@@ -31,6 +31,8 @@ export interface InspectionOptions {
 export interface ResolvedInspection {
   history: number;
   redactor: Redactor;
+  /** `secretHeaders`, lower-cased: for secrets learnt after connect (a feed's providers). */
+  secretNames: ReadonlySet<string>;
   meter: MeterLike | undefined;
 }
 
@@ -51,7 +53,7 @@ export function resolveInspection(
 ): ResolvedInspection {
   const extra = new Set(checked.secretHeaders.map((name) => name.toLowerCase()));
   const secrets = [...headerSecrets(headers, extra), ...urls.flatMap((url) => urlSecrets(url, extra))];
-  return { history: checked.history, redactor: new Redactor(secrets), meter: checked.meter };
+  return { history: checked.history, redactor: new Redactor(secrets), secretNames: extra, meter: checked.meter };
 }
 
 /** The flight recorder a pool or feed asked for, or undefined when `history` is 0 (then nothing is recorded or subscribed). */

@@ -41,13 +41,19 @@ export interface FeedStats {
   messages: number;
   /** Messages dropped by full `messages()` buffers. */
   dropped: number;
+  /** Slow-consumer episodes: times a `messages()` reader fell behind until its buffer overflowed (the `slow` event). */
+  slowConsumers: number;
   /** Connections opened since connect() (the first one included). */
   connections: number;
   /** Consecutive failures since the feed was last stably live. */
   attempts: number;
-  /** The endpoint in use, as scheme://host:port. */
+  /** The endpoint of the current or last connect, as scheme://host:port (`(url provider)` until a URL provider first answered). */
   url: string;
+  /** The subprotocol the server chose for the current connection ('' for none); undefined while not connected. */
+  protocol: string | undefined;
   subscriptions: number;
+  /** Messages waiting in the send queue (`send(text, { queue: true })`) for the feed to go live. */
+  queued: number;
   /** The last error's code, if any. */
   lastError: string | undefined;
 }

@@ -15,7 +15,7 @@ import { LifelineError, type ErrorCode } from '../errors.js';
 import { describeValue } from '../validate.js';
 
 /** RFC 9110 token characters: what a header name may contain. */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+export const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 /** CR, LF or NUL in a value would split the header block: header injection. */
 const UNSAFE_VALUE = /[\r\n\0]/;
 /** What undici lets through in a value (tab, space, visible ASCII, Latin-1); it fails the request otherwise. */

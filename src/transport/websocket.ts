@@ -13,6 +13,7 @@ import { LifelineError } from '../errors.js';
 import type { FeedClock, FeedConnection, FeedConnectionEvent, FeedWatchEvent, FeedWatchOptions } from '../machines/feed.js';
 import { ConnectionWatch } from './watchdog.js';
 import type { TlsOptions } from './dial.js';
+import type { PerMessageDeflateOptions } from './websocket-options.js';
 
 export interface WebSocketTarget {
   url: string;
@@ -21,6 +22,10 @@ export interface WebSocketTarget {
   maxMessageSize: number;
   tls: TlsOptions | undefined;
   headers: Record<string, string> | undefined;
+  /** Subprotocols offered, in order of preference; ws fails the handshake if the server picks none of them. */
+  protocols: string[] | undefined;
+  /** Offer permessage-deflate (ws's defaults for `true`). */
+  perMessageDeflate: boolean | PerMessageDeflateOptions;
   clock: FeedClock;
   /** How long a closing handshake may take before the socket is terminated (ms): the feed's own close, or one the peer started. */
   closeTimeout: number;
@@ -42,6 +47,8 @@ export class WsFeedConnection implements FeedConnection {
 
   readonly closed: Promise<void>;
   lastMessageAt: number;
+  /** The subprotocol the server chose ('' for none). */
+  readonly protocol: string;
   readonly #ws: WebSocket;
   readonly #closeTimeout: number;
   readonly #listeners = new Set<(event: FeedConnectionEvent) => void>();
@@ -53,6 +60,7 @@ export class WsFeedConnection implements FeedConnection {
 
   private constructor(ws: WebSocket, target: WebSocketTarget, sink: MessageSink) {
     this.#ws = ws;
+    this.protocol = ws.protocol;
     this.#closeTimeout = target.closeTimeout;
     const clock = target.clock;
     this.lastMessageAt = clock.now();
@@ -201,7 +209,8 @@ export function openWebSocket(target: WebSocketTarget, signal: AbortSignal, sink
       // own close frame too); a peer that never closes its side must not hold a feed that long.
       closeTimeout: target.closeTimeout,
       handshakeTimeout: target.connectTimeout,
-      perMessageDeflate: false,
+      // ws takes `clientMaxWindowBits: true` (let the server choose); @types/ws 8.18 declares only numbers.
+      perMessageDeflate: target.perMessageDeflate as WebSocket.ClientOptions['perMessageDeflate'],
       headers: target.headers,
       createConnection: connectSocket(new URL(target.url).protocol === 'wss:', target.ref, (dialed) => {
         socket = dialed;
@@ -215,7 +224,7 @@ export function openWebSocket(target: WebSocketTarget, signal: AbortSignal, sink
         servername: target.tls.servername,
       }),
     };
-    const ws = new WebSocket(target.url, options);
+    const ws = new WebSocket(target.url, target.protocols, options);
     let failure: LifelineError | undefined;
     const fail = (reason: string, cause?: unknown) => {
       failure ??= new LifelineError('CONNECT_FAILED', `connect to ${where} failed: ${reason}`, { cause });

@@ -8,12 +8,13 @@ import {
   DEFAULT_FEED_CONNECT_TIMEOUT,
   DEFAULT_FEED_REF,
   DEFAULT_REPLAY,
+  DEFAULT_SEND_QUEUE,
   Feed,
   FEED_DEFAULTS,
-  isLifelineError,
   POOL_DEFAULTS,
   type FeedOptions,
 } from '../../src/index.js';
+import { thrown } from '../helpers/errors.js';
 import { openFeed, waitForState } from '../helpers/feed.js';
 import { startWsServer } from '../helpers/ws-server.js';
 
@@ -37,15 +38,24 @@ describe('feed options', () => {
     [{ url: 'ws://x', headers: { auth: 'k\r\nx: 1' } }, 'Expected `headers.auth` to contain no CR, LF or NUL character'],
     [{ url: 'ws://x', headers: { 'bad name': 'v' } }, 'Expected `headers` names to be HTTP tokens, got an invalid name of 8 characters'],
     [{ url: 'wss://x', tls: { rejectUnauthorized: 0 } }, 'Expected `tls.rejectUnauthorized` to be a boolean, got 0 (number)'],
+    [{ url: 'ws://x', sendQueue: 5 }, 'Expected `sendQueue` to be an object, got 5 (number)'],
+    [{ url: 'ws://x', sendQueue: { size: 0 } }, 'Expected `sendQueue.size` to be an integer from 1 to 1000000, got 0 (number)'],
+    [{ url: 'ws://x', sendQueue: { maxAge: 0.5 } }, 'Expected `sendQueue.maxAge` to be an integer from 1 to 2147483647, got 0.5 (number)'],
+    [{ url: 'ws://x', sendQueue: { ttl: 1 } }, 'Unknown option `sendQueue.ttl`; known options are size, maxAge'],
+    [{ url: 'ws://x', protocols: 5 }, 'Expected `protocols` to be a subprotocol name or an array of them, got 5 (number)'],
+    [{ url: 'ws://x', protocols: 'a b' }, 'Expected `protocols` to be a subprotocol name (an HTTP token), got a string of 3 characters'],
+    [{ url: 'ws://x', protocols: ['v1', 'v1'] }, 'Expected `protocols[1]` to be a subprotocol not offered before, got a repeat'],
+    [{ url: 'ws://x', protocols: ['v1', 2] }, 'Expected `protocols[1]` to be a subprotocol name (an HTTP token), got 2 (number)'],
+    [{ url: 'ws://x', perMessageDeflate: 'yes' }, 'Expected `perMessageDeflate` to be a boolean or an object of permessage-deflate parameters, got a string of 3 characters'],
+    [{ url: 'ws://x', perMessageDeflate: { serverMaxWindowBits: 16 } }, 'Expected `perMessageDeflate.serverMaxWindowBits` to be an integer from 8 to 15, got 16 (number)'],
+    [{ url: 'ws://x', perMessageDeflate: { clientNoContextTakeover: 1 } }, 'Expected `perMessageDeflate.clientNoContextTakeover` to be a boolean, got 1 (number)'],
+    [{ url: 'ws://x', perMessageDeflate: { zlibDeflateOptions: { level: 10 } } }, 'Expected `perMessageDeflate.zlibDeflateOptions.level` to be an integer from -1 to 9, got 10 (number)'],
+    [
+      { url: 'ws://x', perMessageDeflate: { zlibInflateOptions: {} } },
+      'Unknown option `perMessageDeflate.zlibInflateOptions`; known options are serverNoContextTakeover, clientNoContextTakeover, serverMaxWindowBits, clientMaxWindowBits, threshold, concurrencyLimit, zlibDeflateOptions',
+    ],
   ])('%j is refused', (options, message) => {
-    let error: unknown;
-    try {
-      Feed.connect(options as FeedOptions);
-    } catch (e) {
-      error = e;
-    }
-    expect(isLifelineError(error, 'INVALID_OPTIONS')).toBe(true);
-    expect((error as Error).message).toBe(message);
+    expect(thrown(() => Feed.connect(options as FeedOptions))).toMatchObject({ code: 'INVALID_OPTIONS', message });
   });
 });
 
@@ -63,7 +73,8 @@ describe('feed options shared with pools', () => {
 
   it('lists every default in one frozen object, the same values as the constants', () => {
     expect(Object.isFrozen(FEED_DEFAULTS) && Object.isFrozen(POOL_DEFAULTS)).toBe(true);
-    expect(FEED_DEFAULTS).toMatchObject({ connectTimeout: DEFAULT_FEED_CONNECT_TIMEOUT, ref: DEFAULT_FEED_REF });
+    expect(FEED_DEFAULTS).toMatchObject({ connectTimeout: DEFAULT_FEED_CONNECT_TIMEOUT, ref: DEFAULT_FEED_REF, sendQueue: DEFAULT_SEND_QUEUE });
+    expect(DEFAULT_SEND_QUEUE).toEqual({ size: 100, maxAge: 5_000 });
     expect(POOL_DEFAULTS).toMatchObject({ connections: DEFAULT_CONNECTIONS, replay: DEFAULT_REPLAY });
   });
 });

@@ -28,6 +28,8 @@ const NESTED_KEYS: Record<string, string[]> = {
   tls: ['ca', 'cert', 'key', 'rejectUnauthorized', 'servername', 'rejectUnauthorised'],
   backoff: ['initial', 'max', 'factor', 'jitter', 'delay', 'maximum'],
   heartbeat: ['interval', 'timeout', 'every'],
+  sendQueue: ['size', 'maxAge', 'ttl'],
+  perMessageDeflate: ['serverMaxWindowBits', 'clientMaxWindowBits', 'threshold', 'zlibDeflateOptions', 'zlibInflateOptions'],
 };
 
 const BAD_URLS = [

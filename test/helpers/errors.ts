@@ -12,3 +12,14 @@ export async function rejection(promise: Promise<unknown>): Promise<LifelineErro
   if (!isLifelineError(error)) throw error instanceof Error ? error : new Error(`expected a LifelineError, got ${String(error)}`);
   return error;
 }
+
+/** The error `run` throws, asserted to be a LifelineError (the synchronous `rejection`). */
+export function thrown(run: () => unknown): LifelineError {
+  try {
+    run();
+  } catch (error) {
+    if (isLifelineError(error)) return error;
+    throw error;
+  }
+  throw new Error('expected a throw, but it returned');
+}

@@ -43,8 +43,10 @@ const lostCode: Record<Fault, string> = {
 };
 /** Heartbeat and staleness are faults of a live feed; while subscribing, a dead socket is enough. */
 const timerFaults = new Set<string>(['pong', 'stale']);
+/** setUrls is refused (FEED_CLOSED) once the feed is closing: the model's machine would take it. */
 const filterEvents = (snapshot: ModelSnapshot, event: EventObject) =>
-  !(event.type === 'lost' && timerFaults.has((event as { fault?: string }).fault ?? '') && !snapshot.matches({ connected: 'healthy' }));
+  !(event.type === 'lost' && timerFaults.has((event as { fault?: string }).fault ?? '') && !snapshot.matches({ connected: 'healthy' })) &&
+  !(event.type === 'setUrls' && snapshot.matches('closing'));
 
 interface Run {
   server: TestWsServer;
@@ -192,6 +194,12 @@ function actions(run: Run, path: ModelPath): Record<string, (step: Step) => Prom
     close: () => {
       run.closing ??= run.feed.close();
     },
+    setUrls: () => {
+      // The same server, so the path goes on as the model says; its failure count is kept.
+      const failures = context(run).failures;
+      run.feed.setUrls([run.server.url]);
+      expect(context(run).failures).toEqual(failures);
+    },
   };
 }
 
@@ -244,7 +252,7 @@ const scenarios = [
 modelSuite(
   feedMachine,
   { events: lostFaults, filterEvents },
-  18,
+  19,
   {
     start,
     actions,

@@ -7,7 +7,7 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { ClientPool, Feed, isLifelineError } from '../../src/index.js';
-import { isSecretName, REDACTED, Redactor, urlSecrets } from '../../src/redact.js';
+import { isSecretName, MAX_REMEMBERED_SECRETS, REDACTED, Redactor, urlSecrets } from '../../src/redact.js';
 import { poolRecorder, poolRequestDefaults } from '../../src/pool/client-pool.js';
 import { feedRecorder } from '../../src/feed/feed.js';
 import { logFeed, logSlot } from '../../src/testing/index.js';
@@ -15,6 +15,8 @@ import { startHttpServer } from '../helpers/http-server.js';
 import { openPool } from '../helpers/pool.js';
 import { openFeed, waitForState } from '../helpers/feed.js';
 import { startWsServer } from '../helpers/ws-server.js';
+import { startWsVenue } from '../helpers/ws-venue.js';
+import { waitFor } from '../helpers/pool.js';
 
 const SECRETS = {
   apiKey: 'k3y-SECRET-0001',
@@ -101,6 +103,38 @@ describe('redaction', () => {
   });
 });
 
+describe('redaction of what providers return', () => {
+  it("a feed's provided URL and headers: no secret in stats, history, errors, or any event an XState inspector sees", async () => {
+    const venue = await startWsVenue({
+      // The first connect is refused (an error that names the URL), the rest accepted.
+      verifyClient: (_info, accept) => accept(venue.upgrades.length + refused++ > 0, 401),
+    });
+    let refused = 0;
+    const feed = openFeed({
+      url: async () => `${venue.url}/user?listenKey=${SECRETS.token}&signature=${SECRETS.apiKey}`,
+      headers: async () => ({ authorization: `Bearer ${SECRETS.bearer}`, 'x-desk': SECRETS.desk }),
+      secretHeaders: ['x-desk'],
+      subscriptions: ['s'],
+      backoff: { initial: 1, max: 5 },
+    });
+    // Attached before the first provider call (a turn later): it sees every event that could carry what they return.
+    const inspected: string[] = [];
+    feed.actor.system.inspect((event) => inspected.push(inspect(event, { depth: 5 })));
+    const errors: unknown[] = [];
+    feed.on('error', (error) => errors.push(...messages(error), inspect(error, { depth: 5 })));
+    await waitForState(feed, 'healthy');
+    venue.dropAll();
+    await waitFor(() => venue.upgrades.length === 2 && feed.state === 'healthy', () => feed.stats());
+    // The venue got the real values.
+    expect(venue.upgrades[0]!.path).toContain(SECRETS.token);
+    expect(venue.upgrades[0]!.headers.authorization).toBe(`Bearer ${SECRETS.bearer}`);
+    expect(errors.length).toBeGreaterThan(0);
+    expect(inspected.length).toBeGreaterThan(10);
+    expect(feed.stats().url).toBe(venue.url);
+    expectNoSecret([...inspected, feed.history(), feedRecorder(feed)!.summaries(), feed.stats(), ...errors, inspect(feed.actor, { depth: 6 })]);
+  });
+});
+
 describe('redaction in util.inspect and JSON.stringify', () => {
   it('console.log of a pool, a feed, their actors and their errors shows no secret, while the real values are still sent', async () => {
     const server = await startHttpServer((req, res) => res.end(JSON.stringify(req.headers)));
@@ -152,6 +186,13 @@ describe('Redactor', () => {
     expect(redactor.text('k=abcdef, j=abcd, abcdabcd')).toBe(`k=${REDACTED}, j=${REDACTED}, ${REDACTED}${REDACTED}`);
     // Too short to be a secret: scrubbing it would mangle ordinary text.
     expect(redactor.text('xyz')).toBe('xyz');
+  });
+
+  it('remembers secrets learnt after connect (a provider\'s), only the newest MAX_REMEMBERED_SECRETS', () => {
+    const redactor = new Redactor(['fixed-secret']);
+    for (let i = 0; i < MAX_REMEMBERED_SECRETS + 6; i++) redactor.remember([`key-${String(i).padStart(4, '0')}`]);
+    const newest = `key-${String(MAX_REMEMBERED_SECRETS + 5).padStart(4, '0')}`;
+    expect(redactor.text(`${newest} key-0006 key-0005 fixed-secret`)).toBe(`${REDACTED} ${REDACTED} key-0005 ${REDACTED}`);
   });
 
   it('knows secret names and the secret parts of a URL', () => {
