@@ -31,7 +31,7 @@ export class FeedConnector implements FeedOpener {
     this.#options = options;
     this.#sink = sink;
     this.listed = options.listed;
-    const first = options.urls[0]!;
+    const first = options.machine.urls[0]!;
     this.url = typeof first === 'string' ? redactUrl(first) : PROVIDER_LABEL;
   }
 
@@ -58,7 +58,7 @@ export class FeedConnector implements FeedOpener {
 
   async #dial(endpoint: FeedEndpoint, field: string, signal: AbortSignal): Promise<FeedConnection> {
     const options = this.#options;
-    const call: ProviderCall = { signal, timeout: options.connectTimeout, clock: options.clock };
+    const call: ProviderCall = { signal, timeout: options.connectTimeout, clock: options.machine.clock };
     const url = await endpointUrl(endpoint, field, call);
     const { headers, flat } = await connectHeaders(options.headers, call);
     if (typeof endpoint !== 'string' || flat.length > 0) {
@@ -77,9 +77,9 @@ export class FeedConnector implements FeedOpener {
           headers,
           protocols: options.protocols,
           perMessageDeflate: options.perMessageDeflate,
-          clock: options.clock,
+          clock: options.machine.clock,
           closeTimeout: options.closeTimeout,
-          trackLastMessage: options.staleAfter !== undefined,
+          trackLastMessage: options.machine.staleAfter !== undefined,
           ref: options.ref,
         },
         signal,

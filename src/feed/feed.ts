@@ -99,21 +99,8 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
     this.#options = options;
     this.#connector = new FeedConnector(options, (data, isBinary) => this.#deliver(data, isBinary));
     this.actor = createActor(feedMachine, {
-      clock: options.clock,
-      input: {
-        urls: options.urls,
-        opener: this.#connector,
-        subscriptions: options.subscriptions,
-        backoff: options.backoff,
-        random: options.random,
-        stableAfter: options.stableAfter,
-        maxReconnects: options.maxReconnects,
-        isAck: options.isAck,
-        ackTimeout: options.ackTimeout,
-        heartbeat: options.heartbeat,
-        staleAfter: options.staleAfter,
-        clock: options.clock,
-      },
+      clock: options.machine.clock,
+      input: { options: options.machine, opener: this.#connector },
     });
     watchStates(this.actor, {
       state: feedState,
@@ -193,7 +180,7 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
     }
     if (state !== 'healthy') {
       if (!queue) return Promise.reject(new LifelineError('NOT_LIVE', `the feed is not live (${state})`));
-      this.#sendQueue ??= new SendQueue(this.#options.sendQueue, this.#options.clock);
+      this.#sendQueue ??= new SendQueue(this.#options.sendQueue, this.#options.machine.clock);
       return this.#sendQueue.add(text);
     }
     // Healthy: the machine holds the connection it went live on.

@@ -7,7 +7,7 @@ import { checkDialLimiter, type DialLimiter } from '../transport/dial-limiter.js
 import { checkTls, type TlsOptions } from '../transport/tls-options.js';
 import { checkPerMessageDeflate, checkProtocols, type PerMessageDeflateOptions } from '../transport/websocket-options.js';
 import { checkBackoff, FEED_BACKOFF, type BackoffOptions, type BackoffPolicy } from '../machines/backoff.js';
-import { FEED_STABLE_AFTER, type FeedClock, type FeedEndpoint, type HeartbeatOptions } from '../machines/feed.js';
+import { FEED_STABLE_AFTER, type FeedClock, type FeedEndpoint, type FeedMachineOptions, type HeartbeatOptions } from '../machines/feed.js';
 import { checkFunction, checkKnownKeys, checkNumber, checkObject, checkRandom, checkStrings, guardOptions, invalid, MAX_TIMEOUT } from '../validate.js';
 import { clock, flag, integer, oneOf, readOptions, timeout, together, type OptionTable } from '../option-table.js';
 import { flattenHeaders, type HeaderInput } from '../transport/headers.js';
@@ -111,19 +111,17 @@ export interface FeedOptions extends InspectionOptions {
 }
 
 export interface ResolvedFeedOptions {
-  /** A URL as `new URL` writes it (the same URL matches itself in `setUrls`), or a provider. */
-  urls: FeedEndpoint[];
+  /**
+   * What the feed machine reads (urls, subscriptions, backoff, random, stableAfter,
+   * maxReconnects, isAck, ackTimeout, heartbeat, staleAfter, clock): one object, passed as
+   * it is as the machine's input. `urls` are URLs as `new URL` writes them (the same URL
+   * matches itself in `setUrls`), or providers, in a scrubbed view.
+   */
+  machine: FeedMachineOptions;
   /** `urls` was given (errors name `urls[i]`), not `url`. */
   listed: boolean;
-  subscriptions: string[];
-  heartbeat: HeartbeatOptions | undefined;
-  staleAfter: number | undefined;
   maxMessageSize: number;
   connectTimeout: number;
-  backoff: BackoffPolicy;
-  maxReconnects: number;
-  isAck: FeedOptions['isAck'];
-  ackTimeout: number;
   messageBuffer: number;
   overflow: Overflow;
   sendQueue: SendQueueLimits;
@@ -132,9 +130,6 @@ export interface ResolvedFeedOptions {
   protocols: string[] | undefined;
   perMessageDeflate: boolean | PerMessageDeflateOptions;
   dialLimiter: DialLimiter | undefined;
-  clock: FeedClock;
-  random: () => number;
-  stableAfter: number;
   /** Recorder capacity and the scrubber of everything inspection produces. */
   inspection: ResolvedInspection;
   closeTimeout: number;
@@ -218,19 +213,47 @@ export function resolveSetUrls(urls: unknown, inspection: ResolvedInspection): F
 }
 
 function resolve(value: unknown): ResolvedFeedOptions {
-  const { url, urls, headers: given, clock, history, secretHeaders, meter, ...checked } = readOptions(value, FEED_OPTIONS, 'an object with `url` or `urls`');
+  const {
+    url,
+    urls,
+    headers: given,
+    clock,
+    history,
+    secretHeaders,
+    meter,
+    subscriptions,
+    heartbeat,
+    staleAfter,
+    backoff,
+    maxReconnects,
+    isAck,
+    ackTimeout,
+    random,
+    ...checked
+  } = readOptions(value, FEED_OPTIONS, 'an object with `url` or `urls`');
   const endpoints = checkEndpoints(url, urls);
   const flatHeaders = Array.isArray(given) ? given : [];
   const inspection = resolveInspection({ history, secretHeaders, meter }, flatHeaders, staticUrls(endpoints));
+  const machine: FeedMachineOptions = {
+    // The machine keeps them in its context; console.log(feed.actor) and inspectors show them scrubbed.
+    urls: scrubbedView(endpoints, inspection.redactor),
+    subscriptions,
+    backoff,
+    random,
+    stableAfter: FEED_STABLE_AFTER,
+    maxReconnects,
+    isAck,
+    ackTimeout,
+    heartbeat,
+    staleAfter,
+    clock: withNow(clock),
+  };
   return {
     ...checked,
-    // The machine keeps them in its context; console.log(feed.actor) shows them scrubbed.
-    urls: scrubbedView(endpoints, inspection.redactor),
+    machine,
     listed: urls !== undefined,
     // ws takes the upgrade's headers as an object: the checked copy, repeated names joined.
     headers: Array.isArray(given) ? headerRecord(given) : given,
-    clock: withNow(clock),
-    stableAfter: FEED_STABLE_AFTER,
     inspection,
     closeTimeout: DEFAULT_CLOSE_TIMEOUT,
   };

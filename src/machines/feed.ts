@@ -105,10 +105,14 @@ export interface FeedOpener {
  */
 export type FeedEndpoint = string | ((...args: never[]) => unknown);
 
-export interface FeedInput {
+/**
+ * What the feed machine reads of a feed's options: the Feed resolves and checks them into this
+ * one object and passes it as it is. Machine input and context are what an XState inspector
+ * sees, so nothing secret is here: `urls` is a scrubbed view (a URL's token shows redacted),
+ * and headers, TLS options and providers' answers stay with the connector.
+ */
+export interface FeedMachineOptions {
   urls: readonly FeedEndpoint[];
-  /** How to connect. */
-  opener: FeedOpener;
   subscriptions: string[];
   backoff: BackoffPolicy;
   random: () => number;
@@ -124,7 +128,14 @@ export interface FeedInput {
   clock: FeedClock;
 }
 
-export interface FeedContext extends FeedInput {
+export interface FeedInput {
+  options: FeedMachineOptions;
+  /** How to connect. */
+  opener: FeedOpener;
+}
+
+export interface FeedContext extends FeedMachineOptions {
+  opener: FeedOpener;
   connection: FeedConnection | undefined;
   /** Index into `urls` of the current (or next) connection; -1 when `setUrls` dropped the current one. */
   urlIndex: number;
@@ -280,11 +291,12 @@ export const feedMachine = setup({
   },
 }).createMachine({
   id: 'feed',
-  context: ({ input }) => ({
-    ...input,
+  context: ({ input: { options, opener } }) => ({
+    ...options,
+    opener,
     connection: undefined,
     urlIndex: 0,
-    failures: input.urls.map(() => 0),
+    failures: options.urls.map(() => 0),
     attempts: 0,
     reconnects: 0,
     retryDelay: 0,
