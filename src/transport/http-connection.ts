@@ -70,7 +70,7 @@ const RETIRED = new LifelineError('CONNECTION_LOST', 'the connection was closed 
 void RETIRED.stack;
 
 export class HttpConnection implements SlotConnection {
-  readonly client: Client;
+  #client: Client | undefined;
   readonly closed: Promise<void>;
   readonly #socket: net.Socket;
   readonly #options: HttpConnectionOptions;
@@ -96,17 +96,52 @@ export class HttpConnection implements SlotConnection {
     this.#socket = socket;
     this.#options = options;
     this.#connectedAt = this.#lastResponseAt = options.now();
+    socket.on('data', this.#onEarlyData);
+    // undici reports socket errors to the request in flight; this listener keeps an idle
+    // socket's error (ECONNRESET) from becoming an uncaught exception, and reports the
+    // death at once: a socket emits 'error' only once destroyed, a turn before 'close'.
+    socket.on('error', (error) => this.#die(error));
+    // The server's FIN is the end of a keep-alive connection: report it at once rather
+    // than at 'close' (a turn or more later), so the slot leaves the free list before a
+    // caller can be handed a socket that will only answer "other side closed".
+    // `on`, not `once`: a socket emits each of these at most once, and `once` costs every idle
+    // connection a wrapper object and a bound function per listener.
+    socket.on('end', () => this.#die(undefined));
+    this.closed = new Promise((resolve) => {
+      socket.on('close', () => {
+        this.#die(undefined);
+        this.#client?.destroy(RETIRED).catch(() => {});
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * The undici Client bound to the socket, made for the first request. A Client costs about
+   * 11 us to build: a pool whose server ended 16 connections at once built 16 for the
+   * replacements while the caller waiting for the first one waited, and a connection that
+   * never serves (or ends before it does) needs none.
+   */
+  get client(): Client {
+    return (this.#client ??= this.#bindClient());
+  }
+
+  /**
+   * Until undici reads the socket nobody does, and bytes the server sends before the
+   * first request would sit in its buffer, to be parsed later as the answer to that
+   * request: a desync. Nothing can be an answer before a question, so such bytes
+   * poison the idle connection at once and the slot heals before anyone is handed it.
+   */
+  readonly #onEarlyData = (chunk: Buffer) => {
+    this.#deathError ??= new LifelineError('MALFORMED_RESPONSE', `the server sent ${chunk.length} bytes before any request`);
+    this.#socket.destroy();
+  };
+
+  #bindClient(): Client {
+    const socket = this.#socket;
+    const options = this.#options;
     let handedOver = false;
-    // Until undici reads the socket nobody does, and bytes the server sends before the
-    // first request would sit in its buffer, to be parsed later as the answer to that
-    // request: a desync. Nothing can be an answer before a question, so such bytes
-    // poison the idle connection at once and the slot heals before anyone is handed it.
-    const onEarlyData = (chunk: Buffer) => {
-      this.#deathError ??= new LifelineError('MALFORMED_RESPONSE', `the server sent ${chunk.length} bytes before any request`);
-      socket.destroy();
-    };
-    socket.on('data', onEarlyData);
-    this.client = new Client(options.origin, {
+    const client = new Client(options.origin, {
       connect: (_opts, callback) => {
         if (handedOver || socket.destroyed) {
           process.nextTick(callback, new LifelineError('CONNECTION_LOST', 'the connection is closed'), null);
@@ -114,7 +149,7 @@ export class HttpConnection implements SlotConnection {
         }
         handedOver = true;
         // From here undici reads the socket (paused mode, on 'readable'); hold the bytes for it.
-        socket.off('data', onEarlyData);
+        socket.off('data', this.#onEarlyData);
         socket.pause();
         // undici unrefs the socket whenever it is idle, and refs it only if it unref'd it itself.
         socket.ref();
@@ -132,29 +167,13 @@ export class HttpConnection implements SlotConnection {
       headersTimeout: options.headersTimeout,
       bodyTimeout: options.bodyTimeout,
     });
-    // undici reports socket errors to the request in flight; this listener keeps an idle
-    // socket's error (ECONNRESET) from becoming an uncaught exception, and reports the
-    // death at once: a socket emits 'error' only once destroyed, a turn before 'close'.
-    socket.on('error', (error) => this.#die(error));
     // 'disconnect' is undici telling us it gave up on the socket (a parser error, a
     // keep-alive hint that expired); without this a slot could hold a Client with no socket.
-    this.client.on('disconnect', (_origin, _targets, error) => {
+    client.on('disconnect', (_origin, _targets, error) => {
       this.#die(error);
       socket.destroy();
     });
-    // The server's FIN is the end of a keep-alive connection: report it at once rather
-    // than at 'close' (a turn or more later), so the slot leaves the free list before a
-    // caller can be handed a socket that will only answer "other side closed".
-    // `on`, not `once`: a socket emits each of these at most once, and `once` costs every idle
-    // connection a wrapper object and a bound function per listener.
-    socket.on('end', () => this.#die(undefined));
-    this.closed = new Promise((resolve) => {
-      socket.on('close', () => {
-        this.#die(undefined);
-        this.client.destroy(RETIRED).catch(() => {});
-        resolve();
-      });
-    });
+    return client;
   }
 
   /** Whether a request may be sent on it now. */
