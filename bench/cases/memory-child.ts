@@ -11,7 +11,7 @@ import WebSocket from 'ws';
 import { ClientPool, Feed } from '../../src/index.js';
 import { sleep, waitUntil } from '../lib/wait.js';
 
-export type Kind = 'lifeline-slots' | 'undici-connections' | 'lifeline-feeds' | 'ws-clients';
+export type Kind = 'lifeline-slots' | 'lifeline-slots-served' | 'undici-connections' | 'lifeline-feeds' | 'ws-clients';
 
 export interface MemoryReport {
   kind: Kind;
@@ -28,16 +28,33 @@ const CONNECT_TIMEOUT = 10_000;
 
 type Close = () => Promise<void>;
 
+/**
+ * `count` pool slots, connected (lifeline dials them all up front); with `served`, each has
+ * also served a request, as undici's connections have (undici dials only for a request), and
+ * a slot binds its undici Client at its first request: every slot is leased at once, each
+ * lease sends one, then all go back.
+ */
+async function lifelineSlots(port: number, count: number, served: boolean): Promise<Close> {
+  const size = count / POOLS;
+  const pools = await Promise.all(
+    Array.from({ length: POOLS }, () => ClientPool.connect({ url: `http://127.0.0.1:${port}`, connections: size, connectTimeout: CONNECT_TIMEOUT })),
+  );
+  if (served) {
+    await Promise.all(
+      pools.map(async (pool) => {
+        const leases = await Promise.all(Array.from({ length: size }, () => pool.acquire()));
+        await Promise.all(leases.map((lease) => lease.request({ path: '/small' })));
+        for (const lease of leases) lease.release();
+      }),
+    );
+  }
+  return async () => void (await Promise.all(pools.map((p) => p.close())));
+}
+
 /** Opens `count` idle connections of a kind; resolves once all are up, with what closes them. */
 const holders: Record<Kind, (port: number, count: number) => Promise<Close>> = {
-  async 'lifeline-slots'(port, count) {
-    const pools = await Promise.all(
-      Array.from({ length: POOLS }, () =>
-        ClientPool.connect({ url: `http://127.0.0.1:${port}`, connections: count / POOLS, connectTimeout: CONNECT_TIMEOUT }),
-      ),
-    );
-    return async () => void (await Promise.all(pools.map((p) => p.close())));
-  },
+  'lifeline-slots': (port, count) => lifelineSlots(port, count, false),
+  'lifeline-slots-served': (port, count) => lifelineSlots(port, count, true),
   async 'undici-connections'(port, count) {
     const size = count / POOLS;
     const pools = Array.from({ length: POOLS }, () => new Pool(`http://127.0.0.1:${port}`, { connections: size, pipelining: 1 }));

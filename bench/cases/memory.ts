@@ -11,8 +11,9 @@ import type { Kind, MemoryReport } from './memory-child.js';
 
 /** Each lifeline kind and the reference it is compared with. */
 const PAIRS: { kind: Kind; label: string; reference: Kind }[] = [
-  { kind: 'lifeline-slots', label: 'lifeline pool slot (idle)', reference: 'undici-connections' },
-  { kind: 'undici-connections', label: 'undici Pool connection (idle)', reference: 'undici-connections' },
+  { kind: 'lifeline-slots', label: 'lifeline pool slot (idle, never used)', reference: 'undici-connections' },
+  { kind: 'lifeline-slots-served', label: 'lifeline pool slot (idle, after a request)', reference: 'undici-connections' },
+  { kind: 'undici-connections', label: 'undici Pool connection (idle, after a request)', reference: 'undici-connections' },
   { kind: 'lifeline-feeds', label: 'lifeline feed (idle, history: 100)', reference: 'ws-clients' },
   { kind: 'ws-clients', label: 'bare ws client (idle)', reference: 'ws-clients' },
 ];
