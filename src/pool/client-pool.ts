@@ -24,7 +24,7 @@ import { Acquirer, acquireError, type Failing } from './acquire.js';
 import { Lease, newLease, sendOnLease, type Attempt, type LeaseOwner } from './lease.js';
 import { HOMING_INTERVAL, OriginAssignment } from './origins.js';
 import { nextAttempt, repeatBudget } from './retry.js';
-import { resolvePoolOptions, type ClientPoolOptions, type ResolvedPoolOptions } from './options.js';
+import { resolveOrigins, resolvePoolOptions, type ClientPoolOptions, type PoolOrigin, type ResolvedPoolOptions } from './options.js';
 import type { RequestDefaults, RequestOptions } from './request.js';
 import { POOL_REQUEST_KEYS, readAcquire, readRequest, type AcquireOptions, type PoolRequestOptions } from './request-options.js';
 import type { PoolStats } from '../telemetry/stats.js';
@@ -68,6 +68,8 @@ export class ClientPool implements AsyncDisposable {
   readonly #assignment: OriginAssignment;
   /** Brings displaced slots back to their home origin, with several origins. */
   #homing: unknown;
+  /** The origins the slots dial: the options', until `setOrigins`. */
+  #origins: readonly PoolOrigin[];
   /** The caller's half of the ledger protocol: every acquire and release goes through it. */
   readonly #acquirer: Acquirer<Lease>;
   #closing: Promise<void> | undefined;
@@ -76,6 +78,7 @@ export class ClientPool implements AsyncDisposable {
 
   private constructor(options: ResolvedPoolOptions) {
     this.#options = options;
+    this.#origins = options.origins;
     this.#assignment = new OriginAssignment(options.origins.length, options.supervisor.connections, options.supervisor.now);
     this.#dialer = new SlotDialer(options, this.#assignment);
     this.#recorder = recorderFor(options.inspection);
@@ -256,19 +259,51 @@ export class ClientPool implements AsyncDisposable {
     await this.close();
   }
 
+  /** Slots on their way home, or off an origin that is gone, are recycled (the ledger recycles only free ones). */
+  #recycleReturning(): void {
+    const ledger = this.actor.getSnapshot().context.ledger;
+    for (const slot of this.#assignment.returning()) ledger.send({ type: 'recycle', slot });
+  }
+
   /** Every HOMING_INTERVAL, slots whose home origin is back are recycled to return to it (while free). */
   #bringHome(): void {
     const clock = this.#options.clock;
     const tick = () => {
-      for (const slot of this.#assignment.returning()) this.actor.getSnapshot().context.ledger.send({ type: 'recycle', slot });
+      this.#recycleReturning();
       this.#homing = clock.setTimeout(tick, HOMING_INTERVAL);
     };
     this.#homing = clock.setTimeout(tick, HOMING_INTERVAL);
   }
 
-  /** Every origin of the pool, `scheme://host:port`, in the order of `urls` (one, with `url`). */
+  /** Every origin of the pool, `scheme://host:port`, in the order of `urls` (one, with `url`), or of the last `setOrigins`. */
   get origins(): readonly string[] {
-    return this.#options.origins.map((origin) => origin.origin);
+    return this.#origins.map((origin) => origin.origin);
+  }
+
+  /**
+   * Replaces the pool's list of origins at runtime (a venue's new server list), as nats'
+   * `set_server_pool`. An origin in both lists keeps its count of recent failures; each slot
+   * belongs to origin `slot mod n` of the new list. A free connection to an origin that is
+   * gone is recycled at once, a leased one once it is released (within a second): no request
+   * in flight is cut. New connections dial the new list. The URLs need the scheme and path
+   * of the pool's own, and no credentials (the pool's stay). `INVALID_OPTIONS` for a bad
+   * list, `POOL_CLOSED` once closed.
+   *
+   * ```ts
+   * pool.setOrigins(['https://b.venue.example', 'https://c.venue.example']);
+   * ```
+   */
+  setOrigins(urls: readonly (string | URL)[]): void {
+    if (this.#closing) throw acquireError('POOL_CLOSED');
+    const origins = resolveOrigins(urls, this.#options, this.#options.pathname);
+    const kept = this.#origins.map(({ origin }) => origins.findIndex((each) => each.origin === origin));
+    this.#origins = origins;
+    this.#assignment.replace(origins.length, kept);
+    this.#dialer.setOrigins(origins);
+    this.#metrics.originsChanged();
+    this.#recycleReturning();
+    // The homing tick also moves the slots leased now, once released (a pool of one origin had none).
+    if (this.#homing === undefined) this.#bringHome();
   }
 
   /** The origin each slot is connected or connecting to, by slot (an index into `origins`). */

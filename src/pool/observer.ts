@@ -41,8 +41,8 @@ function statusClass(status: number): string {
 export class PoolObserver {
   readonly #origin: string;
   readonly #pool: ObservedPool;
-  /** Each origin, redacted once: a slot's events and its requests are named by the origin it is on. */
-  readonly #origins: readonly string[];
+  /** Each origin, redacted once (again after `setOrigins`): a slot's events and its requests are named by the origin it is on. */
+  #origins: readonly string[];
   readonly #instruments: PoolInstruments | undefined;
   /** The reconnect counter's attributes, made once each: after a clean end, after a failure. */
   readonly #afterClean: MeterAttributes;
@@ -107,6 +107,11 @@ export class PoolObserver {
     if (requestChannel.hasSubscribers) {
       publish(requestChannel, { origin, slot, method: sent, status, error: error?.code, durationMs, attempt });
     }
+  }
+
+  /** The pool's origins were replaced (`setOrigins`). */
+  originsChanged(): void {
+    this.#origins = this.#pool.origins.map(redactUrl);
   }
 
   /** The origin slot `slot` is on now (a pool of one origin: always the pool's). */

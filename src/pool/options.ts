@@ -147,6 +147,8 @@ export interface ResolvedPoolOptions {
   supervisor: SupervisorOptions;
   /** The first origin's: how the pool names itself. */
   origin: string;
+  /** The path of the pool's URLs: `setOrigins` keeps it. */
+  pathname: string;
   /** Every origin, in the order given (slot i starts on origins[i % n]). */
   origins: PoolOrigin[];
   tls: TlsOptions | undefined;
@@ -245,6 +247,33 @@ export function resolvePoolOptions(value: unknown): ResolvedPoolOptions {
   return guardOptions(() => resolve(value));
 }
 
+/** Where a slot dials for `url`: scheme, host and port. */
+function originOf(url: URL): PoolOrigin {
+  return {
+    origin: url.origin,
+    host: url.hostname.replace(/^\[|\]$/g, ''),
+    port: url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80,
+  };
+}
+
+/**
+ * `pool.setOrigins(urls)`'s list, checked as the `urls` option is. The scheme and path of the
+ * pool's first URL stay (its base path, TLS and credentials were settled at connect), so each
+ * URL must have them, and no credentials of its own.
+ */
+export function resolveOrigins(urls: unknown, pool: Pick<ResolvedPoolOptions, 'tls' | 'basePath'>, pathname: string): PoolOrigin[] {
+  return guardOptions(() => {
+    if (urls === undefined) throw invalid('urls', 'a non-empty array of http:// or https:// URLs', urls);
+    const scheme = pool.tls ? 'https:' : 'http:';
+    return checkUrls(undefined, urls, [scheme], `an ${scheme}//`, MAX_CONNECTIONS).map(({ url, field }) => {
+      if (url.search || url.hash) throw invalidSaying(field, 'a URL without query or fragment', 'a URL with one');
+      if (url.pathname !== pathname) throw invalidSaying(field, `the path of the pool's URLs (${pathname})`, 'another');
+      if (url.username || url.password) throw invalidSaying(field, "no credentials (the pool's own stay)", 'some');
+      return originOf(url);
+    });
+  });
+}
+
 function resolve(value: unknown): ResolvedPoolOptions {
   const {
     url: urlOption,
@@ -297,13 +326,7 @@ function resolve(value: unknown): ResolvedPoolOptions {
   }
 
   const inspection = resolveInspection({ history, secretHeaders, meter }, headers, given.map((each) => each.url.href));
-  const origins = given.map(
-    ({ url: each }): PoolOrigin => ({
-      origin: each.origin,
-      host: each.hostname.replace(/^\[|\]$/g, ''),
-      port: each.port ? Number(each.port) : secure ? 443 : 80,
-    }),
-  );
+  const origins = given.map(({ url: each }) => originOf(each));
 
   const decompressing = askingCompression(headers);
   const now = clockNow(clock);
@@ -311,6 +334,7 @@ function resolve(value: unknown): ResolvedPoolOptions {
   return {
     ...checked,
     supervisor,
+    pathname: url.pathname,
     origin: origins[0]!.origin,
     origins,
     tls: secure ? (tls ?? { rejectUnauthorized: true }) : undefined,

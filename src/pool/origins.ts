@@ -20,18 +20,22 @@ export const HOMING_INTERVAL = 1_000;
 const MAX_FAILURES_KEPT = 64;
 
 export class OriginAssignment {
-  readonly #count: number;
+  #count: number;
   readonly #now: () => number;
   /** Times of recent failed dials, per origin, oldest first. */
-  readonly #failures: number[][];
+  #failures: number[][];
   /** The origin each slot dials now. */
   readonly #current: number[];
   /** Failed dials in a row of each slot on its current origin. */
   readonly #inARow: number[];
   /** The slot probing each home origin, or -1. */
-  readonly #probing: number[];
+  #probing: number[];
   /** Whether each slot's last dial on its current origin connected. */
   readonly #up: boolean[];
+  /** Slots whose origin was taken out of the list (`replace`): they move at their next dial. */
+  readonly #moving: boolean[];
+  /** Bumped by `replace`: a dial's outcome counts against its origin only if no replace came between. */
+  #generation = 0;
 
   constructor(origins: number, slots: number, now: () => number) {
     this.#count = origins;
@@ -41,6 +45,42 @@ export class OriginAssignment {
     this.#inARow = new Array<number>(slots).fill(0);
     this.#probing = new Array<number>(origins).fill(-1);
     this.#up = new Array<boolean>(slots).fill(false);
+    this.#moving = new Array<boolean>(slots).fill(false);
+  }
+
+  /** Changes with every `replace`: what a dial under way holds to tell whether its origin index still means the same origin. */
+  get generation(): number {
+    return this.#generation;
+  }
+
+  /**
+   * A new list of origins (`pool.setOrigins`): `kept[i]` is the new index of old origin i, or
+   * -1 if it is gone. An origin in both lists keeps its recent failures and its probe; a slot
+   * on an origin that is gone moves home (`slot mod n`) at its next dial, and `returning()`
+   * reports it until then.
+   */
+  replace(count: number, kept: readonly number[]): void {
+    const failures: number[][] = Array.from({ length: count }, () => []);
+    const probing = new Array<number>(count).fill(-1);
+    kept.forEach((to, from) => {
+      if (to < 0) return;
+      failures[to] = this.#failures[from]!;
+      probing[to] = this.#probing[from]!;
+    });
+    this.#count = count;
+    this.#failures = failures;
+    this.#probing = probing;
+    this.#generation++;
+    for (let slot = 0; slot < this.#current.length; slot++) {
+      const to = kept[this.#current[slot]!] ?? -1;
+      if (to >= 0) this.#current[slot] = to;
+      else {
+        this.#current[slot] = this.home(slot);
+        this.#moving[slot] = true;
+        this.#inARow[slot] = 0;
+        this.#up[slot] = false;
+      }
+    }
   }
 
   home(slot: number): number {
@@ -50,6 +90,12 @@ export class OriginAssignment {
   /** The origin slot `slot` dials now: its home when it may go back, elsewhere after failures, else where it was. */
   choose(slot: number): number {
     const home = this.home(slot);
+    // Its origin is gone: it goes home (already its current origin), whoever probes there.
+    if (this.#moving[slot]) {
+      this.#moving[slot] = false;
+      this.#up[slot] = false;
+      return this.#current[slot]!;
+    }
     let origin = this.#current[slot]!;
     if (origin !== home && this.#mayReturn(slot, home)) origin = home;
     else if (this.#inARow[slot]! >= FAILOVER_AFTER) origin = this.#leastFailing(home);
@@ -89,7 +135,7 @@ export class OriginAssignment {
     const out: number[] = [];
     for (let slot = 0; slot < this.#current.length; slot++) {
       const home = this.home(slot);
-      if (this.#current[slot] !== home && this.#mayReturn(slot, home)) out.push(slot);
+      if (this.#moving[slot] || (this.#current[slot] !== home && this.#mayReturn(slot, home))) out.push(slot);
     }
     return out;
   }

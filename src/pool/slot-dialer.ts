@@ -9,7 +9,7 @@ import { dial, type DialTarget } from '../transport/dial.js';
 import { DialLimiter, limitedDial } from '../transport/dial-limiter.js';
 import { HttpConnection, type HttpConnectionOptions } from '../transport/http-connection.js';
 import type { ConnectionDialer, DialOutcome } from '../machines/slot.js';
-import type { ResolvedPoolOptions } from './options.js';
+import type { PoolOrigin, ResolvedPoolOptions } from './options.js';
 import type { OriginAssignment } from './origins.js';
 
 /**
@@ -22,6 +22,12 @@ import type { OriginAssignment } from './origins.js';
  */
 export const REPLACEMENT_DIALS = 2;
 
+/** How one origin is dialed, and what its connections are built with. */
+interface OriginDial {
+  target: DialTarget;
+  connection: HttpConnectionOptions;
+}
+
 export class SlotDialer implements ConnectionDialer {
   /** Every connection dialed and not yet closed, so close() can wait for the last socket. */
   readonly connections = new Set<HttpConnection>();
@@ -29,13 +35,12 @@ export class SlotDialer implements ConnectionDialer {
   readonly dials = new Set<Promise<unknown>>();
   readonly #options: ResolvedPoolOptions;
   readonly #assignment: OriginAssignment;
-  readonly #targets: DialTarget[];
+  /** Where each origin is dialed, and what its connections are built with (one object per origin, shared by its connections): replaced by `setOrigins`. */
+  #origins: OriginDial[] = [];
   /** Whether each slot has connected once: only a first connect tries every origin in turn. */
   readonly #connected: boolean[];
   /** Holds replacement dials to `REPLACEMENT_DIALS` at once. */
   readonly #replacements = new DialLimiter({ concurrency: REPLACEMENT_DIALS });
-  /** What each origin's connections are built with: one object per origin, shared by its connections (they keep it). */
-  readonly #connectionOptions: HttpConnectionOptions[];
   /** Each slot's dial under way, by slot index: cancelling aborts it, and only the current one reports. */
   readonly #dialing: ConnectAttempt[];
   /** Each slot's replacement dial still waiting for its turn: withdrawing it takes it out of the queue. */
@@ -47,15 +52,14 @@ export class SlotDialer implements ConnectionDialer {
     this.#connected = new Array<boolean>(options.supervisor.connections).fill(false);
     this.#dialing = Array.from({ length: options.supervisor.connections }, () => new ConnectAttempt());
     this.#waiting = new Array<(() => void) | undefined>(options.supervisor.connections).fill(undefined);
-    this.#connectionOptions = options.origins.map((origin) => ({
-      origin: origin.origin,
-      headersTimeout: options.headersTimeout,
-      bodyTimeout: options.bodyTimeout,
-      now: options.supervisor.now,
-      stableAfter: options.supervisor.stableAfter,
-    }));
-    this.#targets = options.origins.map(
-      (origin): DialTarget => ({
+    this.setOrigins(options.origins);
+  }
+
+  /** The origins to dial from now on; a dial under way keeps the origin it chose. */
+  setOrigins(origins: readonly PoolOrigin[]): void {
+    const options = this.#options;
+    this.#origins = origins.map((origin) => ({
+      target: {
         host: origin.host,
         port: origin.port,
         tls: options.tls,
@@ -63,8 +67,15 @@ export class SlotDialer implements ConnectionDialer {
         connectTimeout: options.connectTimeout,
         noDelay: options.noDelay,
         keepAlive: options.keepAlive,
-      }),
-    );
+      },
+      connection: {
+        origin: origin.origin,
+        headersTimeout: options.headersTimeout,
+        bodyTimeout: options.bodyTimeout,
+        now: options.supervisor.now,
+        stableAfter: options.supervisor.stableAfter,
+      },
+    }));
   }
 
   dial(index: number, report: (outcome: DialOutcome) => void): void {
@@ -102,40 +113,48 @@ export class SlotDialer implements ConnectionDialer {
 
   /** One connection for slot `index`: a socket from its origin (or, on a first connect, the next that answers) and the client bound to it. */
   async #open(index: number, signal: AbortSignal): Promise<HttpConnection> {
-    const count = this.#targets.length;
-    let origin = this.#assignment.choose(index);
+    const assignment = this.#assignment;
+    const generation = assignment.generation;
+    let origin = assignment.choose(index);
+    let dialed = this.#origins[origin]!;
+    const count = this.#origins.length;
     let socket;
     // A slot's first connect tries every origin before it fails: one pod down must not fail connect().
     for (let tried = 1; ; tried++) {
       try {
-        socket = await this.#dialOrigin(index, origin, signal);
+        socket = await this.#dialOrigin(index, origin, dialed, generation, signal);
         break;
       } catch (error) {
-        if (this.#connected[index] || tried >= count || signal.aborted) throw error;
+        if (this.#connected[index] || tried >= count || signal.aborted || assignment.generation !== generation) throw error;
         origin = (origin + 1) % count;
-        this.#assignment.place(index, origin);
+        dialed = this.#origins[origin]!;
+        assignment.place(index, origin);
       }
     }
     this.#connected[index] = true;
-    const connection = new HttpConnection(socket, this.#connectionOptions[origin]!);
+    const connection = new HttpConnection(socket, dialed.connection);
     this.connections.add(connection);
     void connection.closed.then(() => this.connections.delete(connection));
     if (signal.aborted) connection.destroy();
     return connection;
   }
 
-  /** One dial on `origin`, in its turn with the shared `dialLimiter`, if any; its outcome is counted against the origin. */
-  async #dialOrigin(index: number, origin: number, signal: AbortSignal) {
-    const dialing = limitedDial(this.#options.dialLimiter, signal, () => dial(this.#targets[origin]!, signal));
+  /**
+   * One dial on `origin`, in its turn with the shared `dialLimiter`, if any; its outcome is
+   * counted against the origin, unless the origins were replaced since (its index may name another).
+   */
+  async #dialOrigin(index: number, origin: number, dialed: OriginDial, generation: number, signal: AbortSignal) {
+    const dialing = limitedDial(this.#options.dialLimiter, signal, () => dial(dialed.target, signal));
     this.dials.add(dialing);
     const settled = () => this.dials.delete(dialing);
     dialing.then(settled, settled);
+    const current = () => this.#assignment.generation === generation;
     try {
       const socket = await dialing;
-      this.#assignment.connected(index, origin);
+      if (current()) this.#assignment.connected(index, origin);
       return socket;
     } catch (error) {
-      if (!signal.aborted) this.#assignment.failed(index, origin);
+      if (!signal.aborted && current()) this.#assignment.failed(index, origin);
       throw error;
     }
   }
