@@ -194,7 +194,7 @@ describe('decompress', () => {
     expect((await pool.request({ path: '/' })).body.length).toBe(8 << 20);
     const whole = performance.now() - started;
     const outcomes = new Set<string>();
-    for (let turn = 0; turn < 200 && (turn < 60 || outcomes.size < 2); turn++) {
+    for (let turn = 0; turn < 200 && (turn < 60 || !outcomes.has('8388608') || !outcomes.has('REQUEST_ABORTED')); turn++) {
       const controller = new AbortController();
       const request = pool.request({ path: '/', signal: controller.signal }).then(
         (res) => `${res.body.length}`,
@@ -205,8 +205,11 @@ describe('decompress', () => {
       outcomes.add(await request);
       await waitForStats(pool, isFull);
     }
-    // Both ends were reached: aborts in flight, and whole bodies decoded.
-    expect([...outcomes].sort()).toEqual(['8388608', 'REQUEST_ABORTED']);
+    // Both ends were reached: aborts in flight, and whole bodies decoded. An abort may also land
+    // while the request still waits for the connection (its last response settling): ACQUIRE_ABORTED.
+    expect(outcomes).toContain('8388608');
+    expect(outcomes).toContain('REQUEST_ABORTED');
+    expect([...outcomes].filter((outcome) => !['8388608', 'REQUEST_ABORTED', 'ACQUIRE_ABORTED'].includes(outcome))).toEqual([]);
   });
 
   it('`decompress` that is not a boolean is INVALID_OPTIONS on the pool and INVALID_REQUEST on a request', async () => {
