@@ -54,7 +54,8 @@ function lifelineTry(name: string, pool: ClientPool): HotContender {
 async function openContenders(origin: string): Promise<HotContender[]> {
   const bare = await ClientPool.connect({ url: origin, connections: SIZE, history: 0 });
   const inspected = await ClientPool.connect({ url: origin, connections: SIZE, history: 0 });
-  // What any inspector costs, whatever it does: XState builds and delivers an inspection event per step.
+  // What any inspector costs, whatever it does: XState builds and delivers an inspection event per actor
+  // step. Leases are applied to the ledger's state through its desk, not sent to its actor: none per cycle.
   inspected.actor.system.inspect(() => {});
   // The default: the flight recorder watches the slots (it attaches no inspector).
   const recorded = await ClientPool.connect({ url: origin, connections: SIZE, history: 100 });

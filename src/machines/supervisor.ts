@@ -11,9 +11,9 @@
  * ```
  *
  * Callers talk to the ledger (`context.ledger`), the supervisor's hot half: an
- * acquire or a release is one cheap event there, answered synchronously inside
- * `send()` (see `ledger.ts` for why it is a transition function and not a
- * machine). Slots report a connection up or down straight to the ledger, and a
+ * acquire or a release is applied to its state at once, by its own transition,
+ * through its desk (`LedgerDesk`; see `ledger.ts` for why it is a transition
+ * function and not a machine, and why callers do not go through its mailbox). Slots report a connection up or down straight to the ledger, and a
  * failed dial to the supervisor (an eager pool closes on a first one); the
  * ledger tells the supervisor when a slot has connected for the first time.
  * Passing every report through this machine cost two macrosteps per heal.

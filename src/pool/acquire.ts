@@ -4,20 +4,20 @@
  * back; the ledger owns the free list and the queue of waiters.
  *
  * ```
- *  try()   --acquire(try)--> granted inside send() ......... a Lease, or undefined: nothing waits
+ *  try()   --acquire(try)--> granted inside the call ....... a Lease, or undefined: nothing waits
  *  wait()  --try first; else acquire(wait)--> queued ....... granted (a Lease) | refused (a code)
  *            timer (timeout / deadline), signal ---------> acquire.cancel --> refused(code)
  *  release --release(settlesAt)--> the slot is free again, or settling until a check phase
  * ```
  *
- * A `try` is answered inside `send()` or not at all, so one reply object serves
+ * A `try` is answered inside the desk's `send()` or not at all, so one reply object serves
  * every try and its answer lands in fields before `send()` returns: the hot path
  * allocates nothing but the lease. A wait allocates its reply, a timer and an
  * abort listener only once no slot is free.
  */
 import type { Clock } from '../clock.js';
 import { LifelineError, type ErrorCode } from '../errors.js';
-import type { AcquireReply, LedgerActor } from '../machines/ledger.js';
+import { LedgerDesk, type AcquireReply, type LedgerActor } from '../machines/ledger.js';
 import type { SlotConnection } from '../machines/slot.js';
 import { HttpConnection } from '../transport/http-connection.js';
 import { currentTurn } from '../transport/turn.js';
@@ -79,8 +79,8 @@ function httpConnection(connection: SlotConnection): HttpConnection {
 
 export class Acquirer<L> {
   readonly #pool: AcquireContext<L>;
-  /** The supervisor's ledger (set once the supervisor has started and spawned it). */
-  #ledger!: LedgerActor;
+  /** The supervisor's ledger, through its desk (set once the supervisor has started and spawned it). */
+  #ledger!: LedgerDesk;
   #nextWaiter = 1;
   #tryAnswering = false;
   #trySlot = -1;
@@ -108,7 +108,7 @@ export class Acquirer<L> {
       return;
     }
     this.#ledger.send({ type: 'settled', turn: currentTurn() });
-    if (this.#ledger.getSnapshot().context.settling.length > 0) setImmediate(this.#checkSettled);
+    if (this.#ledger.context.settling.length > 0) setImmediate(this.#checkSettled);
     else this.#settling = false;
   };
 
@@ -118,10 +118,10 @@ export class Acquirer<L> {
 
   /** The ledger to talk to, once the supervisor has spawned it. */
   attach(ledger: LedgerActor): void {
-    this.#ledger = ledger;
+    this.#ledger = new LedgerDesk(ledger);
   }
 
-  /** One `try` acquire event: a lease when a slot is free, answered inside `send()`. */
+  /** One `try` acquire: a lease when a slot is free, answered inside the desk's `send()`. */
   try(): L | undefined {
     this.#trySlot = -1;
     this.#tryAnswering = true;

@@ -1,8 +1,8 @@
 /**
  * `ClientPool`: the public face of a supervisor actor and its slots.
  *
- * Every acquire and release is an event to the supervisor's lease ledger; a
- * `try` acquire is answered inside `send()`, so `tryAcquire()` is synchronous.
+ * Every acquire and release goes to the supervisor's lease ledger, applied at
+ * once by its transition (its desk), so `tryAcquire()` is synchronous.
  * Dead connections heal in the slot actors, never on the caller's path.
  *
  * ```ts

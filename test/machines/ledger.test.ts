@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { createActor, fromTransition } from 'xstate';
 import type { ErrorCode } from '../../src/errors.js';
-import { ledgerLogic, SWEEP_INTERVAL, type AcquireReply, type ConnectionLimits } from '../../src/machines/ledger.js';
+import { LedgerDesk, ledgerLogic, SWEEP_INTERVAL, type AcquireReply, type ConnectionLimits } from '../../src/machines/ledger.js';
 import type { SlotConnection } from '../../src/machines/slot.js';
 
 const SLOTS = 3;
@@ -286,4 +286,51 @@ describe('lease ledger', () => {
       expect(reads.count).toBe(0);
     });
   });
+
+  describe('its desk (the callers\' way in, without the actor)', () => {
+    it('applies a caller event at once, on the state the actor holds, and runs what it defers after it', () => {
+      const { ledger, ready, context, told } = startLedger({ idleTimeout: 1_000 });
+      const desk = new LedgerDesk(ledger);
+      for (let slot = 0; slot < SLOTS; slot++) ready(slot);
+      let granted: number[] = [];
+      desk.send({ type: 'acquire', mode: 'try', waiter: 0, reply: { granted: (slot, lease) => (granted = [slot, lease]), refused: () => {} } });
+      expect(granted[0]).toBe(2);
+      expect(context().leases[2]).toBe(granted[1]);
+      // A release that recycles: the slot is told once the release has been applied.
+      desk.send({ type: 'release', slot: 2, lease: granted[1]!, recycle: true, keepAlive: -1, settlesAt: -1 });
+      expect(told()[2]).toEqual(['recycle']);
+      expect(context().free).toEqual([0, 1]);
+    });
+
+    it('applies an event sent from inside a reply after the one being applied, never inside it', () => {
+      const { ledger, ready, context } = startLedger();
+      const desk = new LedgerDesk(ledger);
+      ready(0);
+      const order: string[] = [];
+      const lease = { slot: -1, lease: 0 };
+      // The waiter's grant comes inside the slot's release; it releases at once, re-entering the ledger.
+      desk.send({ type: 'acquire', mode: 'try', waiter: 0, reply: { granted: (slot, id) => Object.assign(lease, { slot, lease: id }), refused: () => {} } });
+      desk.send({
+        type: 'acquire',
+        mode: 'wait',
+        waiter: 7,
+        reply: {
+          granted: (slot, id) => {
+            order.push('granted');
+            desk.send({ type: 'release', slot, lease: id, recycle: false, keepAlive: -1, settlesAt: -1 });
+            order.push(`released, leased: ${context().leases[slot]}`);
+          },
+          refused: () => {},
+        },
+      });
+      desk.send({ type: 'release', slot: lease.slot, lease: lease.lease, recycle: false, keepAlive: -1, settlesAt: -1 });
+      // Inside the callback the release had not been applied yet (the slot was still leased); then it was.
+      expect(order[0]).toBe('granted');
+      expect(order[1]).not.toBe('released, leased: 0');
+      expect(context().leases[0]).toBe(0);
+      expect(context().free).toEqual([0]);
+      expect(context().queued).toEqual([]);
+    });
+  });
 });
+
