@@ -151,12 +151,17 @@ describe('dial through a CONNECT proxy', () => {
 
   it('an abort during the CONNECT destroys the socket before the dial settles', async () => {
     const proxy = await startFakeProxy(() => {});
+    const sockets = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
+    const before = sockets();
     const controller = new AbortController();
     const dialing = dial(target(proxy.url), controller.signal);
     await waitFor(() => proxy.heads.length === 1, () => proxy);
+    expect(sockets()).toBe(before + 2); // ours, and the proxy's end of it
     controller.abort();
     const error = await rejection(dialing);
     expect(error.message).toBe(failure(proxy, 'aborted'));
+    // Ours is gone when the dial settles; the proxy's end goes once it has read our FIN.
+    expect(sockets()).toBeLessThanOrEqual(before + 1);
     await waitFor(() => proxy.closed === 1, () => proxy);
   });
 
