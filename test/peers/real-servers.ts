@@ -191,10 +191,11 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-function tail(file: string): string {
+/** The last `length` characters of a file ('' when it is not there yet). */
+function tail(file: string, length = LOG_TAIL): string {
   try {
     const text = readFileSync(file, 'utf8');
-    return text.length > LOG_TAIL ? text.slice(-LOG_TAIL) : text;
+    return text.length > length ? text.slice(-length) : text;
   } catch {
     return '';
   }
@@ -270,7 +271,7 @@ async function launch(spec: LaunchSpec): Promise<Launched> {
   const outFile = path.join(spec.dir, 'output.log');
   const log = () =>
     [outFile, ...(spec.logs ?? [])]
-      .map(tail)
+      .map((file) => tail(file))
       .filter((t) => t.length > 0)
       .join('\n');
   let lastError: Error | undefined;
@@ -503,49 +504,33 @@ frontend fe
   return reloadable(realServer('haproxy', dir, launched), 'SIGUSR2');
 }
 
+/**
+ * tinyproxy's config for `port`. No `User`: run as root, tinyproxy warns and stays root, which is what a
+ * test wants. It has no Port 0, hence launch()'s free port and retry.
+ */
+function tinyproxyConfig(port: number, logFile: string, options: TinyproxyOptions): string {
+  const lines = [`Port ${port}`, 'Listen 127.0.0.1', 'Timeout 60', 'MaxClients 256', `LogFile "${logFile}"`, 'LogLevel Connect'];
+  if (options.basicAuth) lines.push(`BasicAuth ${options.basicAuth.user} ${options.basicAuth.password}`);
+  for (const allowed of options.connectPorts ?? []) lines.push(`ConnectPort ${allowed}`);
+  return `${lines.join('\n')}\n${options.config ?? ''}\n`;
+}
+
 export async function startTinyproxy(options: TinyproxyOptions = {}): Promise<ProxyServer> {
   const dir = tempDir('tinyproxy');
-  const conf = path.join(dir, 'tinyproxy.conf');
-  const logFile = path.join(dir, 'tinyproxy.log');
+  const files = { conf: path.join(dir, 'tinyproxy.conf'), log: path.join(dir, 'tinyproxy.log') };
   const launched = await launch({
     kind: 'tinyproxy',
     dir,
     command: TINYPROXY_BIN,
-    logs: [logFile],
-    prepare(port) {
-      // No `User`: tinyproxy run as root warns and stays root, which is what a test wants. Port 0 is
-      // not supported, hence launch()'s free port and retry.
-      writeFileSync(
-        conf,
-        [
-          `Port ${port}`,
-          'Listen 127.0.0.1',
-          'Timeout 60',
-          'MaxClients 256',
-          `LogFile "${logFile}"`,
-          'LogLevel Connect',
-          ...(options.basicAuth ? [`BasicAuth ${options.basicAuth.user} ${options.basicAuth.password}`] : []),
-          ...(options.connectPorts ?? []).map((p) => `ConnectPort ${p}`),
-          options.config ?? '',
-          '',
-        ].join('\n'),
-      );
-    },
-    args: () => ['-d', '-c', conf],
+    logs: [files.log],
+    prepare: (port) => writeFileSync(files.conf, tinyproxyConfig(port, files.log, options)),
+    args: () => ['-d', '-c', files.conf],
     // A plain GET / would be proxied to 127.0.0.1:<port>, itself; its stats host answers at once.
     ready: async (port) => (await probe(port, 'http://tinyproxy.stats/')).status > 0,
   });
   return {
     ...realServer('tinyproxy', dir, launched),
-    requests() {
-      let text = '';
-      try {
-        text = readFileSync(logFile, 'utf8');
-      } catch {
-        // Not written yet.
-      }
-      return [...text.matchAll(/Request \(file descriptor \d+\): (.*)$/gm)].map((match) => match[1]!);
-    },
+    requests: () => [...tail(files.log, Infinity).matchAll(/Request \(file descriptor \d+\): (.*)$/gm)].map((match) => match[1]!),
   };
 }
 
