@@ -74,6 +74,7 @@ export class FeedConnector implements FeedOpener {
           connectTimeout: options.connectTimeout,
           maxMessageSize: options.maxMessageSize,
           tls: options.tls,
+          proxy: options.proxy,
           headers,
           protocols: options.protocols,
           perMessageDeflate: options.perMessageDeflate,

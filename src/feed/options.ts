@@ -5,6 +5,7 @@
 import { withNow, type Clock } from '../clock.js';
 import { checkDialLimiter, type DialLimiter } from '../transport/dial-limiter.js';
 import { checkTls, type TlsOptions } from '../transport/tls-options.js';
+import { checkProxy, type ProxyTarget } from '../transport/proxy-options.js';
 import { checkPerMessageDeflate, checkProtocols, type PerMessageDeflateOptions } from '../transport/websocket-options.js';
 import { checkBackoff, FEED_BACKOFF, type BackoffOptions, type BackoffPolicy } from '../machines/backoff.js';
 import { FEED_STABLE_AFTER, type FeedClock, type FeedEndpoint, type FeedMachineOptions, type HeartbeatOptions } from '../machines/feed.js';
@@ -51,7 +52,8 @@ export interface FeedOptions extends InspectionOptions {
   /** Largest message accepted, in bytes (ws `maxPayload`). Default {@link DEFAULT_MAX_MESSAGE_SIZE} (16 MiB). */
   maxMessageSize?: number;
   /**
-   * Deadline for TCP + TLS + the WebSocket upgrade (ms); each call of a `url` or `headers` provider
+   * Deadline for TCP + TLS + the WebSocket upgrade (ms), through a `proxy` its TCP connect and
+   * CONNECT too; each call of a `url` or `headers` provider
    * gets as long again, timed on `clock`. Default {@link DEFAULT_FEED_CONNECT_TIMEOUT} (5 000).
    */
   connectTimeout?: number;
@@ -80,6 +82,14 @@ export interface FeedOptions extends InspectionOptions {
   headers?: HeaderInput | HeadersProvider;
   /** TLS options for `wss://`. Certificates are verified by default. */
   tls?: TlsOptions;
+  /**
+   * Connect through this HTTP proxy with CONNECT: `http://host:port`, a string or a `URL`.
+   * Credentials in it (`http://user:pass@host:port`) are sent as `Proxy-Authorization: Basic`
+   * and scrubbed like any secret; errors name the proxy as `http://host:port`. TLS to a wss
+   * endpoint runs inside the tunnel. A refusal (407, 403, 5xx) fails the connect with
+   * CONNECT_FAILED, and the feed backs off. Default none.
+   */
+  proxy?: string | URL;
   /**
    * Subprotocols to offer (`Sec-WebSocket-Protocol`), in order of preference. A server that
    * picks none of them fails the connect (CONNECT_FAILED); `stats().protocol` is the one it
@@ -127,6 +137,8 @@ export interface ResolvedFeedOptions {
   sendQueue: SendQueueLimits;
   headers: Record<string, string> | HeadersProvider | undefined;
   tls: TlsOptions | undefined;
+  /** The proxy connected through, if any: its authorization is a non-enumerable property. */
+  proxy: ProxyTarget | undefined;
   protocols: string[] | undefined;
   perMessageDeflate: boolean | PerMessageDeflateOptions;
   dialLimiter: DialLimiter | undefined;
@@ -187,6 +199,7 @@ const FEED_OPTIONS = {
     value === undefined ? undefined : typeof value === 'function' ? (value as HeadersProvider) : flattenHeaders(value, 'INVALID_OPTIONS', field),
   ...inspectionChecks(DEFAULT_HISTORY),
   tls: checkTls,
+  proxy: checkProxy,
   protocols: checkProtocols,
   perMessageDeflate: (field, value) => checkPerMessageDeflate(field, value, DEFAULT_PER_MESSAGE_DEFLATE),
   dialLimiter: (_field, value) => checkDialLimiter(value),
@@ -221,6 +234,7 @@ function resolve(value: unknown): ResolvedFeedOptions {
     history,
     secretHeaders,
     meter,
+    proxy,
     subscriptions,
     heartbeat,
     staleAfter,
@@ -233,7 +247,7 @@ function resolve(value: unknown): ResolvedFeedOptions {
   } = readOptions(value, FEED_OPTIONS, 'an object with `url` or `urls`');
   const endpoints = checkEndpoints(url, urls);
   const flatHeaders = Array.isArray(given) ? given : [];
-  const inspection = resolveInspection({ history, secretHeaders, meter }, flatHeaders, staticUrls(endpoints));
+  const inspection = resolveInspection({ history, secretHeaders, meter }, flatHeaders, staticUrls(endpoints), proxy?.secrets);
   const machine: FeedMachineOptions = {
     // The machine keeps them in its context; console.log(feed.actor) and inspectors show them scrubbed.
     urls: scrubbedView(endpoints, inspection.redactor),
@@ -250,6 +264,7 @@ function resolve(value: unknown): ResolvedFeedOptions {
   };
   return {
     ...checked,
+    proxy: proxy?.target,
     machine,
     listed: urls !== undefined,
     // ws takes the upgrade's headers as an object: the checked copy, repeated names joined.

@@ -4,6 +4,7 @@
  */
 import { clockNow, type Clock } from '../clock.js';
 import { checkTls, type TlsOptions } from '../transport/tls-options.js';
+import { checkProxy, type ProxyTarget } from '../transport/proxy-options.js';
 import { checkDialLimiter, type DialLimiter } from '../transport/dial-limiter.js';
 import { checkBackoff, SLOT_BACKOFF, type BackoffOptions, type BackoffPolicy } from '../machines/backoff.js';
 import { SLOT_STABLE_AFTER } from '../machines/slot.js';
@@ -72,7 +73,7 @@ export interface ClientPoolOptions extends InspectionOptions {
   headers?: HeaderInput;
   /** Number of keep-alive connections (slots). Default {@link DEFAULT_CONNECTIONS} (4). */
   connections?: number;
-  /** Deadline for TCP + TLS connect, in ms. Default {@link DEFAULT_CONNECT_TIMEOUT} (3 000). */
+  /** Deadline for TCP + TLS connect (through a `proxy`: TCP to it, CONNECT, then TLS), in ms. Default {@link DEFAULT_CONNECT_TIMEOUT} (3 000). */
   connectTimeout?: number;
   /** Deadline for the response headers after the request is sent, in ms. Default {@link DEFAULT_HEADERS_TIMEOUT} (5 000). */
   headersTimeout?: number;
@@ -92,6 +93,14 @@ export interface ClientPoolOptions extends InspectionOptions {
   keepAlive?: number | false;
   /** TLS options for `https://` origins. Certificates are verified by default. */
   tls?: TlsOptions;
+  /**
+   * Dial every connection through this HTTP proxy with CONNECT: `http://host:port`, a string or
+   * a `URL`. Credentials in it (`http://user:pass@host:port`, percent-encoded) are sent as
+   * `Proxy-Authorization: Basic` and scrubbed like any secret; errors name the proxy as
+   * `http://host:port`. TLS to an https origin runs inside the tunnel. A proxy that refuses
+   * (407, 403, 5xx) fails the dial with CONNECT_FAILED, as a refused connect does. Default none.
+   */
+  proxy?: string | URL;
   /** Reconnect delays. Default 100 ms doubling to 5 s, full jitter ({@link SLOT_BACKOFF}). */
   backoff?: BackoffOptions;
   /** Resolve `connect()` at once and connect in the background. Default {@link DEFAULT_LAZY} (false). */
@@ -152,6 +161,8 @@ export interface ResolvedPoolOptions {
   /** Every origin, in the order given (slot i starts on origins[i % n]). */
   origins: PoolOrigin[];
   tls: TlsOptions | undefined;
+  /** The proxy dialed through, if any: its authorization is a non-enumerable property. */
+  proxy: ProxyTarget | undefined;
   basePath: string;
   /** Default headers, validated and flattened once. */
   headers: string[];
@@ -221,6 +232,7 @@ const POOL_OPTIONS = {
   noDelay: flag(DEFAULT_NO_DELAY),
   keepAlive: (field, value) => (value === false ? 0 : checkNumber(field, value, DEFAULT_KEEP_ALIVE, { max: MAX_TIMEOUT })),
   tls: checkTls,
+  proxy: checkProxy,
   backoff: (field, value) => checkBackoff(field, value, SLOT_BACKOFF),
   lazy: flag(DEFAULT_LAZY),
   acquireTimeout: timeout(DEFAULT_ACQUIRE_TIMEOUT),
@@ -281,6 +293,7 @@ function resolve(value: unknown): ResolvedPoolOptions {
     basePath,
     headers,
     tls,
+    proxy,
     clock,
     history,
     secretHeaders,
@@ -325,7 +338,7 @@ function resolve(value: unknown): ResolvedPoolOptions {
     }
   }
 
-  const inspection = resolveInspection({ history, secretHeaders, meter }, headers, given.map((each) => each.url.href));
+  const inspection = resolveInspection({ history, secretHeaders, meter }, headers, given.map((each) => each.url.href), proxy?.secrets);
   const origins = given.map(({ url: each }) => originOf(each));
 
   const decompressing = askingCompression(headers);
@@ -338,6 +351,7 @@ function resolve(value: unknown): ResolvedPoolOptions {
     origin: origins[0]!.origin,
     origins,
     tls: secure ? (tls ?? { rejectUnauthorized: true }) : undefined,
+    proxy: proxy?.target,
     basePath: joinPath(url.pathname, basePath),
     // Sent with every request, so it holds the real values; console.log(pool) shows them scrubbed.
     headers: scrubbedView(headers, inspection.redactor),

@@ -64,6 +64,7 @@ export class SlotDialer implements ConnectionDialer {
         port: origin.port,
         tls: options.tls,
         alpn: options.tls ? ['http/1.1'] : undefined,
+        proxy: options.proxy,
         connectTimeout: options.connectTimeout,
         noDelay: options.noDelay,
         keepAlive: options.keepAlive,

@@ -45,14 +45,15 @@ export function inspectionChecks(defaultHistory: number) {
   } satisfies OptionTable<InspectionOptions>;
 }
 
-/** The inspection options as checked, with the secrets of `headers` (flat) and `urls` collected for the redactor. */
+/** The inspection options as checked, with the secrets of `headers` (flat) and `urls`, and `more` (a proxy's), collected for the redactor. */
 export function resolveInspection(
   checked: { history: number; secretHeaders: string[]; meter: MeterLike | undefined },
   headers: readonly string[],
   urls: readonly string[],
+  more: readonly string[] = [],
 ): ResolvedInspection {
   const extra = new Set(checked.secretHeaders.map((name) => name.toLowerCase()));
-  const secrets = [...headerSecrets(headers, extra), ...urls.flatMap((url) => urlSecrets(url, extra))];
+  const secrets = [...headerSecrets(headers, extra), ...urls.flatMap((url) => urlSecrets(url, extra)), ...more];
   return { history: checked.history, redactor: new Redactor(secrets), secretNames: extra, meter: checked.meter };
 }
 

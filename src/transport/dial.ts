@@ -1,12 +1,17 @@
 /**
- * Dial one TCP or TLS socket, with a deadline and an abort signal.
+ * Dial one TCP or TLS socket, directly or through an HTTP CONNECT proxy, with a
+ * deadline and an abort signal.
  *
  * The slot machine invokes this while `connecting`; leaving the state aborts the
  * signal, and a socket that connects after that is destroyed rather than leaked.
+ * Through a proxy the steps are TCP to the proxy, CONNECT (proxy.ts), then TLS over
+ * the tunnel for an https/wss origin; `connectTimeout` covers them all.
  */
 import net from 'node:net';
 import tls from 'node:tls';
 import { LifelineError } from '../errors.js';
+import { openTunnel, TunnelRefused } from './proxy.js';
+import type { ProxyTarget } from './proxy-options.js';
 import type { TlsOptions } from './tls-options.js';
 
 export type { TlsOptions } from './tls-options.js';
@@ -18,6 +23,8 @@ export interface DialTarget {
   tls: TlsOptions | undefined;
   /** Offered with ALPN, so a TLS server never picks HTTP/2 for an HTTP/1.1 client. */
   alpn?: string[];
+  /** The HTTP proxy to dial through with CONNECT, if any. */
+  proxy?: ProxyTarget | undefined;
   connectTimeout: number;
   noDelay: boolean;
   /** TCP keep-alive initial delay in ms; 0 turns TCP keep-alive off. */
@@ -29,56 +36,103 @@ export function describeTarget(target: Pick<DialTarget, 'host' | 'port'>): strin
   return `${target.host.includes(':') ? `[${target.host}]` : target.host}:${target.port}`;
 }
 
-export function dial(target: DialTarget, signal: AbortSignal): Promise<net.Socket> {
-  return new Promise((resolve, reject) => {
-    const where = describeTarget(target);
-    if (signal.aborted) {
-      reject(new LifelineError('CONNECT_FAILED', `connect to ${where} aborted`));
-      return;
-    }
-    const socket = target.tls
-      ? tls.connect({
-          host: target.host,
-          port: target.port,
-          servername: target.tls.servername ?? (net.isIP(target.host) ? undefined : target.host),
-          ca: target.tls.ca,
-          cert: target.tls.cert,
-          key: target.tls.key,
-          rejectUnauthorized: target.tls.rejectUnauthorized ?? true,
-          ALPNProtocols: target.alpn,
-        })
-      : net.connect({ host: target.host, port: target.port });
-    const connectedEvent = target.tls ? 'secureConnect' : 'connect';
+/** Why a step of a dial stopped, for the CONNECT_FAILED message. */
+class Stopped extends Error {}
 
-    const fail = (reason: string, cause?: unknown) => {
-      cleanup();
-      const error = new LifelineError('CONNECT_FAILED', `connect to ${where} failed: ${reason}`, { cause });
-      // Settle only once the handle is gone, so whoever awaits a dial knows no socket is left.
-      socket.once('close', () => reject(error));
-      socket.on('error', () => {}); // a late error on a socket being destroyed is expected
-      socket.destroy();
-    };
-    const onError = (error: NodeJS.ErrnoException) => fail(error.code ?? error.message, error);
-    const onAbort = () => fail('aborted');
-    const onTimeout = () => fail(`no connection within connectTimeout (${target.connectTimeout} ms)`);
-    const onConnected = () => {
-      cleanup();
-      socket.setNoDelay(target.noDelay);
-      if (target.keepAlive > 0) socket.setKeepAlive(true, target.keepAlive);
-      // An idle pooled socket must not keep the process alive; undici refs it while a request runs.
-      socket.unref();
-      resolve(socket);
-    };
-    const timer = setTimeout(onTimeout, target.connectTimeout);
-    timer.unref(); // the socket keeps the process alive while it connects; the timer need not
-    const cleanup = () => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
+/** Settles when `socket` emits `event`; rejects on its error or close first, or on `signal`. */
+function reached(socket: net.Socket, event: string, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const settle = (error?: unknown) => {
+      socket.off(event, onEvent);
       socket.off('error', onError);
-      socket.off(connectedEvent, onConnected);
+      socket.off('close', onClose);
+      signal.removeEventListener('abort', onAbort);
+      if (error === undefined) resolve();
+      else reject(error);
     };
+    const onEvent = () => settle();
+    const onError = (error: unknown) => settle(error);
+    const onClose = () => settle(new Stopped('closed'));
+    const onAbort = () => settle(signal.reason);
+    if (signal.aborted) return onAbort();
+    socket.once(event, onEvent);
     socket.once('error', onError);
-    socket.once(connectedEvent, onConnected);
+    socket.once('close', onClose);
     signal.addEventListener('abort', onAbort, { once: true });
   });
+}
+
+function tlsOptions(target: DialTarget, options: TlsOptions): tls.ConnectionOptions {
+  return {
+    servername: options.servername ?? (net.isIP(target.host) ? undefined : target.host),
+    ca: options.ca,
+    cert: options.cert,
+    key: options.key,
+    rejectUnauthorized: options.rejectUnauthorized ?? true,
+    ALPNProtocols: target.alpn,
+  };
+}
+
+export async function dial(target: DialTarget, signal: AbortSignal): Promise<net.Socket> {
+  const proxy = target.proxy;
+  const where = proxy ? `${describeTarget(target)} through the proxy ${proxy.origin}` : describeTarget(target);
+  if (signal.aborted) throw new LifelineError('CONNECT_FAILED', `connect to ${where} aborted`);
+  // One signal for every step: the caller's abort, or the deadline.
+  const steps = new AbortController();
+  const onAbort = () => steps.abort(new Stopped('aborted'));
+  signal.addEventListener('abort', onAbort, { once: true });
+  const timer = setTimeout(() => steps.abort(new Stopped(`no connection within connectTimeout (${target.connectTimeout} ms)`)), target.connectTimeout);
+  timer.unref(); // the socket keeps the process alive while it connects; the timer need not
+  const sockets: net.Socket[] = [];
+  /** Each socket's 'close' (its handle gone), watched from its birth: `closed` turns true at destroy(), before. */
+  const gone: Promise<void>[] = [];
+  const open = <S extends net.Socket>(socket: S): S => {
+    sockets.push(socket);
+    gone.push(new Promise((resolve) => socket.once('close', () => resolve())));
+    return socket;
+  };
+  /** Which step failed, for a socket error's reason: a proxy's refusal is not the origin's. */
+  let step = proxy ? 'the proxy: ' : '';
+  try {
+    let socket: net.Socket;
+    if (proxy) {
+      socket = open(net.connect({ host: proxy.host, port: proxy.port }));
+      await reached(socket, 'connect', steps.signal);
+      await openTunnel(socket, describeTarget(target), proxy, steps.signal);
+      step = '';
+      if (target.tls) {
+        // tls takes the socket's handle: a byte put back on it after the head would be lost to TLS.
+        // None can be the origin's (its TLS speaks only after our ClientHello), so it is a bad proxy.
+        if (socket.readableLength > 0) throw new Stopped('the proxy sent bytes before TLS began');
+        socket = open(tls.connect({ ...tlsOptions(target, target.tls), socket }));
+        await reached(socket, 'secureConnect', steps.signal);
+      }
+    } else {
+      socket = open(
+        target.tls
+          ? tls.connect({ host: target.host, port: target.port, ...tlsOptions(target, target.tls) })
+          : net.connect({ host: target.host, port: target.port }),
+      );
+      await reached(socket, target.tls ? 'secureConnect' : 'connect', steps.signal);
+    }
+    socket.setNoDelay(target.noDelay);
+    if (target.keepAlive > 0) socket.setKeepAlive(true, target.keepAlive);
+    // An idle pooled socket must not keep the process alive; undici refs it while a request runs.
+    socket.unref();
+    return socket;
+  } catch (error) {
+    // A step's own reason (a refusal, the deadline) says it all; a socket error is its code, and the cause.
+    const stated = error instanceof Stopped || error instanceof TunnelRefused;
+    const reason = stated ? (error as Error).message : step + ((error as NodeJS.ErrnoException).code ?? (error as Error).message);
+    for (const socket of sockets) {
+      socket.on('error', () => {}); // a late error on a socket being destroyed is expected
+      socket.destroy();
+    }
+    // Settle only once the handles are gone, so whoever awaits a dial knows no socket is left.
+    await Promise.all(gone);
+    throw new LifelineError('CONNECT_FAILED', `connect to ${where} failed: ${reason}`, { cause: stated ? undefined : error });
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', onAbort);
+  }
 }

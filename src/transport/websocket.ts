@@ -12,7 +12,8 @@ import WebSocket from 'ws';
 import { LifelineError } from '../errors.js';
 import type { FeedClock, FeedConnection, FeedConnectionEvent, FeedWatchEvent, FeedWatchOptions } from '../machines/feed.js';
 import { ConnectionWatch } from './watchdog.js';
-import type { TlsOptions } from './dial.js';
+import { dial, type TlsOptions } from './dial.js';
+import type { ProxyTarget } from './proxy-options.js';
 import type { PerMessageDeflateOptions } from './websocket-options.js';
 
 export interface WebSocketTarget {
@@ -21,6 +22,8 @@ export interface WebSocketTarget {
   /** Bytes; a larger message closes the socket with 1009 and the feed reports MESSAGE_TOO_LARGE. */
   maxMessageSize: number;
   tls: TlsOptions | undefined;
+  /** The HTTP proxy to connect through with CONNECT, if any. */
+  proxy: ProxyTarget | undefined;
   headers: Record<string, string> | undefined;
   /** Subprotocols offered, in order of preference; ws fails the handshake if the server picks none of them. */
   protocols: string[] | undefined;
@@ -192,30 +195,62 @@ function connectSocket(secure: boolean, ref: boolean, onSocket: (socket: net.Soc
   };
 }
 
-/** Opens a WebSocket; rejects with CONNECT_FAILED on refusal, a bad handshake, timeout or abort. */
-export function openWebSocket(target: WebSocketTarget, signal: AbortSignal, sink: MessageSink): Promise<WsFeedConnection> {
+/**
+ * Opens a WebSocket; rejects with CONNECT_FAILED on refusal, a bad handshake, timeout or abort.
+ * Through a proxy, the tunnel (TLS inside it for wss) is dialed first, and the upgrade gets
+ * what is left of `connectTimeout`.
+ */
+export async function openWebSocket(target: WebSocketTarget, signal: AbortSignal, sink: MessageSink): Promise<WsFeedConnection> {
+  if (!target.proxy) return handshake(target, signal, sink, undefined, target.connectTimeout);
+  const started = performance.now();
+  const url = new URL(target.url);
+  const secure = url.protocol === 'wss:';
+  const tunnel = await dial(
+    {
+      host: url.hostname.replace(/^\[|\]$/g, ''),
+      port: url.port ? Number(url.port) : secure ? 443 : 80,
+      tls: secure ? (target.tls ?? { rejectUnauthorized: true }) : undefined,
+      proxy: target.proxy,
+      connectTimeout: target.connectTimeout,
+      noDelay: true, // what ws sets on its own sockets
+      keepAlive: 0,
+    },
+    signal,
+  );
+  if (target.ref) tunnel.ref(); // dial unrefs, for a pool's idle sockets
+  const left = Math.max(1, Math.ceil(target.connectTimeout - (performance.now() - started)));
+  return handshake(target, signal, sink, tunnel, left);
+}
+
+/** The upgrade, on a socket ws dials (`tunnel` undefined) or on a tunnel dialed already, within `timeout` ms. */
+function handshake(target: WebSocketTarget, signal: AbortSignal, sink: MessageSink, tunnel: net.Socket | undefined, timeout: number): Promise<WsFeedConnection> {
   const where = redactUrl(target.url);
   return new Promise((resolve, reject) => {
     if (signal.aborted) {
+      tunnel?.destroy();
       reject(new LifelineError('CONNECT_FAILED', `connect to ${where} aborted`));
       return;
     }
     /** Settles at the socket's 'close' (its handle gone); `destroyed` and `closed` are set a loop turn or more before. */
     let socketGone: Promise<void> | undefined;
     let socket: net.Socket | undefined;
+    const hold = (dialed: net.Socket) => {
+      socket = dialed;
+      socketGone = new Promise((resolve) => dialed.once('close', () => resolve()));
+    };
+    if (tunnel) hold(tunnel);
     const options: WebSocket.ClientOptions & WsCloseTimeout = {
       maxPayload: target.maxMessageSize,
       // ws waits 30 s by default for the peer to finish a closing handshake (after the peer's
       // own close frame too); a peer that never closes its side must not hold a feed that long.
       closeTimeout: target.closeTimeout,
-      handshakeTimeout: target.connectTimeout,
+      handshakeTimeout: timeout,
       // ws takes `clientMaxWindowBits: true` (let the server choose); @types/ws 8.18 declares only numbers.
       perMessageDeflate: target.perMessageDeflate as WebSocket.ClientOptions['perMessageDeflate'],
       headers: target.headers,
-      createConnection: connectSocket(new URL(target.url).protocol === 'wss:', target.ref, (dialed) => {
-        socket = dialed;
-        socketGone = new Promise((resolve) => dialed.once('close', () => resolve()));
-      }) as unknown as WebSocket.ClientOptions['createConnection'],
+      createConnection: (tunnel
+        ? () => tunnel
+        : connectSocket(new URL(target.url).protocol === 'wss:', target.ref, hold)) as unknown as WebSocket.ClientOptions['createConnection'],
       ...(target.tls && {
         ca: target.tls.ca,
         cert: target.tls.cert,
@@ -231,7 +266,7 @@ export function openWebSocket(target: WebSocketTarget, signal: AbortSignal, sink
       ws.terminate();
     };
     const onAbort = () => fail('aborted');
-    const timer = setTimeout(() => fail(`no connection within connectTimeout (${target.connectTimeout} ms)`), target.connectTimeout);
+    const timer = setTimeout(() => fail(`no connection within connectTimeout (${target.connectTimeout} ms)`), timeout);
     timer.unref();
     signal.addEventListener('abort', onAbort, { once: true });
     const cleanup = () => {

@@ -29,6 +29,13 @@
  *     second until it takes) that resolves once a fresh connection was served by a new worker and no
  *     old worker accepts any more (bounded: it rejects after 10 s),
  *     and `reloads`, the count of reloads done.
+ *   startTinyproxy({ basicAuth?, connectPorts?, config? }): Promise<ProxyServer>
+ *     /usr/bin/tinyproxy in the foreground (`-d -c <dir>/tinyproxy.conf`), an HTTP proxy on
+ *     127.0.0.1 whose CONNECT reaches any port (or only `connectPorts`: others get 403). `basicAuth`:
+ *     { user, password } required of every client (else 407). `config`: more lines for its config.
+ *     `url` is `http://127.0.0.1:<port>` (no credentials); `requests()` lists the request lines it
+ *     logged (`CONNECT 127.0.0.1:4000 HTTP/1.1`), from its whole log, in order. Ready once it answers
+ *     a request for its stats host (200, or 407 with basicAuth).
  *   available(kind): whether that server is installed (for `describe.skipIf`).
  *   stopAllRealServers(): stops every server still running (an afterAll's safety net).
  *
@@ -45,7 +52,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
-export type RealServerKind = 'nginx' | 'python' | 'haproxy';
+export type RealServerKind = 'nginx' | 'python' | 'haproxy' | 'tinyproxy';
 
 export interface RealServer {
   readonly kind: RealServerKind;
@@ -85,7 +92,22 @@ export interface HaproxyOptions {
   main?: string;
 }
 
+export interface TinyproxyOptions {
+  /** Credentials every client must send (`Proxy-Authorization: Basic`), else 407. */
+  basicAuth?: { user: string; password: string };
+  /** The only ports CONNECT may reach (others get 403). Default: every port. */
+  connectPorts?: number[];
+  /** More lines for the config file. */
+  config?: string;
+}
+
+export interface ProxyServer extends RealServer {
+  /** The request lines the proxy logged (`CONNECT 127.0.0.1:4000 HTTP/1.1`), in order, from its whole log. */
+  requests(): string[];
+}
+
 export const NGINX_BIN = '/usr/sbin/nginx';
+export const TINYPROXY_BIN = '/usr/bin/tinyproxy';
 export const HAPROXY_BIN = '/usr/sbin/haproxy';
 /** Debian's python3 when present, else the first on PATH. */
 export const PYTHON_BIN = existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
@@ -104,6 +126,8 @@ export function available(kind: RealServerKind): boolean {
       return existsSync(NGINX_BIN);
     case 'haproxy':
       return existsSync(HAPROXY_BIN);
+    case 'tinyproxy':
+      return existsSync(TINYPROXY_BIN);
     case 'python':
       return PYTHON_BIN === 'python3' ? (process.env.PATH ?? '').split(':').some((dir) => existsSync(path.join(dir, 'python3'))) : true;
   }
@@ -167,10 +191,11 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-function tail(file: string): string {
+/** The last `length` characters of a file ('' when it is not there yet). */
+function tail(file: string, length = LOG_TAIL): string {
   try {
     const text = readFileSync(file, 'utf8');
-    return text.length > LOG_TAIL ? text.slice(-LOG_TAIL) : text;
+    return text.length > length ? text.slice(-length) : text;
   } catch {
     return '';
   }
@@ -226,6 +251,8 @@ interface LaunchSpec {
   prepare?(port: number): void;
   /** Log files besides the captured stdout/stderr. */
   logs?: string[];
+  /** Whether the server answers on `port` (default: a GET / answered 200). */
+  ready?(port: number): Promise<boolean>;
 }
 
 interface Launched {
@@ -244,7 +271,7 @@ async function launch(spec: LaunchSpec): Promise<Launched> {
   const outFile = path.join(spec.dir, 'output.log');
   const log = () =>
     [outFile, ...(spec.logs ?? [])]
-      .map(tail)
+      .map((file) => tail(file))
       .filter((t) => t.length > 0)
       .join('\n');
   let lastError: Error | undefined;
@@ -291,8 +318,8 @@ async function launch(spec: LaunchSpec): Promise<Launched> {
     const deadline = performance.now() + READY_TIMEOUT;
     while (exited === undefined && performance.now() < deadline) {
       try {
-        const answer = await probe(port);
-        if (answer.status === 200) return { child, port, log, stop };
+        const ready = spec.ready ? await spec.ready(port) : (await probe(port)).status === 200;
+        if (ready) return { child, port, log, stop };
       } catch {
         // Not listening yet.
       }
@@ -305,8 +332,8 @@ async function launch(spec: LaunchSpec): Promise<Launched> {
         : `not ready after ${READY_TIMEOUT} ms`;
     lastError = new Error(`${spec.kind} on 127.0.0.1:${port} ${reason}\n${log()}`);
     await stop();
-    // Only a lost port race is worth another try.
-    if (spawnError || !/address already in use|cannot bind/i.test(log())) break;
+    // Only a lost port race is worth another try (tinyproxy says only "Could not create listening sockets").
+    if (spawnError || !/address already in use|cannot bind|could not create listening/i.test(log())) break;
   }
   rmSync(spec.dir, { recursive: true, force: true });
   throw lastError ?? new Error(`${spec.kind} did not start`);
@@ -475,6 +502,36 @@ frontend fe
     args: () => ['-W', '-db', '-f', conf],
   });
   return reloadable(realServer('haproxy', dir, launched), 'SIGUSR2');
+}
+
+/**
+ * tinyproxy's config for `port`. No `User`: run as root, tinyproxy warns and stays root, which is what a
+ * test wants. It has no Port 0, hence launch()'s free port and retry.
+ */
+function tinyproxyConfig(port: number, logFile: string, options: TinyproxyOptions): string {
+  const lines = [`Port ${port}`, 'Listen 127.0.0.1', 'Timeout 60', 'MaxClients 256', `LogFile "${logFile}"`, 'LogLevel Connect'];
+  if (options.basicAuth) lines.push(`BasicAuth ${options.basicAuth.user} ${options.basicAuth.password}`);
+  for (const allowed of options.connectPorts ?? []) lines.push(`ConnectPort ${allowed}`);
+  return `${lines.join('\n')}\n${options.config ?? ''}\n`;
+}
+
+export async function startTinyproxy(options: TinyproxyOptions = {}): Promise<ProxyServer> {
+  const dir = tempDir('tinyproxy');
+  const files = { conf: path.join(dir, 'tinyproxy.conf'), log: path.join(dir, 'tinyproxy.log') };
+  const launched = await launch({
+    kind: 'tinyproxy',
+    dir,
+    command: TINYPROXY_BIN,
+    logs: [files.log],
+    prepare: (port) => writeFileSync(files.conf, tinyproxyConfig(port, files.log, options)),
+    args: () => ['-d', '-c', files.conf],
+    // A plain GET / would be proxied to 127.0.0.1:<port>, itself; its stats host answers at once.
+    ready: async (port) => (await probe(port, 'http://tinyproxy.stats/')).status > 0,
+  });
+  return {
+    ...realServer('tinyproxy', dir, launched),
+    requests: () => [...tail(files.log, Infinity).matchAll(/Request \(file descriptor \d+\): (.*)$/gm)].map((match) => match[1]!),
+  };
 }
 
 /** Stops every server still running (an afterAll's safety net; the 'exit' hook covers the rest). */
