@@ -285,6 +285,12 @@ export class PooledRequest implements CallbackHandler {
   #fail(error: Error): void {
     if (this.#done) return;
     this.#done = true;
-    this.#caller.onError?.(error);
+    const caller = this.#caller;
+    // After a response head, on a later turn. fetch hears of its body's failure only once its own
+    // dispatch promise has settled, microtasks after the head: an error in the same parser pass (a
+    // body found too large in the read that brought the head) would never reach the caller's body,
+    // and its read would hang. undici's Client fails a response asynchronously too (on the close).
+    if (this.#status > 0) setImmediate(() => caller.onError?.(error));
+    else caller.onError?.(error);
   }
 }
