@@ -221,7 +221,6 @@ export class ClientPool implements AsyncDisposable {
       maxBodySize: options.maxBodySize,
       replay: options.replay,
       metrics: this.#metrics,
-      tryAcquire: () => this.tryAcquire(),
       acquire: (signal) => this.#acquire(undefined, signal),
       repeated: (attempt) => (attempt === 'resend' ? this.#resends++ : this.#replays++),
       close: () => this.close(),
