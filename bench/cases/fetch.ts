@@ -7,11 +7,10 @@
 import { Pool, request } from 'undici';
 import { ClientPool } from '../../src/index.js';
 import type { BenchCase, CaseContext } from '../lib/case.js';
-import { compareRates, rateColumns, rateRow, ratioOf } from '../lib/compare.js';
+import { ratioOf } from '../lib/compare.js';
 import { runLoad } from '../lib/load.js';
+import { recordLoadTable } from '../lib/load-table.js';
 import { alternate } from '../lib/rounds.js';
-import { median } from '../lib/stats.js';
-import type { Column } from '../lib/table.js';
 
 const PATH = '/small';
 const CONNECTIONS = 4;
@@ -21,13 +20,6 @@ const FETCH_REFERENCE = 'fetch, undici Pool';
 const FETCH_LIFELINE = 'fetch, lifeline pool.dispatcher';
 const REQUEST_REFERENCE = 'undici.request, undici Pool';
 const REQUEST_LIFELINE = 'undici.request, lifeline pool.dispatcher';
-
-const COLUMNS: Column[] = [
-  ...rateColumns('client', 'req/s'),
-  { key: 'p50', label: 'p50 us', format: 'num' },
-  { key: 'p99', label: 'p99 us', format: 'num' },
-  { key: 'cpu', label: 'CPU us/req', format: 'num' },
-];
 
 interface Contender {
   name: string;
@@ -64,19 +56,7 @@ async function measure(
   const { settings } = context;
   for (const contender of contenders) await runLoad(contender.send, CALLERS, settings.quick ? roundMs : JIT_WARMUP_MS);
   const rounds = await alternate(contenders, settings.rounds, (contender) => runLoad(contender.send, CALLERS, roundMs));
-  const compared = compareRates(new Map([...rounds].map(([name, xs]) => [name, xs.map((x) => x.requestsPerSecond)])), reference);
-  const medianOf = (name: string, key: 'p50' | 'p99' | 'cpuPerRequest') => median(rounds.get(name)!.map((x) => x[key]));
-  context.table({
-    title,
-    columns: COLUMNS,
-    rows: compared.map((c) => ({
-      ...rateRow(c),
-      p50: medianOf(c.name, 'p50'),
-      p99: medianOf(c.name, 'p99'),
-      cpu: medianOf(c.name, 'cpuPerRequest'),
-      rounds: rounds.get(c.name),
-    })),
-  });
+  const { compared, medianOf } = recordLoadTable(context, title, rounds, reference);
   const ratio = ratioOf(compared, lifeline);
   context.target({
     name: `${lifeline} vs ${reference}, small, ${CONNECTIONS} conn, ${CALLERS} callers`,
