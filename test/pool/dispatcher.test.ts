@@ -223,9 +223,13 @@ describe('pool.dispatcher', () => {
     expect(pool.stats()).toMatchObject({ failures: 0, backoffs: 0, resends: 0, replays: 0 });
   });
 
-  it("undici's interceptors compose: retry on a 503, decompress, dns", async () => {
+  it("undici's interceptors compose: retry on a 503, decompress, dns, cache", async () => {
     let flaky = 0;
     const server = await startHttpServer((req, res) => {
+      if (req.url === '/cached') {
+        res.setHeader('cache-control', 'public, max-age=60');
+        return void res.end('fresh');
+      }
       if (req.url === '/flaky' && flaky++ === 0) {
         res.statusCode = 503;
         return void res.end('busy');
@@ -250,6 +254,10 @@ describe('pool.dispatcher', () => {
     expect(viaFetch.status).toBe(200);
     expect(await viaFetch.text()).toBe('fine /flaky'); // fetch decodes gzip itself
     expect(server.requests).toBe(4);
+
+    const cached = pool.dispatcher.compose(interceptors.cache());
+    for (let i = 0; i < 3; i++) expect(await (await request(`${server.url}/cached`, { dispatcher: cached })).body.text()).toBe('fresh');
+    expect(server.requests).toBe(5); // the cache answered the last two
 
     await everySlotBack(pool);
     // The 503s were read to their end: their connections were reused, not retired.
