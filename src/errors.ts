@@ -11,6 +11,7 @@
 export const ERROR_CODES = {
   INVALID_OPTIONS: 'an option passed to connect() (or the list given to feed.setUrls()) is missing or has the wrong type or range',
   INVALID_REQUEST: "a request's or an acquire's own options were malformed (path, method, headers, query, body, a timeout, the signal); nothing was sent",
+  ORIGIN_MISMATCH: "a request through the pool's dispatcher named an origin that is not the pool's; nothing was sent",
   CONNECT_FAILED: 'a connection could not be established (refused, TLS failure, or past connectTimeout)',
   POOL_CLOSED: 'the pool is closed or closing',
   ACQUIRE_TIMEOUT: 'no connection became free before the acquire deadline',

@@ -8,6 +8,7 @@
 // Pools
 export { ClientPool, type AcquireOptions, type PoolRequestOptions, type PoolStats } from './pool/client-pool.js';
 export { Lease } from './pool/lease.js';
+export type { LifelineDispatcher } from './pool/dispatcher.js';
 export { LifelineResponse, type ResponseHeaders } from './pool/response.js';
 export type { RequestOptions, Query, QueryValue } from './pool/request.js';
 export type { HeaderInput } from './transport/headers.js';

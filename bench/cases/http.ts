@@ -4,11 +4,10 @@
  * second, p50, p99 and client CPU per request, each the median over rounds.
  */
 import type { BenchCase, CaseContext } from '../lib/case.js';
-import { compareRates, rateColumns, rateRow, ratioOf } from '../lib/compare.js';
+import { ratioOf } from '../lib/compare.js';
 import { runLoad } from '../lib/load.js';
+import { recordLoadTable } from '../lib/load-table.js';
 import { alternate } from '../lib/rounds.js';
-import { median } from '../lib/stats.js';
-import type { Column } from '../lib/table.js';
 import { LIFELINE_REQUEST, openHttpClients, REFERENCE, type HttpClient } from './http-clients.js';
 
 const BODIES = [
@@ -17,13 +16,6 @@ const BODIES = [
 ];
 const CONNECTIONS = [4, 16];
 const CONCURRENCY = [16, 64];
-
-const COLUMNS: Column[] = [
-  ...rateColumns('client', 'req/s'),
-  { key: 'p50', label: 'p50 us', format: 'num' },
-  { key: 'p99', label: 'p99 us', format: 'num' },
-  { key: 'cpu', label: 'CPU us/req', format: 'num' },
-];
 
 /** Opens the six clients, lends them to `use`, and closes them whatever happens. */
 async function withClients<T>(context: CaseContext, path: string, connections: number, use: (clients: HttpClient[]) => Promise<T>): Promise<T> {
@@ -40,20 +32,8 @@ async function measure(context: CaseContext, path: string, label: string, connec
   const rounds = await withClients(context, path, connections, (clients) =>
     alternate(clients, settings.rounds, (client) => runLoad(client.send, concurrency, settings.httpRoundMs)),
   );
-  const compared = compareRates(new Map([...rounds].map(([name, xs]) => [name, xs.map((x) => x.requestsPerSecond)])), REFERENCE);
   // Latency and CPU: the median over rounds of each round's figure.
-  const medianOf = (name: string, key: 'p50' | 'p99' | 'cpuPerRequest') => median(rounds.get(name)!.map((x) => x[key]));
-  context.table({
-    title: `${label}, ${connections} connections, ${concurrency} concurrent callers`,
-    columns: COLUMNS,
-    rows: compared.map((c) => ({
-      ...rateRow(c),
-      p50: medianOf(c.name, 'p50'),
-      p99: medianOf(c.name, 'p99'),
-      cpu: medianOf(c.name, 'cpuPerRequest'),
-      rounds: rounds.get(c.name),
-    })),
-  });
+  const { compared, medianOf } = recordLoadTable(context, `${label}, ${connections} connections, ${concurrency} concurrent callers`, rounds, REFERENCE);
   const rateRatio = ratioOf(compared, LIFELINE_REQUEST);
   const p99Ratio = medianOf(LIFELINE_REQUEST, 'p99') / medianOf(REFERENCE, 'p99');
   context.target({

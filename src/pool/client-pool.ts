@@ -31,6 +31,7 @@ import type { PoolStats } from '../telemetry/stats.js';
 import { SlotDialer } from './slot-dialer.js';
 import { slotStats, untilRunning } from './supervisor-view.js';
 import type { LifelineResponse } from './response.js';
+import { LifelineDispatcher } from './dispatcher.js';
 
 export type { PoolStats } from '../telemetry/stats.js';
 export type { AcquireOptions, PoolRequestOptions } from './request-options.js';
@@ -73,6 +74,7 @@ export class ClientPool implements AsyncDisposable {
   /** The caller's half of the ledger protocol: every acquire and release goes through it. */
   readonly #acquirer: Acquirer<Lease>;
   #closing: Promise<void> | undefined;
+  #dispatcher: LifelineDispatcher | undefined;
   #resends = 0;
   #replays = 0;
 
@@ -194,6 +196,27 @@ export class ClientPool implements AsyncDisposable {
         lease.release();
       }
     }
+  }
+
+  /**
+   * The pool as an undici `Dispatcher`, for `fetch(url, { dispatcher })`, `undici.request`,
+   * `setGlobalDispatcher` and `dispatcher.compose(interceptors...)`. Requests go through the
+   * pool's slots, leases and timeouts; one for another origin is refused with `ORIGIN_MISMATCH`.
+   * Its `close()` closes the pool. See README, "fetch and undici".
+   */
+  get dispatcher(): LifelineDispatcher {
+    const options = this.#options;
+    this.#dispatcher ??= new LifelineDispatcher({
+      origins: options.origins.map((origin) => origin.origin),
+      headers: options.headers,
+      maxBodySize: options.maxBodySize,
+      replay: options.replay,
+      metrics: this.#metrics,
+      acquire: (signal) => this.#acquire(undefined, signal),
+      repeated: (attempt) => (attempt === 'resend' ? this.#resends++ : this.#replays++),
+      close: () => this.close(),
+    });
+    return this.#dispatcher;
   }
 
   /** A lease at once when a slot is free, else a promise of one (see `Acquirer.wait`). */

@@ -42,8 +42,14 @@ export type Attempt = RequestMessage['attempt'];
 /** Errors of lifeline's own making on a request: the connection is retired, not failed. */
 const RETIRING: ReadonlySet<ErrorCode> = new Set(['REQUEST_ABORTED', 'DEADLINE_EXCEEDED', 'LEASE_RELEASED', 'BODY_TOO_LARGE', 'BODY_DECODE_FAILED']);
 
+/** How far a request got: undici took it to write (`started`), a response head came (`answered`). */
+export interface RequestProgress {
+  readonly started: boolean;
+  readonly answered: boolean;
+}
+
 /** How a request settled, for the connection's verdict on its own end; the error learns how far it got. */
-function outcomeOf(error: LifelineError | undefined, handler: CollectHandler, reused: boolean): RequestOutcome {
+export function outcomeOf(error: LifelineError | undefined, handler: RequestProgress, reused: boolean): RequestOutcome {
   if (!error) return 'ok';
   error.reused = reused;
   if (!handler.started) {
@@ -60,10 +66,25 @@ function outcomeOf(error: LifelineError | undefined, handler: CollectHandler, re
 /** Set by the class: a lease is made by its pool only, and `pool.request` sends through a lease's private `#send`. */
 let grant: (owner: LeaseOwner, slot: number, lease: number, connection: HttpConnection) => Lease;
 let sendChecked: (lease: Lease, options: CheckedRequest, attempt: Attempt) => Promise<LifelineResponse>;
+let connectionOf: (lease: Lease) => HttpConnection;
+let releaseWith: (lease: Lease, recycle: boolean, keepAlive: number) => void;
 
 /** @internal A lease of `slot` (lease number `lease`) on `connection`, handed back to `owner` on release. */
 export function newLease(owner: LeaseOwner, slot: number, lease: number, connection: HttpConnection): Lease {
   return grant(owner, slot, lease, connection);
+}
+
+/** @internal The connection of `lease`: the pool's dispatcher runs its own requests on it (dispatcher.ts). */
+export function leaseConnection(lease: Lease): HttpConnection {
+  return connectionOf(lease);
+}
+
+/**
+ * @internal Releases `lease` after a dispatcher request settled on it: `recycle` retires the
+ * connection; `keepAlive` is the idle timeout its last response announced (ms), or -1.
+ */
+export function releaseLease(lease: Lease, recycle: boolean, keepAlive: number): void {
+  releaseWith(lease, recycle, keepAlive);
 }
 
 /** @internal `lease.request` for options already read once (`readRequest`): what `pool.request` sends. */
@@ -75,6 +96,12 @@ export class Lease implements Disposable {
   static {
     grant = (owner, slot, lease, connection) => new Lease(owner, slot, lease, connection);
     sendChecked = (lease, options, attempt) => lease.#send(options, attempt);
+    connectionOf = (lease) => lease.#connection;
+    releaseWith = (lease, recycle, keepAlive) => {
+      if (recycle) lease.#recycle = true;
+      if (keepAlive >= 0) lease.#keepAlive = keepAlive;
+      lease.release();
+    };
   }
 
   /** Index of the slot this lease holds. */

@@ -92,7 +92,7 @@ export class PoolObserver {
     method: string | undefined,
     started: number,
     error: LifelineError | undefined,
-    response: LifelineResponse | undefined,
+    response: Pick<LifelineResponse, 'status'> | undefined,
     attempt: RequestMessage['attempt'],
   ): void {
     const durationMs = performance.now() - started;

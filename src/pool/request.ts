@@ -109,7 +109,7 @@ export function buildDispatch(options: CheckedRequest, defaults: RequestDefaults
 }
 
 /** What the pool needs from a response's headers, read in one pass over undici's raw pairs. */
-interface HeaderFacts {
+export interface HeaderFacts {
   /** `Connection: close`: the connection must not be reused. */
   close: boolean;
   /** The declared body length, or -1 when none is declared. */
@@ -120,7 +120,7 @@ interface HeaderFacts {
   coding: Coding | undefined;
 }
 
-function readHeaderFacts(rawHeaders: Buffer[]): HeaderFacts {
+export function readHeaderFacts(rawHeaders: Buffer[]): HeaderFacts {
   const facts: HeaderFacts = { close: false, contentLength: -1, keepAlive: -1, coding: undefined };
   let encodings = 0;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {

@@ -1,0 +1,106 @@
+/**
+ * Case: fetch through the pool's dispatcher (issue 16, item 1). Node's own fetch (Node 20 bundles
+ * undici 6) with `dispatcher: pool.dispatcher` against the same fetch with an undici Pool of as many
+ * connections, side by side in this one process; then `undici.request` through each, where the
+ * dispatcher's own cost is not hidden behind fetch's. Small bodies (~100 B), 4 connections, 16 callers.
+ */
+import { Pool, request } from 'undici';
+import { ClientPool } from '../../src/index.js';
+import type { BenchCase, CaseContext } from '../lib/case.js';
+import { ratioOf } from '../lib/compare.js';
+import { runLoad } from '../lib/load.js';
+import { recordLoadTable } from '../lib/load-table.js';
+import { alternate } from '../lib/rounds.js';
+
+const PATH = '/small';
+const CONNECTIONS = 4;
+const CALLERS = 16;
+
+const FETCH_REFERENCE = 'fetch, undici Pool';
+const FETCH_LIFELINE = 'fetch, lifeline pool.dispatcher';
+const REQUEST_REFERENCE = 'undici.request, undici Pool';
+const REQUEST_LIFELINE = 'undici.request, lifeline pool.dispatcher';
+
+interface Contender {
+  name: string;
+  send(): Promise<unknown>;
+}
+
+/** Node's fetch accepts an undici dispatcher; its RequestInit type does not declare one. */
+function fetchThrough(url: string, dispatcher: unknown): () => Promise<unknown> {
+  const init = { dispatcher } as unknown as RequestInit;
+  return async () => (await fetch(url, init)).arrayBuffer();
+}
+
+function requestThrough(url: string, dispatcher: Pool | ClientPool['dispatcher']): () => Promise<unknown> {
+  return async () => (await request(url, { dispatcher })).body.arrayBuffer();
+}
+
+/** Each contender's code paths optimized before its first round (as the http case): one short round in a quick run. */
+const JIT_WARMUP_MS = 500;
+
+/**
+ * fetch serves a few thousand requests a second here, a few hundred per HTTP round: its rounds are
+ * this many times longer, or one busy moment of a shared machine decides a round.
+ */
+const FETCH_ROUND_FACTOR = 3;
+
+async function measure(
+  context: CaseContext,
+  title: string,
+  contenders: Contender[],
+  reference: string,
+  lifeline: string,
+  roundMs: number,
+): Promise<void> {
+  const { settings } = context;
+  for (const contender of contenders) await runLoad(contender.send, CALLERS, settings.quick ? roundMs : JIT_WARMUP_MS);
+  const rounds = await alternate(contenders, settings.rounds, (contender) => runLoad(contender.send, CALLERS, roundMs));
+  const { compared, medianOf } = recordLoadTable(context, title, rounds, reference);
+  const ratio = ratioOf(compared, lifeline);
+  context.target({
+    name: `${lifeline} vs ${reference}, small, ${CONNECTIONS} conn, ${CALLERS} callers`,
+    goal: '>= 0.90x req/s',
+    measured: `${ratio.toFixed(2)}x req/s, p99 ${(medianOf(lifeline, 'p99') / medianOf(reference, 'p99')).toFixed(2)}x`,
+    pass: ratio >= 0.9,
+  });
+}
+
+export const fetchCase: BenchCase = {
+  name: 'fetch',
+  title: "fetch and undici.request through the pool's dispatcher",
+  async run(context) {
+    const { origin } = context.server;
+    const url = `${origin}${PATH}`;
+    // A wait for a connection is part of the latency measured, never a failure: no acquire deadline.
+    const pool = await ClientPool.connect({ url: origin, connections: CONNECTIONS, acquireTimeout: 60_000 });
+    const undiciPool = new Pool(origin, { connections: CONNECTIONS, pipelining: 1 });
+    try {
+      await measure(
+        context,
+        `Node's fetch, small body (~100 B), ${CONNECTIONS} connections, ${CALLERS} concurrent callers`,
+        [
+          { name: FETCH_REFERENCE, send: fetchThrough(url, undiciPool) },
+          { name: FETCH_LIFELINE, send: fetchThrough(url, pool.dispatcher) },
+        ],
+        FETCH_REFERENCE,
+        FETCH_LIFELINE,
+        context.settings.httpRoundMs * FETCH_ROUND_FACTOR,
+      );
+      await measure(
+        context,
+        `undici.request, small body (~100 B), ${CONNECTIONS} connections, ${CALLERS} concurrent callers`,
+        [
+          { name: REQUEST_REFERENCE, send: requestThrough(url, undiciPool) },
+          { name: REQUEST_LIFELINE, send: requestThrough(url, pool.dispatcher) },
+        ],
+        REQUEST_REFERENCE,
+        REQUEST_LIFELINE,
+        context.settings.httpRoundMs,
+      );
+    } finally {
+      await pool.close();
+      await undiciPool.close();
+    }
+  },
+};
