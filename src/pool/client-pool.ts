@@ -69,8 +69,9 @@ export class ClientPool implements AsyncDisposable {
   readonly #assignment: OriginAssignment;
   /** Brings displaced slots back to their home origin, with several origins. */
   #homing: unknown;
-  /** The origins the slots dial: the options', until `setOrigins`. */
+  /** The origins the slots dial: the options', until `setOrigins`; and their names (what `origins` returns). */
   #origins: readonly PoolOrigin[];
+  #originNames: readonly string[];
   /** The caller's half of the ledger protocol: every acquire and release goes through it. */
   readonly #acquirer: Acquirer<Lease>;
   #closing: Promise<void> | undefined;
@@ -81,6 +82,7 @@ export class ClientPool implements AsyncDisposable {
   private constructor(options: ResolvedPoolOptions) {
     this.#options = options;
     this.#origins = options.origins;
+    this.#originNames = options.origins.map(({ origin }) => origin);
     this.#assignment = new OriginAssignment(options.origins.length, options.supervisor.connections, options.supervisor.now);
     this.#dialer = new SlotDialer(options, this.#assignment);
     this.#recorder = recorderFor(options.inspection);
@@ -206,8 +208,12 @@ export class ClientPool implements AsyncDisposable {
    */
   get dispatcher(): LifelineDispatcher {
     const options = this.#options;
+    const pool = this;
     this.#dispatcher ??= new LifelineDispatcher({
-      origins: options.origins.map((origin) => origin.origin),
+      // Read at each request: `setOrigins` replaces them.
+      get origins() {
+        return pool.origins;
+      },
       headers: options.headers,
       maxBodySize: options.maxBodySize,
       replay: options.replay,
@@ -300,7 +306,7 @@ export class ClientPool implements AsyncDisposable {
 
   /** Every origin of the pool, `scheme://host:port`, in the order of `urls` (one, with `url`), or of the last `setOrigins`. */
   get origins(): readonly string[] {
-    return this.#origins.map((origin) => origin.origin);
+    return this.#originNames;
   }
 
   /**
@@ -321,6 +327,7 @@ export class ClientPool implements AsyncDisposable {
     const origins = resolveOrigins(urls, this.#options, this.#options.pathname);
     const kept = this.#origins.map(({ origin }) => origins.findIndex((each) => each.origin === origin));
     this.#origins = origins;
+    this.#originNames = origins.map(({ origin }) => origin);
     this.#assignment.replace(origins.length, kept);
     this.#dialer.setOrigins(origins);
     this.#metrics.originsChanged();

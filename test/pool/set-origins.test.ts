@@ -5,6 +5,7 @@
  * ones once released; no request fails and nothing counts as a failure; an origin
  * in both lists keeps its recent failures.
  */
+import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { HOMING_INTERVAL, OriginAssignment } from '../../src/pool/origins.js';
 import { startHttpServer } from '../helpers/http-server.js';
@@ -58,6 +59,17 @@ describe('pool.setOrigins', () => {
     pool.setOrigins([`${b.url}/api`]);
     await waitFor(() => a.sockets.size === 0 && pool.stats().healthy === 2, () => pool.stats());
     expect((await pool.request({ path: '/' })).text()).toBe('b');
+  });
+
+  it("pool.dispatcher follows: a request for a new origin goes, one for an origin that is gone is ORIGIN_MISMATCH", async () => {
+    const [a, b] = await Promise.all([named('a'), named('b')]);
+    const pool = await openPool({ url: a.url, connections: 2 });
+    const dispatcher = pool.dispatcher;
+    expect(await (await request(`${a.url}/`, { dispatcher })).body.text()).toBe('a');
+    pool.setOrigins([b.url]);
+    await waitFor(() => a.sockets.size === 0 && pool.stats().healthy === 2, () => pool.stats());
+    expect(await (await request(`${b.url}/`, { dispatcher })).body.text()).toBe('b');
+    await expect(request(`${a.url}/`, { dispatcher })).rejects.toMatchObject({ code: 'ORIGIN_MISMATCH' });
   });
 
   it('throws POOL_CLOSED once the pool is closed', async () => {
