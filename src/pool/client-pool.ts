@@ -22,9 +22,9 @@ import { slotStates, supervisorMachine, type SupervisorActor } from '../machines
 import { remainingUntil } from './deadline.js';
 import { Acquirer, acquireError, type Failing } from './acquire.js';
 import { Lease, newLease, sendOnLease, type Attempt, type LeaseOwner } from './lease.js';
-import { HOMING_INTERVAL, OriginAssignment } from './origins.js';
+import { OriginList } from './origin-list.js';
 import { nextAttempt, repeatBudget } from './retry.js';
-import { resolveOrigins, resolvePoolOptions, type ClientPoolOptions, type PoolOrigin, type ResolvedPoolOptions } from './options.js';
+import { resolveOrigins, resolvePoolOptions, type ClientPoolOptions, type ResolvedPoolOptions } from './options.js';
 import type { RequestDefaults, RequestOptions } from './request.js';
 import { POOL_REQUEST_KEYS, readAcquire, readRequest, type AcquireOptions, type PoolRequestOptions } from './request-options.js';
 import type { PoolStats } from '../telemetry/stats.js';
@@ -65,13 +65,8 @@ export class ClientPool implements AsyncDisposable {
   readonly #options: ResolvedPoolOptions;
   /** Dials the slots' connections, and keeps them and the dials in flight for close(). */
   readonly #dialer: SlotDialer;
-  /** Which origin each slot dials (one origin: always the same). */
-  readonly #assignment: OriginAssignment;
-  /** Brings displaced slots back to their home origin, with several origins. */
-  #homing: unknown;
-  /** The origins the slots dial: the options', until `setOrigins`; and their names (what `origins` returns). */
-  #origins: readonly PoolOrigin[];
-  #originNames: readonly string[];
+  /** The origins the slots dial (the options', until `setOrigins`), which slot dials which, and homing. */
+  readonly #origins: OriginList;
   /** The caller's half of the ledger protocol: every acquire and release goes through it. */
   readonly #acquirer: Acquirer<Lease>;
   #closing: Promise<void> | undefined;
@@ -81,10 +76,11 @@ export class ClientPool implements AsyncDisposable {
 
   private constructor(options: ResolvedPoolOptions) {
     this.#options = options;
-    this.#origins = options.origins;
-    this.#originNames = options.origins.map(({ origin }) => origin);
-    this.#assignment = new OriginAssignment(options.origins.length, options.supervisor.connections, options.supervisor.now);
-    this.#dialer = new SlotDialer(options, this.#assignment);
+    const { connections, now } = options.supervisor;
+    this.#origins = new OriginList(options.origins, connections, now, options.clock, (slot) =>
+      this.actor.getSnapshot().context.ledger.send({ type: 'recycle', slot }),
+    );
+    this.#dialer = new SlotDialer(options, this.#origins.assignment);
     this.#recorder = recorderFor(options.inspection);
     this.actor = createActor(supervisorMachine, {
       clock: options.clock,
@@ -127,7 +123,7 @@ export class ClientPool implements AsyncDisposable {
     const recorder = pool.#recorder;
     // Slots are watched, not inspected: an inspector would see (and cost) every lease of the ledger too.
     pool.actor.getSnapshot().context.slots.forEach((slot, index) => recorder?.watch(`slot ${index}`, slot, slotState));
-    if (pool.#options.origins.length > 1) pool.#bringHome();
+    if (pool.#options.origins.length > 1) pool.#origins.startHoming();
     if (pool.#options.supervisor.lazy) return pool;
     await untilRunning(pool.actor, pool.#options.supervisor.connections, pool.#options.origins.map(describeTarget).join(', ')).catch(async (error: unknown) => {
       await pool.close();
@@ -288,25 +284,9 @@ export class ClientPool implements AsyncDisposable {
     await this.close();
   }
 
-  /** Slots on their way home, or off an origin that is gone, are recycled (the ledger recycles only free ones). */
-  #recycleReturning(): void {
-    const ledger = this.actor.getSnapshot().context.ledger;
-    for (const slot of this.#assignment.returning()) ledger.send({ type: 'recycle', slot });
-  }
-
-  /** Every HOMING_INTERVAL, slots whose home origin is back are recycled to return to it (while free). */
-  #bringHome(): void {
-    const clock = this.#options.clock;
-    const tick = () => {
-      this.#recycleReturning();
-      this.#homing = clock.setTimeout(tick, HOMING_INTERVAL);
-    };
-    this.#homing = clock.setTimeout(tick, HOMING_INTERVAL);
-  }
-
   /** Every origin of the pool, `scheme://host:port`, in the order of `urls` (one, with `url`), or of the last `setOrigins`. */
   get origins(): readonly string[] {
-    return this.#originNames;
+    return this.#origins.names;
   }
 
   /**
@@ -325,24 +305,18 @@ export class ClientPool implements AsyncDisposable {
   setOrigins(urls: readonly (string | URL)[]): void {
     if (this.#closing) throw acquireError('POOL_CLOSED');
     const origins = resolveOrigins(urls, this.#options, this.#options.pathname);
-    const kept = this.#origins.map(({ origin }) => origins.findIndex((each) => each.origin === origin));
-    this.#origins = origins;
-    this.#originNames = origins.map(({ origin }) => origin);
-    this.#assignment.replace(origins.length, kept);
     this.#dialer.setOrigins(origins);
+    this.#origins.replace(origins);
     this.#metrics.originsChanged();
-    this.#recycleReturning();
-    // The homing tick also moves the slots leased now, once released (a pool of one origin had none).
-    if (this.#homing === undefined) this.#bringHome();
   }
 
   /** The origin each slot is connected or connecting to, by slot (an index into `origins`). */
   slotOrigins(): readonly number[] {
-    return this.#assignment.current();
+    return this.#origins.assignment.current();
   }
 
   async #close(): Promise<void> {
-    if (this.#homing !== undefined) this.#options.clock.clearTimeout(this.#homing);
+    this.#origins.stop();
     await closeActor(this.actor);
     this.#dialer.cancelAll();
     this.#metrics.stop();
