@@ -1,5 +1,5 @@
 // The benchmark's HTTP and WebSocket server, in its own process so the client under test has its own core.
-// GET /large answers 64 KiB, anything else about 100 B; prints its port to the parent over IPC.
+// GET /large answers 64 KiB, /mib 1 MiB, anything else about 100 B; prints its port to the parent over IPC.
 import http from 'node:http';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
@@ -8,9 +8,10 @@ import { WebSocketServer } from 'ws';
 
 const small = Buffer.from(JSON.stringify({ symbol: 'BTCUSDT', price: '64000.12', qty: '0.015', time: 1732300000000, id: 1 }).padEnd(100, ' '));
 const large = Buffer.alloc(64 * 1024, 'x');
+const mib = Buffer.alloc(1024 * 1024, 'x');
 
 const server = http.createServer((req, res) => {
-  const body = req.url === '/large' ? large : small;
+  const body = req.url === '/large' ? large : req.url === '/mib' ? mib : small;
   res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
   res.end(body);
 });

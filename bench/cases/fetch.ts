@@ -3,6 +3,7 @@
  * undici 6) with `dispatcher: pool.dispatcher` against the same fetch with an undici Pool of as many
  * connections, side by side in this one process; then `undici.request` through each, where the
  * dispatcher's own cost is not hidden behind fetch's. Small bodies (~100 B), 4 connections, 16 callers.
+ * Last, a 1 MiB response read as a stream (`undici.request`'s body, chunk by chunk) through each.
  */
 import { Pool, request } from 'undici';
 import { ClientPool } from '../../src/index.js';
@@ -20,6 +21,8 @@ const FETCH_REFERENCE = 'fetch, undici Pool';
 const FETCH_LIFELINE = 'fetch, lifeline pool.dispatcher';
 const REQUEST_REFERENCE = 'undici.request, undici Pool';
 const REQUEST_LIFELINE = 'undici.request, lifeline pool.dispatcher';
+const STREAM_REFERENCE = 'streamed body, undici Pool';
+const STREAM_LIFELINE = 'streamed body, lifeline pool.dispatcher';
 
 interface Contender {
   name: string;
@@ -34,6 +37,15 @@ function fetchThrough(url: string, dispatcher: unknown): () => Promise<unknown> 
 
 function requestThrough(url: string, dispatcher: Pool | ClientPool['dispatcher']): () => Promise<unknown> {
   return async () => (await request(url, { dispatcher })).body.arrayBuffer();
+}
+
+/** A response body consumed as it streams in, never collected. */
+function streamThrough(url: string, dispatcher: Pool | ClientPool['dispatcher']): () => Promise<unknown> {
+  return async () => {
+    let bytes = 0;
+    for await (const chunk of (await request(url, { dispatcher })).body) bytes += (chunk as Buffer).length;
+    return bytes;
+  };
 }
 
 /** Each contender's code paths optimized before its first round (as the http case): one short round in a quick run. */
@@ -52,6 +64,7 @@ async function measure(
   reference: string,
   lifeline: string,
   roundMs: number,
+  size = 'small',
 ): Promise<void> {
   const { settings } = context;
   for (const contender of contenders) await runLoad(contender.send, CALLERS, settings.quick ? roundMs : JIT_WARMUP_MS);
@@ -59,7 +72,7 @@ async function measure(
   const { compared, medianOf } = recordLoadTable(context, title, rounds, reference);
   const ratio = ratioOf(compared, lifeline);
   context.target({
-    name: `${lifeline} vs ${reference}, small, ${CONNECTIONS} conn, ${CALLERS} callers`,
+    name: `${lifeline} vs ${reference}, ${size}, ${CONNECTIONS} conn, ${CALLERS} callers`,
     goal: '>= 0.90x req/s',
     measured: `${ratio.toFixed(2)}x req/s, p99 ${(medianOf(lifeline, 'p99') / medianOf(reference, 'p99')).toFixed(2)}x`,
     pass: ratio >= 0.9,
@@ -97,6 +110,19 @@ export const fetchCase: BenchCase = {
         REQUEST_REFERENCE,
         REQUEST_LIFELINE,
         context.settings.httpRoundMs,
+      );
+      const mib = `${origin}/mib`;
+      await measure(
+        context,
+        `undici.request, a 1 MiB body read as a stream, ${CONNECTIONS} connections, ${CALLERS} concurrent callers`,
+        [
+          { name: STREAM_REFERENCE, send: streamThrough(mib, undiciPool) },
+          { name: STREAM_LIFELINE, send: streamThrough(mib, pool.dispatcher) },
+        ],
+        STREAM_REFERENCE,
+        STREAM_LIFELINE,
+        context.settings.httpRoundMs,
+        'streamed 1 MiB',
       );
     } finally {
       await pool.close();
