@@ -20,7 +20,7 @@ import type { FlightRecorder, TransitionRecord } from '../telemetry/recorder.js'
 import { slotState, type SlotState } from '../machines/slot.js';
 import { slotStates, supervisorMachine, type SupervisorActor } from '../machines/supervisor.js';
 import { remainingUntil } from './deadline.js';
-import { Acquirer, acquireError, type Failing } from './acquire.js';
+import { Acquirer, acquireError, type Failing, type WaitSignal } from './acquire.js';
 import { Lease, newLease, sendOnLease, type Attempt, type LeaseOwner } from './lease.js';
 import { OriginList } from './origin-list.js';
 import { nextAttempt, repeatBudget } from './retry.js';
@@ -222,7 +222,7 @@ export class ClientPool implements AsyncDisposable {
   }
 
   /** A lease at once when a slot is free, else a promise of one (see `Acquirer.wait`). */
-  #acquire(timeout: number | undefined, signal: AbortSignal | undefined, deadline?: number): Lease | Promise<Lease> {
+  #acquire(timeout: number | undefined, signal: WaitSignal | undefined, deadline?: number): Lease | Promise<Lease> {
     if (this.#closing) throw acquireError('POOL_CLOSED');
     return this.#acquirer.wait(timeout, signal, deadline);
   }

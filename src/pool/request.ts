@@ -9,7 +9,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { LifelineError } from '../errors.js';
-import { cutShort, poisonsConnection, toLifelineError } from '../transport/error-map.js';
+import { poisonsConnection, requestError } from '../transport/error-map.js';
 import { mergeHeaders, type HeaderInput } from '../transport/headers.js';
 import { BodyDecoder, codingOf, tooLarge, type Coding } from './decode.js';
 import { LifelineResponse } from './response.js';
@@ -108,6 +108,23 @@ export function buildDispatch(options: CheckedRequest, defaults: RequestDefaults
   return dispatch;
 }
 
+/**
+ * A final response head on one of the pool's connections, as both ways a request runs read it
+ * (the pool's own handler below, the dispatcher's in pooled-request.ts): its facts, and the
+ * connection told of a `Connection: close` at once, so its slot dials the replacement while the
+ * body is still on its way.
+ */
+export function readHead(rawHeaders: Buffer[], connection: CloseListener): HeaderFacts {
+  const facts = readHeaderFacts(rawHeaders);
+  if (facts.close) connection.announceClose();
+  return facts;
+}
+
+/** BODY_TOO_LARGE for `bytes` of body (declared, or received so far) over `maxBodySize` (0: none); else undefined. */
+export function overLimit(bytes: number, maxBodySize: number): LifelineError | undefined {
+  return maxBodySize > 0 && bytes > maxBodySize ? tooLarge(maxBodySize) : undefined;
+}
+
 /** What the pool needs from a response's headers, read in one pass over undici's raw pairs. */
 export interface HeaderFacts {
   /** `Connection: close`: the connection must not be reused. */
@@ -120,7 +137,7 @@ export interface HeaderFacts {
   coding: Coding | undefined;
 }
 
-export function readHeaderFacts(rawHeaders: Buffer[]): HeaderFacts {
+function readHeaderFacts(rawHeaders: Buffer[]): HeaderFacts {
   const facts: HeaderFacts = { close: false, contentLength: -1, keepAlive: -1, coding: undefined };
   let encodings = 0;
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
@@ -222,27 +239,25 @@ export class CollectHandler {
     this.#status = status;
     this.#statusText = statusText;
     this.#rawHeaders = rawHeaders;
-    const facts = readHeaderFacts(rawHeaders);
+    const facts = readHead(rawHeaders, this.#connection);
     this.#recycle = facts.close;
     this.#keepAlive = facts.keepAlive;
-    // The slot can dial the replacement while the body is still on its way.
-    if (facts.close) this.#connection.announceClose();
-    const max = this.#maxBodySize;
-    if (max > 0 && facts.contentLength > max) {
-      this.#abort?.(tooLarge(max));
+    const refused = overLimit(facts.contentLength, this.#maxBodySize);
+    if (refused) {
+      this.#abort?.(refused);
       return false;
     }
     if (this.#decompress && facts.coding) {
-      this.#decoder = new BodyDecoder(facts.coding, max, (error, body) => (error ? this.abort(error) : this.#complete(body!)));
+      this.#decoder = new BodyDecoder(facts.coding, this.#maxBodySize, (error, body) => (error ? this.abort(error) : this.#complete(body!)));
     }
     return true;
   }
 
   onData(chunk: Buffer): boolean {
     this.#size += chunk.length;
-    const max = this.#maxBodySize;
-    if (max > 0 && this.#size > max) {
-      this.#abort?.(tooLarge(max));
+    const refused = overLimit(this.#size, this.#maxBodySize);
+    if (refused) {
+      this.#abort?.(refused);
       return false;
     }
     // The compressed bytes count against maxBodySize too (above); the decoder counts the decoded ones.
@@ -271,8 +286,7 @@ export class CollectHandler {
   }
 
   onError(error: Error): void {
-    // A status means undici accepted the head: a framing error from here on is the body cut short.
-    this.#fail((this.#status > 0 && cutShort(error)) || toLifelineError(error));
+    this.#fail(requestError(error, this.#status > 0));
   }
 
   #fail(error: LifelineError): void {

@@ -57,12 +57,20 @@ export function toLifelineError(error: unknown): LifelineError {
  * said `Connection: close`, a Content-Length mismatch or llhttp's "Invalid EOF
  * state" (chunked). The caller gets one code for it: the connection died in flight.
  */
-export function cutShort(error: Error): LifelineError | undefined {
+function cutShort(error: Error): LifelineError | undefined {
   const code = (error as { code?: unknown }).code;
   if (code !== 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' && !(error instanceof errors.HTTPParserError && /\bInvalid EOF state\b/.test(error.message))) {
     return undefined;
   }
   return new LifelineError('CONNECTION_LOST', 'connection lost: the server closed before the response body was complete', { cause: error });
+}
+
+/**
+ * What a request's undici error means to its caller. `answered`: a response head came, so undici
+ * accepted it, and a framing error from there on is the body cut short.
+ */
+export function requestError(error: Error, answered: boolean): LifelineError {
+  return (answered && cutShort(error)) || toLifelineError(error);
 }
 
 /** Only a request that was refused before anything was sent leaves its connection reusable. */
