@@ -39,26 +39,24 @@ export function describeTarget(target: Pick<DialTarget, 'host' | 'port'>): strin
 /** Why a step of a dial stopped, for the CONNECT_FAILED message. */
 class Stopped extends Error {}
 
-/** Settles when `socket` emits `event`; rejects on its error or close first, or on `signal`. */
-function reached(socket: net.Socket, event: string, signal: AbortSignal): Promise<void> {
+const ignore = () => {};
+
+/** Settles when `socket` emits `event`; rejects on its error or close first (a stopped dial destroys it with its reason). */
+function reached(socket: net.Socket, event: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const settle = (error?: unknown) => {
       socket.off(event, onEvent);
       socket.off('error', onError);
       socket.off('close', onClose);
-      signal.removeEventListener('abort', onAbort);
       if (error === undefined) resolve();
       else reject(error);
     };
     const onEvent = () => settle();
     const onError = (error: unknown) => settle(error);
     const onClose = () => settle(new Stopped('closed'));
-    const onAbort = () => settle(signal.reason);
-    if (signal.aborted) return onAbort();
     socket.once(event, onEvent);
     socket.once('error', onError);
     socket.once('close', onClose);
-    signal.addEventListener('abort', onAbort, { once: true });
   });
 }
 
@@ -77,35 +75,46 @@ export async function dial(target: DialTarget, signal: AbortSignal): Promise<net
   const proxy = target.proxy;
   const where = proxy ? `${describeTarget(target)} through the proxy ${proxy.origin}` : describeTarget(target);
   if (signal.aborted) throw new LifelineError('CONNECT_FAILED', `connect to ${where} aborted`);
-  // One signal for every step: the caller's abort, or the deadline.
-  const steps = new AbortController();
-  const onAbort = () => steps.abort(new Stopped('aborted'));
-  signal.addEventListener('abort', onAbort, { once: true });
-  const timer = setTimeout(() => steps.abort(new Stopped(`no connection within connectTimeout (${target.connectTimeout} ms)`)), target.connectTimeout);
-  timer.unref(); // the socket keeps the process alive while it connects; the timer need not
   const sockets: net.Socket[] = [];
   /** Each socket's 'close' (its handle gone), watched from its birth: `closed` turns true at destroy(), before. */
   const gone: Promise<void>[] = [];
+  // The caller's abort and the deadline stop the dial where it stands: every socket is destroyed with
+  // the reason, and the step waiting on it rejects with it. No AbortController per dial: every
+  // reconnect dials, and a controller and its signal cost more than the rest of this function.
+  let stopped: Stopped | undefined;
+  const halt = (socket: net.Socket, reason: Stopped) => {
+    socket.on('error', ignore); // the step waiting on it hears the reason; a socket no step waits on has no other listener
+    socket.destroy(reason);
+  };
+  const stop = (reason: string) => {
+    stopped ??= new Stopped(reason);
+    for (const socket of sockets) halt(socket, stopped);
+  };
   const open = <S extends net.Socket>(socket: S): S => {
     sockets.push(socket);
     gone.push(new Promise((resolve) => socket.once('close', () => resolve())));
+    if (stopped) halt(socket, stopped);
     return socket;
   };
+  const onAbort = () => stop('aborted');
+  signal.addEventListener('abort', onAbort, { once: true });
+  const timer = setTimeout(() => stop(`no connection within connectTimeout (${target.connectTimeout} ms)`), target.connectTimeout);
+  timer.unref(); // the socket keeps the process alive while it connects; the timer need not
   /** Which step failed, for a socket error's reason: a proxy's refusal is not the origin's. */
   let step = proxy ? 'the proxy: ' : '';
   try {
     let socket: net.Socket;
     if (proxy) {
       socket = open(net.connect({ host: proxy.host, port: proxy.port }));
-      await reached(socket, 'connect', steps.signal);
-      await openTunnel(socket, describeTarget(target), proxy, steps.signal);
+      await reached(socket, 'connect');
+      await openTunnel(socket, describeTarget(target), proxy);
       step = '';
       if (target.tls) {
         // tls takes the socket's handle: a byte put back on it after the head would be lost to TLS.
         // None can be the origin's (its TLS speaks only after our ClientHello), so it is a bad proxy.
         if (socket.readableLength > 0) throw new Stopped('the proxy sent bytes before TLS began');
         socket = open(tls.connect({ ...tlsOptions(target, target.tls), socket }));
-        await reached(socket, 'secureConnect', steps.signal);
+        await reached(socket, 'secureConnect');
       }
     } else {
       socket = open(
@@ -113,7 +122,7 @@ export async function dial(target: DialTarget, signal: AbortSignal): Promise<net
           ? tls.connect({ host: target.host, port: target.port, ...tlsOptions(target, target.tls) })
           : net.connect({ host: target.host, port: target.port }),
       );
-      await reached(socket, target.tls ? 'secureConnect' : 'connect', steps.signal);
+      await reached(socket, target.tls ? 'secureConnect' : 'connect');
     }
     socket.setNoDelay(target.noDelay);
     if (target.keepAlive > 0) socket.setKeepAlive(true, target.keepAlive);
@@ -125,7 +134,7 @@ export async function dial(target: DialTarget, signal: AbortSignal): Promise<net
     const stated = error instanceof Stopped || error instanceof TunnelRefused;
     const reason = stated ? (error as Error).message : step + ((error as NodeJS.ErrnoException).code ?? (error as Error).message);
     for (const socket of sockets) {
-      socket.on('error', () => {}); // a late error on a socket being destroyed is expected
+      socket.on('error', ignore); // a late error on a socket being destroyed is expected
       socket.destroy();
     }
     // Settle only once the handles are gone, so whoever awaits a dial knows no socket is left.

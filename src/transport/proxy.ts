@@ -39,12 +39,13 @@ export function connectRequest(authority: string, proxy: ProxyTarget): string {
 /**
  * Asks the proxy on `socket` (connected) for a tunnel to `authority` and reads its response
  * head. Resolves once a 2xx came, the bytes after the head put back; rejects with a
- * `TunnelRefused`, a socket error, or `signal`'s reason. Leaves the socket to the caller
+ * `TunnelRefused` or a socket error (a dial stopped by its caller or its deadline destroys
+ * the socket with the reason). Leaves the socket to the caller
  * either way: it destroys it on a rejection. Reads in paused mode ('readable'), so once
  * the listener is gone the socket is as fresh: undici's 'readable' and ws's 'data' both
  * get the bytes put back.
  */
-export function openTunnel(socket: net.Socket, authority: string, proxy: ProxyTarget, signal: AbortSignal): Promise<void> {
+export function openTunnel(socket: net.Socket, authority: string, proxy: ProxyTarget): Promise<void> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let length = 0;
@@ -53,7 +54,6 @@ export function openTunnel(socket: net.Socket, authority: string, proxy: ProxyTa
       socket.off('end', onEnd);
       socket.off('close', onEnd);
       socket.off('error', onError);
-      signal.removeEventListener('abort', onAbort);
       if (error !== undefined) return reject(error);
       if (rest && rest.length > 0) socket.unshift(rest);
       resolve();
@@ -80,13 +80,10 @@ export function openTunnel(socket: net.Socket, authority: string, proxy: ProxyTa
     };
     const onEnd = () => settle(new TunnelRefused('the proxy closed the connection before answering CONNECT'));
     const onError = (error: unknown) => settle(error);
-    const onAbort = () => settle(signal.reason);
-    if (signal.aborted) return onAbort();
     socket.on('readable', onReadable);
     socket.once('end', onEnd);
     socket.once('close', onEnd);
     socket.once('error', onError);
-    signal.addEventListener('abort', onAbort, { once: true });
     socket.write(connectRequest(authority, proxy));
   });
 }
