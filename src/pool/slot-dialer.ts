@@ -6,21 +6,25 @@
  */
 import { ConnectAttempt } from '../transport/connect-attempt.js';
 import { dial, type DialTarget } from '../transport/dial.js';
-import { DialLimiter, limitedDial } from '../transport/dial-limiter.js';
+import { limitedDial } from '../transport/dial-limiter.js';
+import { DialRamp, type RampDone } from '../transport/dial-ramp.js';
 import { HttpConnection, type HttpConnectionOptions } from '../transport/http-connection.js';
 import type { ConnectionDialer, DialOutcome } from '../machines/slot.js';
 import type { PoolOrigin, ResolvedPoolOptions } from './options.js';
 import type { OriginAssignment } from './origins.js';
 
 /**
- * Replacement dials a pool has under way at once (a slot's first connect is not held back).
- * When a server ends every connection at once (a reload, a restart), each slot redials, and
- * every dial and every connect it brings back costs the event loop a few hundred
- * microseconds: all at once, the caller waiting for the first connection waited behind all
- * of them (16 slots: 6 ms to the first response, against 2 ms for undici's Pool, which
- * redials one socket). Two at a time, the first connects come back first and serve.
+ * The most replacement dials a pool has under way at once. A slot's first connect is not
+ * held back; a replacement dial waits for its turn in a `DialRamp`: one at first, twice as
+ * many after each connect, up to this (see dial-ramp.ts for why).
  */
-export const REPLACEMENT_DIALS = 2;
+export const REPLACEMENT_DIALS = 8;
+
+/**
+ * How long a replacement dial holds its turn (ms): a dial still under way then (a black hole,
+ * a far venue's TLS handshake) goes on, and the next dial starts.
+ */
+export const REPLACEMENT_TURN = 250;
 
 /** How one origin is dialed, and what its connections are built with. */
 interface OriginDial {
@@ -39,8 +43,8 @@ export class SlotDialer implements ConnectionDialer {
   #origins: OriginDial[] = [];
   /** Whether each slot has connected once: only a first connect tries every origin in turn. */
   readonly #connected: boolean[];
-  /** Holds replacement dials to `REPLACEMENT_DIALS` at once. */
-  readonly #replacements = new DialLimiter({ concurrency: REPLACEMENT_DIALS });
+  /** Holds replacement dials back: one at first, more as they connect (see `REPLACEMENT_DIALS`). */
+  readonly #replacements = new DialRamp(REPLACEMENT_DIALS);
   /** Each slot's dial under way, by slot index: cancelling aborts it, and only the current one reports. */
   readonly #dialing: ConnectAttempt[];
   /** Each slot's replacement dial still waiting for its turn: withdrawing it takes it out of the queue. */
@@ -84,9 +88,9 @@ export class SlotDialer implements ConnectionDialer {
     if (!this.#connected[index]) return this.#start(index, report, undefined);
     const turn = this.#replacements.tryAcquire();
     if (turn) return this.#start(index, report, turn);
-    this.#waiting[index] = this.#replacements.enqueue((release) => {
+    this.#waiting[index] = this.#replacements.enqueue((done) => {
       this.#waiting[index] = undefined;
-      this.#start(index, report, release);
+      this.#start(index, report, done);
     });
   }
 
@@ -102,14 +106,28 @@ export class SlotDialer implements ConnectionDialer {
     for (let index = 0; index < this.#dialing.length; index++) this.cancel(index);
   }
 
-  /** Starts slot `index`'s dial; its replacement turn, if it holds one, ends when the dial settles. */
-  #start(index: number, report: (outcome: DialOutcome) => void, release: (() => void) | undefined): void {
+  /** Starts slot `index`'s dial; its replacement turn, if it holds one, ends when the dial settles, saying whether it connected. */
+  #start(index: number, report: (outcome: DialOutcome) => void, turn: RampDone | undefined): void {
     const opening = this.#dialing[index]!.start(
       (signal) => this.#open(index, signal),
       (connection) => report({ type: 'dial.done', connection }),
       (error) => report({ type: 'dial.error', error: error instanceof Error ? error : new Error(String(error)) }),
     );
-    if (release) opening.then(release, release);
+    if (!turn) return;
+    const clock = this.#options.clock;
+    const slow = clock.setTimeout(() => turn('slow'), REPLACEMENT_TURN);
+    // After a connect, the dials it makes room for start at the end of the event-loop turn
+    // (setImmediate): the caller it serves writes its request first, in the continuations that follow.
+    opening.then(
+      () => {
+        clock.clearTimeout(slow);
+        setImmediate(turn, 'connected');
+      },
+      () => {
+        clock.clearTimeout(slow);
+        turn('failed');
+      },
+    );
   }
 
   /** One connection for slot `index`: a socket from its origin (or, on a first connect, the next that answers) and the client bound to it. */

@@ -66,9 +66,10 @@ describe('healing', () => {
     const slot = pool.actor.getSnapshot().context.slots[0]!;
     const delays: number[] = [];
     // Attempt 1 is immediate, then 100, 200, 400 ms: each a refused dial, then a wait on the simulated clock.
+    // Both slots' replacement dials take turns (one at a time after a failure): the clock moves once both wait.
     for (let i = 0; i < 4; i++) {
       await waitFor(
-        () => slotState(slot.getSnapshot()) === 'backoff',
+        () => slotStates(pool).every((state) => state === 'backoff'),
         () => slotStates(pool),
       );
       const delay = slot.getSnapshot().context.retryDelay;
@@ -76,17 +77,17 @@ describe('healing', () => {
       clock.increment(delay);
     }
     expect(delays).toEqual([0, 100, 200, 400]);
+    // The fifth refusals: both slots wait 800 ms now, while the server comes back.
+    await waitFor(
+      () => slotStates(pool).every((state) => state === 'backoff'),
+      () => slotStates(pool),
+    );
+    expect(pool.actor.getSnapshot().context.slots.map((s) => s.getSnapshot().context.retryDelay)).toEqual([800, 800]);
     expect(pool.stats()).toMatchObject({ healthy: 0, busy: 0 });
 
     const waiter = pool.acquire({ timeout: 60_000 });
     expect(pool.stats().waiting).toBe(1);
     await server.restart();
-    // The other slot is at the same point of its schedule; both wait 800 ms now.
-    await waitFor(
-      () => slotStates(pool).every((state) => state === 'backoff'),
-      () => slotStates(pool),
-    );
-    expect(slot.getSnapshot().context.retryDelay).toBe(800);
     clock.increment(800);
     const lease = await waiter;
     expect((await lease.request({ path: '/' })).text()).toBe('ok');
