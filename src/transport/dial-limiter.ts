@@ -20,6 +20,7 @@
  * it from the queue.
  */
 import { clockNow, unrefClock, type Clock } from '../clock.js';
+import { WaitQueue } from './wait-queue.js';
 import { LifelineError } from '../errors.js';
 import { checkInstance, checkKnownKeys, checkNumber, checkObject, invalid, isInstance } from '../validate.js';
 
@@ -55,7 +56,7 @@ export class DialLimiter {
   readonly #now: () => number;
   /** ms between two starts; 0 when the rate is unlimited. */
   readonly #spacing: number;
-  readonly #queue: Turn[] = [];
+  readonly #queue = new WaitQueue<Turn>();
   #active = 0;
   #peak = 0;
   #started = 0;
@@ -116,12 +117,9 @@ export class DialLimiter {
    * signals cost the event loop more than the ends themselves.
    */
   enqueue(start: Turn): () => void {
-    this.#queue.push(start);
+    const withdraw = this.#queue.add(start);
     this.#pump();
-    return () => {
-      const index = this.#queue.indexOf(start);
-      if (index >= 0) this.#queue.splice(index, 1);
-    };
+    return withdraw;
   }
 
   #pump(): void {
@@ -137,7 +135,7 @@ export class DialLimiter {
         }
         this.#nextStart = Math.max(this.#nextStart, this.#now()) + this.#spacing;
       }
-      const start = this.#queue.shift()!;
+      const start = this.#queue.take()!;
       start(this.#start());
     }
   }

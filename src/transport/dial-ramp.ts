@@ -21,6 +21,8 @@
  * callback, not a promise (a mass drop queues all of them at once).
  */
 
+import { WaitQueue } from './wait-queue.js';
+
 /** A dial waiting for its turn: started with the turn's `done` once one is free. */
 export type RampTurn = (done: RampDone) => void;
 
@@ -34,7 +36,7 @@ export class DialRamp {
   readonly #cap: number;
   #window = 1;
   #active = 0;
-  readonly #queue: RampTurn[] = [];
+  readonly #queue = new WaitQueue<RampTurn>();
 
   /** `cap`: the most dials under way at once, however many connects succeeded. */
   constructor(cap: number) {
@@ -62,16 +64,13 @@ export class DialRamp {
    * no-op once started).
    */
   enqueue(start: RampTurn): () => void {
-    this.#queue.push(start);
+    const withdraw = this.#queue.add(start);
     this.#pump();
-    return () => {
-      const index = this.#queue.indexOf(start);
-      if (index >= 0) this.#queue.splice(index, 1);
-    };
+    return withdraw;
   }
 
   #pump(): void {
-    while (this.#queue.length > 0 && this.#active < this.#window) this.#queue.shift()!(this.#start());
+    while (this.#queue.length > 0 && this.#active < this.#window) this.#queue.take()!(this.#start());
   }
 
   #start(): RampDone {
