@@ -101,6 +101,10 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
     this.actor = createActor(feedMachine, {
       clock: options.machine.clock,
       input: { options: options.machine, opener: this.#connector },
+      // Named by its first URL as errors name it (scheme://host:port, no path or query: either may hold a key).
+      systemId: this.#connector.url,
+      // Given here, not through `actor.system.inspect` after: the inspector sees the feed's birth.
+      inspect: options.inspection.inspect,
     });
     watchStates(this.actor, {
       state: feedState,

@@ -234,6 +234,7 @@ function resolve(value: unknown): ResolvedFeedOptions {
     history,
     secretHeaders,
     meter,
+    inspect,
     proxy,
     subscriptions,
     heartbeat,
@@ -247,7 +248,7 @@ function resolve(value: unknown): ResolvedFeedOptions {
   } = readOptions(value, FEED_OPTIONS, 'an object with `url` or `urls`');
   const endpoints = checkEndpoints(url, urls);
   const flatHeaders = Array.isArray(given) ? given : [];
-  const inspection = resolveInspection({ history, secretHeaders, meter }, flatHeaders, staticUrls(endpoints), proxy?.secrets);
+  const inspection = resolveInspection({ history, secretHeaders, meter, inspect }, flatHeaders, staticUrls(endpoints), proxy?.secrets);
   const machine: FeedMachineOptions = {
     // The machine keeps them in its context; console.log(feed.actor) and inspectors show them scrubbed.
     urls: scrubbedView(endpoints, inspection.redactor),
