@@ -43,6 +43,7 @@ export type { BackoffOptions, Jitter } from './machines/backoff.js';
 export { DialLimiter, type DialLimiterOptions, type DialLimiterStats } from './transport/dial-limiter.js';
 export type { Clock } from './clock.js';
 export type { InspectionOptions } from './telemetry/options.js';
+export type { Inspector } from './telemetry/inspector.js';
 export type { MeterLike } from './telemetry/meter.js';
 
 // Feeds

@@ -12,8 +12,11 @@
 
 import { inspect } from 'node:util';
 
-/** Header or parameter names whose values are secret, whatever the user says. */
-const SECRET_NAME = /authorization|cookie|key|token|secret|signature|password|passwd|credential|session/i;
+/**
+ * Header or parameter names whose values are secret, whatever the user says. `sign` only as a
+ * whole word (OKX's `OK-ACCESS-SIGN` header and login field), not inside `design` or `signal`.
+ */
+const SECRET_NAME = /authorization|cookie|key|token|secret|signature|password|passwd|passphrase|credential|session|(?:^|[-_.])sign(?:$|[-_.])/i;
 
 export const REDACTED = '[redacted]';
 

@@ -32,7 +32,7 @@ export class FeedConnector implements FeedOpener {
     this.#sink = sink;
     this.listed = options.listed;
     const first = options.machine.urls[0]!;
-    this.url = typeof first === 'string' ? redactUrl(first) : PROVIDER_LABEL;
+    this.url = typeof first === 'function' ? PROVIDER_LABEL : redactUrl(first.reveal());
   }
 
   open(endpoint: FeedEndpoint, index: number, report: (outcome: FeedOpenOutcome) => void): void {

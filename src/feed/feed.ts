@@ -23,6 +23,7 @@ import { LifelineError } from '../errors.js';
 import { feedMachine, feedState, type FeedActor, type FeedState } from '../machines/feed.js';
 import { MessageQueue, type FeedMessage } from './message-queue.js';
 import { FeedConnector } from './connector.js';
+import { sealMessage } from './sealed-text.js';
 import { SendQueue } from './send-queue.js';
 import { checkBoolean, checkKnownKeys, checkObject } from '../validate.js';
 import { holdProcess } from './process-hold.js';
@@ -101,6 +102,10 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
     this.actor = createActor(feedMachine, {
       clock: options.machine.clock,
       input: { options: options.machine, opener: this.#connector },
+      // Named by its first URL as errors name it (scheme://host:port, no path or query: either may hold a key).
+      systemId: this.#connector.url,
+      // Given here, not through `actor.system.inspect` after: the inspector sees the feed's birth.
+      inspect: options.inspection.inspect,
     });
     watchStates(this.actor, {
       state: feedState,
@@ -148,12 +153,21 @@ export class Feed extends EventEmitter<FeedEvents> implements AsyncDisposable {
   /** Keeps `message` among the subscriptions (re-sent on every connect) and sends it now if connected. */
   subscribe(message: string): void {
     if (typeof message !== 'string') throw new LifelineError('INVALID_REQUEST', 'Expected a subscription to be a string');
-    this.actor.send({ type: 'subscribe', message });
+    // Sealed: the machine's events and context are what an inspector sees, and a subscription may carry a key.
+    this.actor.send({ type: 'subscribe', message: sealMessage(message, this.#options.inspection) });
   }
 
   /** Forgets `subscription`; if connected, sends `message` (the server's unsubscribe request), when given. */
   unsubscribe(subscription: string, message?: string): void {
-    this.actor.send({ type: 'unsubscribe', subscription, message });
+    if (typeof subscription !== 'string' || (message !== undefined && typeof message !== 'string')) {
+      throw new LifelineError('INVALID_REQUEST', 'Expected a subscription and an unsubscribe message to be strings');
+    }
+    const inspection = this.#options.inspection;
+    this.actor.send({
+      type: 'unsubscribe',
+      subscription: sealMessage(subscription, inspection),
+      message: message === undefined ? undefined : sealMessage(message, inspection),
+    });
   }
 
   /**

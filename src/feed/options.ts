@@ -12,8 +12,9 @@ import { FEED_STABLE_AFTER, type FeedClock, type FeedEndpoint, type FeedMachineO
 import { checkFunction, checkKnownKeys, checkNumber, checkObject, checkRandom, checkStrings, guardOptions, invalid, MAX_TIMEOUT } from '../validate.js';
 import { clock, flag, integer, oneOf, readOptions, timeout, together, type OptionTable } from '../option-table.js';
 import { flattenHeaders, type HeaderInput } from '../transport/headers.js';
-import { scrubbedView, urlSecrets } from '../redact.js';
-import { checkEndpoints, headerRecord, type HeadersProvider, type UrlProvider } from './providers.js';
+import { urlSecrets } from '../redact.js';
+import { checkEndpoints, headerRecord, type CheckedEndpoint, type HeadersProvider, type UrlProvider } from './providers.js';
+import { sealMessage, sealUrl } from './sealed-text.js';
 import { checkSendQueue, DEFAULT_SEND_QUEUE, type SendQueueLimits, type SendQueueOptions } from './send-queue.js';
 import { DEFAULT_HISTORY } from '../telemetry/recorder.js';
 import { inspectionChecks, resolveInspection, type InspectionOptions, type ResolvedInspection } from '../telemetry/options.js';
@@ -125,7 +126,7 @@ export interface ResolvedFeedOptions {
    * What the feed machine reads (urls, subscriptions, backoff, random, stableAfter,
    * maxReconnects, isAck, ackTimeout, heartbeat, staleAfter, clock): one object, passed as
    * it is as the machine's input. `urls` are URLs as `new URL` writes them (the same URL
-   * matches itself in `setUrls`), or providers, in a scrubbed view.
+   * matches itself in `setUrls`), sealed, or providers; subscriptions are sealed too.
    */
   machine: FeedMachineOptions;
   /** `urls` was given (errors name `urls[i]`), not `url`. */
@@ -215,14 +216,19 @@ export function resolveFeedOptions(value: unknown): ResolvedFeedOptions {
   return guardOptions(() => resolve(value));
 }
 
-/** `feed.setUrls(urls)`'s list, checked as the `urls` option is, kept scrubbed as at connect. */
+/** `feed.setUrls(urls)`'s list, checked as the `urls` option is, sealed as at connect. */
 export function resolveSetUrls(urls: unknown, inspection: ResolvedInspection): FeedEndpoint[] {
   // Always a list: left out, it is `urls` that is missing (checkEndpoints would name `url`).
   if (urls === undefined) throw invalid('urls', 'a non-empty array of ws:// or wss:// URLs', urls);
   const endpoints = guardOptions(() => checkEndpoints(undefined, urls));
   const names = inspection.secretNames;
   inspection.redactor.remember(staticUrls(endpoints).flatMap((url) => urlSecrets(url, names)));
-  return scrubbedView(endpoints, inspection.redactor);
+  return sealEndpoints(endpoints, inspection);
+}
+
+/** Endpoints as the machine keeps them: URLs sealed (an inspector sees them scrubbed), providers as they are. */
+function sealEndpoints(endpoints: readonly CheckedEndpoint[], inspection: ResolvedInspection): FeedEndpoint[] {
+  return endpoints.map((endpoint) => (typeof endpoint === 'string' ? sealUrl(endpoint, inspection) : endpoint));
 }
 
 function resolve(value: unknown): ResolvedFeedOptions {
@@ -234,6 +240,7 @@ function resolve(value: unknown): ResolvedFeedOptions {
     history,
     secretHeaders,
     meter,
+    inspect,
     proxy,
     subscriptions,
     heartbeat,
@@ -247,11 +254,11 @@ function resolve(value: unknown): ResolvedFeedOptions {
   } = readOptions(value, FEED_OPTIONS, 'an object with `url` or `urls`');
   const endpoints = checkEndpoints(url, urls);
   const flatHeaders = Array.isArray(given) ? given : [];
-  const inspection = resolveInspection({ history, secretHeaders, meter }, flatHeaders, staticUrls(endpoints), proxy?.secrets);
+  const inspection = resolveInspection({ history, secretHeaders, meter, inspect }, flatHeaders, staticUrls(endpoints), proxy?.secrets);
   const machine: FeedMachineOptions = {
-    // The machine keeps them in its context; console.log(feed.actor) and inspectors show them scrubbed.
-    urls: scrubbedView(endpoints, inspection.redactor),
-    subscriptions,
+    // The machine keeps them in its input and context, which inspectors see: sealed.
+    urls: sealEndpoints(endpoints, inspection),
+    subscriptions: subscriptions.map((message) => sealMessage(message, inspection)),
     backoff,
     random,
     stableAfter: FEED_STABLE_AFTER,
@@ -275,6 +282,6 @@ function resolve(value: unknown): ResolvedFeedOptions {
 }
 
 /** The endpoints that are URLs (a provider's URL is known only at its connect). */
-export function staticUrls(endpoints: readonly FeedEndpoint[]): string[] {
+export function staticUrls(endpoints: readonly CheckedEndpoint[]): string[] {
   return endpoints.filter((endpoint): endpoint is string => typeof endpoint === 'string');
 }

@@ -28,8 +28,11 @@ export type HeadersProvider = (context: ProviderContext) => HeaderInput | Promis
 const SCHEMES = ['ws:', 'wss:'];
 const KIND = 'a ws:// or wss://';
 
-/** `url` or `urls` as the feed machine keeps them: a URL as `new URL` writes it, a provider as it is. */
-export function checkEndpoints(url: unknown, urls: unknown): FeedEndpoint[] {
+/** An endpoint as given and checked, before the feed seals it: a URL as `new URL` writes it, or a provider. */
+export type CheckedEndpoint = string | UrlProvider;
+
+/** `url` or `urls`, checked: a URL as `new URL` writes it (the same URL matches itself in `setUrls`), a provider as it is. */
+export function checkEndpoints(url: unknown, urls: unknown): CheckedEndpoint[] {
   return checkUrlList(url, urls, KIND, Infinity, (field, value) =>
     typeof value === 'function' ? (value as UrlProvider) : checkUrl(field, value, SCHEMES, KIND).href,
   );
@@ -45,7 +48,7 @@ export interface ProviderCall {
 
 /** The URL of the next connect to `endpoint`, named `field` (`url`, `urls[1]`) in errors. */
 export async function endpointUrl(endpoint: FeedEndpoint, field: string, call: ProviderCall): Promise<string> {
-  if (typeof endpoint === 'string') return endpoint;
+  if (typeof endpoint !== 'function') return endpoint.reveal();
   const value = await callProvider(field, endpoint as UrlProvider, call);
   return asConnectFailure(() => checkUrl(`${field}()`, value, SCHEMES, KIND).href);
 }

@@ -98,22 +98,41 @@ export interface FeedOpener {
 }
 
 /**
- * One endpoint of a feed: a URL, or a function the opener calls for one before each connect
- * (a URL provider). The machine only counts failures against it; replacing the list
- * (`setUrls`) keeps the count of each endpoint found in both lists (the same string, or the
- * same function).
+ * A text the feed sends or dials but an XState inspector must not read: a URL whose query holds
+ * a token, a subscription that carries an API key. Machine input, context and events are what
+ * an inspector sees, so they hold the text sealed; only the opener and the socket `reveal()` it.
+ * The Feed's seals show themselves scrubbed to JSON and util.inspect (src/feed/sealed-text.ts).
  */
-export type FeedEndpoint = string | ((...args: never[]) => unknown);
+export interface SealedText {
+  reveal(): string;
+}
+
+/**
+ * One endpoint of a feed: a URL (sealed), or a function the opener calls for one before each
+ * connect (a URL provider). The machine only counts failures against it; replacing the list
+ * (`setUrls`) keeps the count of each endpoint found in both lists (see {@link sameEndpoint}).
+ */
+export type FeedEndpoint = SealedText | ((...args: never[]) => unknown);
+
+/** The same endpoint: the same URL, or the same provider function. */
+export function sameEndpoint(a: FeedEndpoint, b: FeedEndpoint): boolean {
+  if (typeof a === 'function' || typeof b === 'function') return a === b;
+  return a.reveal() === b.reveal();
+}
+
+/** The same text (a subscription given again, or the one to forget). */
+const sameText = (a: SealedText, b: SealedText) => a.reveal() === b.reveal();
 
 /**
  * What the feed machine reads of a feed's options: the Feed resolves and checks them into this
  * one object and passes it as it is. Machine input and context are what an XState inspector
- * sees, so nothing secret is here: `urls` is a scrubbed view (a URL's token shows redacted),
- * and headers, TLS options and providers' answers stay with the connector.
+ * sees, so nothing secret is here in the clear: URLs and subscriptions are sealed, and headers,
+ * TLS options and providers' answers stay with the connector.
  */
 export interface FeedMachineOptions {
   urls: readonly FeedEndpoint[];
-  subscriptions: string[];
+  /** Sent, in order, on every connect: sealed, as a subscription may carry a key. */
+  subscriptions: readonly SealedText[];
   backoff: BackoffPolicy;
   random: () => number;
   /** Live this long: failures are forgotten (ms). */
@@ -158,8 +177,8 @@ export interface FeedContext extends FeedMachineOptions {
 }
 
 export type FeedEvent =
-  | { type: 'subscribe'; message: string }
-  | { type: 'unsubscribe'; subscription: string; message: string | undefined }
+  | { type: 'subscribe'; message: SealedText }
+  | { type: 'unsubscribe'; subscription: SealedText; message: SealedText | undefined }
   | { type: 'ack' }
   | { type: 'lost'; error: LifelineError }
   | { type: 'close' }
@@ -208,25 +227,25 @@ export const feedMachine = setup({
   },
   actions: {
     sendSubscriptions: ({ context }) => {
-      for (const message of context.subscriptions) context.connection!.send(message);
+      for (const message of context.subscriptions) context.connection!.send(message.reveal());
     },
     expectAcks: assign({ pendingAcks: ({ context }) => (context.isAck ? context.subscriptions.length : 0) }),
     countAck: assign({ pendingAcks: ({ context }) => context.pendingAcks - 1 }),
     recordSubscribe: assign({
       subscriptions: ({ context, event }) =>
-        event.type === 'subscribe' && !context.subscriptions.includes(event.message)
+        event.type === 'subscribe' && !context.subscriptions.some((s) => sameText(s, event.message))
           ? [...context.subscriptions, event.message]
           : context.subscriptions,
     }),
     recordUnsubscribe: assign({
       subscriptions: ({ context, event }) =>
-        event.type === 'unsubscribe' ? context.subscriptions.filter((s) => s !== event.subscription) : context.subscriptions,
+        event.type === 'unsubscribe' ? context.subscriptions.filter((s) => !sameText(s, event.subscription)) : context.subscriptions,
     }),
     sendSubscribe: ({ context, event }) => {
-      if (event.type === 'subscribe') context.connection?.send(event.message);
+      if (event.type === 'subscribe') context.connection?.send(event.message.reveal());
     },
     sendUnsubscribe: ({ context, event }) => {
-      if (event.type === 'unsubscribe' && event.message !== undefined) context.connection?.send(event.message);
+      if (event.type === 'unsubscribe' && event.message !== undefined) context.connection?.send(event.message.reveal());
     },
     /** A failed connect or a lost connection counts against the feed and against the URL in use. */
     countFailure: assign({
@@ -255,11 +274,12 @@ export const feedMachine = setup({
      */
     replaceUrls: assign(({ context, event }) => {
       if (event.type !== 'setUrls') return {};
-      const at = (url: FeedEndpoint) => context.urls.indexOf(url);
+      const at = (url: FeedEndpoint) => context.urls.findIndex((old) => sameEndpoint(old, url));
+      const current = context.urls[context.urlIndex];
       return {
         urls: event.urls,
         failures: event.urls.map((url) => context.failures[at(url)] ?? 0),
-        urlIndex: context.urlIndex < 0 ? -1 : event.urls.indexOf(context.urls[context.urlIndex]!),
+        urlIndex: current === undefined ? -1 : event.urls.findIndex((url) => sameEndpoint(url, current)),
       };
     }),
     giveUp: assign({

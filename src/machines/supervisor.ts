@@ -90,7 +90,8 @@ export const supervisorMachine = setup({
         const { backoff, random, stableAfter, now, connections } = context.options;
         const shared: SlotShared = { parent: self as AnyActorRef, ledger: context.ledger as AnyActorRef, backoff, random, stableAfter, now, dialer: context.dialer };
         for (let index = 0; index < connections; index++) {
-          context.slots.push(spawn('slot', { id: `slot-${index}`, input: { index, shared } }));
+          // `slot N` as the dashboard, history and stats name it: `system.get('slot 0')`.
+          context.slots.push(spawn('slot', { id: `slot-${index}`, systemId: `slot ${index}`, input: { index, shared } }));
         }
         return context.slots;
       },
@@ -109,6 +110,7 @@ export const supervisorMachine = setup({
     const slots: SlotRef[] = [];
     const ledger = spawn('ledger', {
       id: 'ledger',
+      systemId: 'ledger',
       input: {
         slots,
         size: options.connections,

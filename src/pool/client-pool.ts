@@ -85,6 +85,10 @@ export class ClientPool implements AsyncDisposable {
     this.actor = createActor(supervisorMachine, {
       clock: options.clock,
       input: { options: options.supervisor, dialer: this.#dialer },
+      // Named by its origin (scheme://host:port, never a credential): `actor.system.get(pool.origin)`.
+      systemId: options.origin,
+      // Given here, not through `actor.system.inspect` after: the inspector sees every actor's birth.
+      inspect: options.inspection.inspect,
     });
     this.#metrics = new PoolObserver(this, options.inspection.meter);
     this.#owner = {

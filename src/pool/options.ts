@@ -298,6 +298,7 @@ function resolve(value: unknown): ResolvedPoolOptions {
     history,
     secretHeaders,
     meter,
+    inspect,
     connections,
     strategy,
     lazy,
@@ -338,7 +339,7 @@ function resolve(value: unknown): ResolvedPoolOptions {
     }
   }
 
-  const inspection = resolveInspection({ history, secretHeaders, meter }, headers, given.map((each) => each.url.href), proxy?.secrets);
+  const inspection = resolveInspection({ history, secretHeaders, meter, inspect }, headers, given.map((each) => each.url.href), proxy?.secrets);
   const origins = given.map(({ url: each }) => originOf(each));
 
   const decompressing = askingCompression(headers);

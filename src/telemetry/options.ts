@@ -8,6 +8,7 @@ import { integer, type OptionTable } from '../option-table.js';
 import { METER_METHODS } from './otel.js';
 import { FlightRecorder } from './recorder.js';
 import { headerSecrets, Redactor, urlSecrets } from '../redact.js';
+import { checkInspector, type InspectFn, type Inspector } from './inspector.js';
 
 export interface InspectionOptions {
   /**
@@ -26,6 +27,15 @@ export interface InspectionOptions {
    * `@opentelemetry/api`; a real `Meter` is one.
    */
   meter?: MeterLike;
+  /**
+   * An XState inspector, attached to the root actor as it is created (`createActor(logic,
+   * { inspect })`), so it sees the supervisor, the ledger and the slots (or the feed) from their
+   * birth: a function called with each inspection event, or an observer with `next`, such as
+   * `@statelyai/inspect`'s `createInspector(adapter).inspect`. What it sees holds no secret
+   * (README, "What inspection never sees"). An inspector that throws does not stop the pool or
+   * feed: its error is rethrown on a turn of its own. Default none.
+   */
+  inspect?: Inspector;
 }
 
 export interface ResolvedInspection {
@@ -34,6 +44,8 @@ export interface ResolvedInspection {
   /** `secretHeaders`, lower-cased: for secrets learnt after connect (a feed's providers). */
   secretNames: ReadonlySet<string>;
   meter: MeterLike | undefined;
+  /** The `inspect` option, as one function that never throws. */
+  inspect: InspectFn | undefined;
 }
 
 /** The checks of the inspection options, for a pool's or a feed's option table. */
@@ -42,19 +54,20 @@ export function inspectionChecks(defaultHistory: number) {
     history: integer(defaultHistory, { max: 100_000 }),
     secretHeaders: checkStrings,
     meter: (field: string, value: unknown) => checkInstance(field, value, METER_METHODS) as MeterLike | undefined,
+    inspect: checkInspector,
   } satisfies OptionTable<InspectionOptions>;
 }
 
 /** The inspection options as checked, with the secrets of `headers` (flat) and `urls`, and `more` (a proxy's), collected for the redactor. */
 export function resolveInspection(
-  checked: { history: number; secretHeaders: string[]; meter: MeterLike | undefined },
+  checked: { history: number; secretHeaders: string[]; meter: MeterLike | undefined; inspect: InspectFn | undefined },
   headers: readonly string[],
   urls: readonly string[],
   more: readonly string[] = [],
 ): ResolvedInspection {
   const extra = new Set(checked.secretHeaders.map((name) => name.toLowerCase()));
   const secrets = [...headerSecrets(headers, extra), ...urls.flatMap((url) => urlSecrets(url, extra)), ...more];
-  return { history: checked.history, redactor: new Redactor(secrets), secretNames: extra, meter: checked.meter };
+  return { history: checked.history, redactor: new Redactor(secrets), secretNames: extra, meter: checked.meter, inspect: checked.inspect };
 }
 
 /** The flight recorder a pool or feed asked for, or undefined when `history` is 0 (then nothing is recorded or subscribed). */

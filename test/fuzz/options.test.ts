@@ -30,6 +30,8 @@ const NESTED_KEYS: Record<string, string[]> = {
   heartbeat: ['interval', 'timeout', 'every'],
   sendQueue: ['size', 'maxAge', 'ttl'],
   perMessageDeflate: ['serverMaxWindowBits', 'clientMaxWindowBits', 'threshold', 'zlibDeflateOptions', 'zlibInflateOptions'],
+  // An XState observer: only `next` is read; the rest of an observer is the user's.
+  inspect: ['next', 'error', 'complete', 'nxt'],
 };
 
 const BAD_URLS = [

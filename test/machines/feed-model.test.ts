@@ -223,7 +223,7 @@ async function check(run: Run, path: ModelPath, index: number): Promise<void> {
   }
   if (expected === 'healthy') {
     // The live connection got every subscription the feed holds, the added ones included.
-    const subscriptions = context(run).subscriptions;
+    const subscriptions = context(run).subscriptions.map((s) => s.reveal());
     expect(subscriptions).toEqual([...INITIAL_SUBSCRIPTIONS, ...run.added]);
     await waitUntil(() => subscriptions.every((s) => run.server.received.at(-1)?.includes(s)), 'the server reads every subscription');
     // A subscription dropped before this connection opened is not replayed on it.

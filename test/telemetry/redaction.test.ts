@@ -196,10 +196,10 @@ describe('Redactor', () => {
   });
 
   it('knows secret names and the secret parts of a URL', () => {
-    for (const name of ['authorization', 'Cookie', 'x-api-key', 'X-MBX-APIKEY', 'access_token', 'client-secret', 'signature']) {
-      expect(isSecretName(name)).toBe(true);
+    for (const name of ['authorization', 'Cookie', 'x-api-key', 'X-MBX-APIKEY', 'access_token', 'client-secret', 'signature', 'CB-ACCESS-PASSPHRASE', 'OK-ACCESS-SIGN', 'sign']) {
+      expect(isSecretName(name), name).toBe(true);
     }
-    for (const name of ['content-type', 'accept', 'x-request-id']) expect(isSecretName(name)).toBe(false);
+    for (const name of ['content-type', 'accept', 'x-request-id', 'x-design', 'signal', 'assign']) expect(isSecretName(name), name).toBe(false);
     expect(isSecretName('x-desk', new Set(['x-desk']))).toBe(true);
     // The password both as written (what a library echoing the URL prints) and decoded (what is sent).
     expect(urlSecrets('wss://u:p%40ss@h/x?token=t1&symbol=BTC&signature=s1').sort()).toEqual(['p%40ss', 'p@ss', 's1', 't1', 'u'].sort());

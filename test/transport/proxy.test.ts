@@ -14,6 +14,7 @@ import { checkProxy } from '../../src/transport/proxy-options.js';
 import { TEST_CERT, TEST_KEY } from '../fixtures/tls.js';
 import { rejection } from '../helpers/errors.js';
 import { waitFor } from '../helpers/pool.js';
+import { listenOnLoopback } from '../helpers/loopback.js';
 
 interface FakeProxy {
   port: number;
@@ -46,13 +47,7 @@ async function startFakeProxy(answer: (socket: net.Socket, head: string) => void
     };
     socket.on('data', onData);
   });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  onTestFinished(async () => {
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => server.close(resolve));
-  });
-  proxy.port = (server.address() as net.AddressInfo).port;
+  proxy.port = await listenOnLoopback(server, sockets);
   proxy.url = `http://127.0.0.1:${proxy.port}`;
   return proxy;
 }
