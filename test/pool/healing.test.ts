@@ -64,16 +64,22 @@ describe('healing', () => {
     });
     await server.stop();
     const slot = pool.actor.getSnapshot().context.slots[0]!;
+    // The delay of each backoff entered: one that lasts 0 ms is over before a poll could see it.
     const delays: number[] = [];
-    // Attempt 1 is immediate, then 100, 200, 400 ms: each a refused dial, then a wait on the simulated clock.
-    for (let i = 0; i < 4; i++) {
+    let previous = slotState(slot.getSnapshot());
+    const watching = slot.subscribe((snapshot) => {
+      const state = slotState(snapshot);
+      if (state === 'backoff' && previous !== 'backoff') delays.push(snapshot.context.retryDelay);
+      previous = state;
+    });
+    onTestFinished(() => watching.unsubscribe());
+    // Attempt 1 is immediate (it needs no clock), then 100, 200, 400 ms: each a refused dial, then a wait on the simulated clock.
+    for (let i = 1; i < 4; i++) {
       await waitFor(
-        () => slotState(slot.getSnapshot()) === 'backoff',
-        () => slotStates(pool),
+        () => delays.length === i + 1 && slotState(slot.getSnapshot()) === 'backoff',
+        () => ({ delays, states: slotStates(pool) }),
       );
-      const delay = slot.getSnapshot().context.retryDelay;
-      delays.push(delay);
-      clock.increment(delay);
+      clock.increment(delays[i]!);
     }
     expect(delays).toEqual([0, 100, 200, 400]);
     expect(pool.stats()).toMatchObject({ healthy: 0, busy: 0 });
