@@ -13,7 +13,7 @@
  * echo a string's content, which may be a secret.
  */
 import type { Clock } from './clock.js';
-import { unrefClock } from './clock.js';
+import { promptZero, unrefClock } from './clock.js';
 import { checkBoolean, checkInstance, checkKnownKeys, checkNumber, checkObject, checkOneOf, invalid, MAX_TIMEOUT, type NumberRange } from './validate.js';
 
 /** Reads one option as given (undefined when left out) and returns it resolved. */
@@ -58,5 +58,11 @@ export const oneOf =
   (field, value) =>
     checkOneOf(field, value, allowed, fallback);
 
-/** A clock with `setTimeout` and `clearTimeout` (xstate's `SimulatedClock` is one); real, unref'd timers when left out. */
-export const clock: OptionCheck<Clock> = (field, value) => (checkInstance(field, value, ['setTimeout', 'clearTimeout']) as Clock | undefined) ?? unrefClock;
+/**
+ * A clock with `setTimeout` and `clearTimeout` (xstate's `SimulatedClock` is one); real, unref'd timers when left out.
+ * A 0 ms timer runs on the next turn whatever the clock (`promptZero`): an immediate reconnect needs no `increment(0)`.
+ */
+export const clock: OptionCheck<Clock> = (field, value) => {
+  const given = checkInstance(field, value, ['setTimeout', 'clearTimeout']) as Clock | undefined;
+  return given ? promptZero(given) : unrefClock;
+};

@@ -16,7 +16,10 @@
  */
 import http from 'node:http';
 import type net from 'node:net';
+import type { Clock } from '../clock.js';
 import { FaultServer } from './fault-server.js';
+import { HeldResponses } from './held-responses.js';
+import { logRequest, type LoggedRequest } from './request-log.js';
 
 export type FaultHttpHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void;
 
@@ -27,6 +30,13 @@ export interface FaultHttpServerOptions {
   host?: string;
   /** 0 (the default) picks a free port. */
   port?: number;
+  /**
+   * The clock the server's timers run on (`delay()`, `idleTimeout()`, `keepAliveTimeout()`)
+   * and that stamps `requestLog`: the test's (xstate's `SimulatedClock`), or real time by default.
+   */
+  clock?: Clock;
+  /** Header and query parameter names scrubbed from `requestLog`, beyond those that look secret (case-insensitive). */
+  secretNames?: string[];
 }
 
 const okHandler: FaultHttpHandler = (_req, res) => {
@@ -35,13 +45,15 @@ const okHandler: FaultHttpHandler = (_req, res) => {
 
 /** What the server knows of one accepted connection. */
 interface ConnectionEntry {
+  /** Its place among the connections accepted (0 for the first), for the request log. */
+  index: number;
   /** Its index in `requestsPerConnection`. */
   position: number;
   closed: boolean;
   /** Responses to requests received, not yet done (or abandoned). */
   responses: Set<http.ServerResponse>;
-  /** Set while the connection is idle after serving, with `idleTimeout()` or `keepAliveTimeout()` on. */
-  idleTimer: NodeJS.Timeout | undefined;
+  /** Set while the connection is idle after serving, with `idleTimeout()` or `keepAliveTimeout()` on (a timer of the server's clock). */
+  idleTimer: unknown;
   /** `endAll()` asked for a FIN once the requests in flight are answered, and `Connection: close` on those not yet started. */
   ending: boolean;
 }
@@ -91,7 +103,15 @@ export class FaultHttpServer extends FaultServer {
    * after `forgetClosed()`, of the connections not forgotten, still in that order.
    */
   readonly requestsPerConnection: number[] = [];
+  /**
+   * Every request received, answered or not, in arrival order: method, path, headers
+   * (secrets scrubbed), body, time on the server's clock, connection. See `LoggedRequest`.
+   * Grows for the server's life: `clearRequestLog()` empties it.
+   */
+  readonly requestLog: readonly LoggedRequest[] = [];
   #requests = 0;
+  #hold: HeldResponses | undefined;
+  readonly #secretNames: ReadonlySet<string>;
   #connectionClose = false;
   #keepAliveRequests: number | undefined;
   #http10: { contentLength: boolean } | undefined;
@@ -105,16 +125,21 @@ export class FaultHttpServer extends FaultServer {
   readonly #entries: ConnectionEntry[] = [];
 
   constructor(options: FaultHttpServerOptions = {}) {
-    super(options.host, (socket) => {
-      const entry: ConnectionEntry = { position: this.requestsPerConnection.push(0) - 1, closed: false, responses: new Set(), idleTimer: undefined, ending: false };
-      this.#entries.push(entry);
-      this.#connectionEntry.set(socket, entry);
-      socket.once('close', () => {
-        entry.closed = true;
-        clearTimeout(entry.idleTimer);
-      });
-      this.server.emit('connection', socket);
-    });
+    super(
+      options.host,
+      (socket, index) => {
+        const entry: ConnectionEntry = { index, position: this.requestsPerConnection.push(0) - 1, closed: false, responses: new Set(), idleTimer: undefined, ending: false };
+        this.#entries.push(entry);
+        this.#connectionEntry.set(socket, entry);
+        socket.once('close', () => {
+          entry.closed = true;
+          this.#clearIdle(entry);
+        });
+        this.server.emit('connection', socket);
+      },
+      options.clock,
+    );
+    this.#secretNames = new Set((options.secretNames ?? []).map((name) => name.toLowerCase()));
     this.#handler = options.handler ?? okHandler;
     this.server = http.createServer((req, res) => this.#receive(req, res));
     this.server.keepAliveTimeout = 60_000;
@@ -212,7 +237,33 @@ export class FaultHttpServer extends FaultServer {
     }
   }
 
-  /** Clears the faults, and the normal-life behaviours too: a plain keep-alive server again. */
+  /**
+   * Holds every response from now on until `release()` on the handle: each request that
+   * gets through the other faults is read, logged and left unanswered, then answered (after
+   * `delay()`, if on) when the test releases it. One hold at a time: a new one releases the last.
+   *
+   * ```ts
+   * const held = server.hold();
+   * const order = pool.request({ method: 'POST', path: '/order', body });
+   * await held.arrived();          // the server has the order
+   * server.dropAll();              // ...and the connection dies before the answer
+   * ```
+   */
+  hold(): HeldResponses {
+    this.#hold?.release();
+    const hold = new HeldResponses((released) => {
+      if (this.#hold === released) this.#hold = undefined;
+    });
+    this.#hold = hold;
+    return hold;
+  }
+
+  /** Empties `requestLog` (for a long soak; its indexes go on counting). */
+  clearRequestLog(): void {
+    (this.requestLog as LoggedRequest[]).length = 0;
+  }
+
+  /** Clears the faults, and the normal-life behaviours too: a plain keep-alive server again. A hold stays until released. */
   override heal(): void {
     super.heal();
     this.#connectionClose = false;
@@ -258,27 +309,40 @@ export class FaultHttpServer extends FaultServer {
     }
     const idle = this.#idle;
     if (!idle) return;
-    entry.idleTimer = setTimeout(() => {
+    entry.idleTimer = this.clock.setTimeout(() => {
       entry.idleTimer = undefined;
       if (entry.responses.size === 0) socket.end();
     }, idle.ms);
-    entry.idleTimer.unref();
+  }
+
+  #clearIdle(entry: ConnectionEntry): void {
+    if (entry.idleTimer === undefined) return;
+    this.clock.clearTimeout(entry.idleTimer);
+    entry.idleTimer = undefined;
   }
 
   #receive(req: http.IncomingMessage, res: http.ServerResponse): void {
-    this.#requests++;
+    const index = this.#requests++;
     const socket = req.socket;
     const entry = this.#connectionEntry.get(socket)!;
     entry.responses.add(res);
-    clearTimeout(entry.idleTimer);
-    entry.idleTimer = undefined;
+    this.#clearIdle(entry);
     res.once('close', () => this.#settled(socket, entry, res));
     const served = ++this.requestsPerConnection[entry.position]!;
-    const faults = this.faults;
-    if (faults.blackHole) return;
-    if (faults.delay > 0) {
-      const timer = setTimeout(() => this.#answer(req, res, served), faults.delay);
-      res.once('close', () => clearTimeout(timer));
+    const logged = logRequest(req, { index, at: this.clock.now(), connection: entry.index, onConnection: served }, this.#secretNames);
+    (this.requestLog as LoggedRequest[]).push(logged);
+    if (this.faults.blackHole) return;
+    if (this.#hold) this.#hold.add(logged, () => this.#dispatch(req, res, served));
+    else this.#dispatch(req, res, served);
+  }
+
+  /** Answers now, or after `delay()` on the server's clock; not at all once the client is gone. */
+  #dispatch(req: http.IncomingMessage, res: http.ServerResponse, served: number): void {
+    if (res.closed) return;
+    const delay = this.faults.delay;
+    if (delay > 0) {
+      const timer = this.clock.setTimeout(() => this.#answer(req, res, served), delay);
+      res.once('close', () => this.clock.clearTimeout(timer));
     } else {
       this.#answer(req, res, served);
     }

@@ -3,6 +3,7 @@
  * connections, whatever the protocol.
  */
 import type net from 'node:net';
+import { unrefClock, withNow, type Clock, type TimedClock } from '../clock.js';
 import { Listener } from './listener.js';
 
 /** The faults both protocols share; `heal()` clears them. */
@@ -18,10 +19,18 @@ const noCommonFaults = (): CommonFaults => ({ blackHole: false, delay: 0, closeA
 export abstract class FaultServer {
   protected readonly listener: Listener;
   protected faults = noCommonFaults();
+  /**
+   * The clock the server's own timers run on (`delay()`, and the HTTP server's idle
+   * timeouts), and its `now()` stamps the request log: the test's clock when it passes
+   * one (xstate's `SimulatedClock`), so that a delay passes when the test moves time,
+   * exactly, on a loaded machine too. Real, unref'd timers by default.
+   */
+  protected readonly clock: TimedClock;
   #closed = false;
 
-  protected constructor(host: string | undefined, onSocket: (socket: net.Socket, index: number) => void) {
+  protected constructor(host: string | undefined, onSocket: (socket: net.Socket, index: number) => void, clock?: Clock) {
     this.listener = new Listener(host ?? '127.0.0.1', onSocket);
+    this.clock = clock ? withNow(clock) : unrefClock;
   }
 
   get port(): number {
@@ -60,7 +69,7 @@ export abstract class FaultServer {
     this.faults.blackHole = on;
   }
 
-  /** Delays every HTTP response or WebSocket handshake by `ms` (0 turns it off). */
+  /** Delays every HTTP response or WebSocket handshake by `ms` (0 turns it off), on the server's clock. */
   delay(ms: number): void {
     this.faults.delay = ms;
   }

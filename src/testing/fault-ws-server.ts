@@ -11,6 +11,7 @@ import type { EventEmitter } from 'node:events';
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocket, WebSocketServer } from 'ws';
+import type { Clock } from '../clock.js';
 import { FaultServer } from './fault-server.js';
 
 /**
@@ -35,6 +36,8 @@ export interface FaultWsServerOptions {
   host?: string;
   /** 0 (the default) picks a free port. */
   port?: number;
+  /** The clock `delay()` runs on: the test's (xstate's `SimulatedClock`), or real time by default. */
+  clock?: Clock;
 }
 
 /** What `forgetClosed()` hands back of one closed WebSocket. */
@@ -81,7 +84,7 @@ export class FaultWsServer extends FaultServer {
   });
 
   constructor(options: FaultWsServerOptions = {}) {
-    super(options.host, (socket) => this.#http.emit('connection', socket));
+    super(options.host, (socket) => this.#http.emit('connection', socket), options.clock);
     this.#onMessage = options.onMessage;
     this.#http.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
     this.#http.on('clientError', (_error, socket) => socket.destroy());
@@ -174,8 +177,8 @@ export class FaultWsServer extends FaultServer {
       this.#wss.handleUpgrade(req, socket, head, (ws) => this.#wss.emit('connection', ws, req));
     };
     if (this.faults.delay > 0) {
-      const timer = setTimeout(upgrade, this.faults.delay);
-      socket.once('close', () => clearTimeout(timer));
+      const timer = this.clock.setTimeout(upgrade, this.faults.delay);
+      socket.once('close', () => this.clock.clearTimeout(timer));
     } else {
       upgrade();
     }

@@ -8,6 +8,8 @@
 export { startFaultHttpServer, FaultHttpServer, type FaultHttpServerOptions, type FaultHttpHandler } from './fault-http-server.js';
 export { startFaultWsServer, FaultWsServer, type FaultWsServerOptions, type FaultWsSocket, type ClosedWsConnection } from './fault-ws-server.js';
 export { FaultServer } from './fault-server.js';
+export { HeldResponses } from './held-responses.js';
+export type { LoggedRequest } from './request-log.js';
 export { StateLog, logSlot, logFeed } from './state-log.js';
 export { toTestMachine, modelEventName, transitionKey, type TestMachine, type ModelTransition } from './model.js';
 export { machinePaths, pathFromEvents, type MachinePaths, type MachinePathsOptions, type ModelPath, type ModelSnapshot } from './paths.js';

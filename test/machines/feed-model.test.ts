@@ -27,6 +27,8 @@ const STALE_AFTER = 500_000;
 const ACK_TIMEOUT = 2_000;
 const MAX_MESSAGE_SIZE = 4_096;
 const STABLE_AFTER = 5_000;
+/** The feed's backoff policy, as configured: each delay is checked against it (see `policyDelay`), never against the feed's context. */
+const BACKOFF = { initial: 100, max: 400, jitter: 'none' } as const;
 
 type Fault = 'drop' | 'reset' | 'oversized' | 'pong' | 'stale';
 const lostFaults: (EventObject & { fault: Fault })[] = (['drop', 'reset', 'oversized', 'pong', 'stale'] as const).map((fault) => ({
@@ -68,6 +70,30 @@ function leaving(path: ModelPath, index: number): EventObject | undefined {
   return undefined;
 }
 
+/**
+ * Consecutive failures the feed has counted after step `index`: failed connects, lost
+ * connections, unacknowledged subscriptions. A stable spell forgives them: the
+ * `after.stableAfter` step, and the clock a heartbeat or staleness fault moves while the feed
+ * is live (far past `stableAfter`), so such a loss is the first failure again.
+ */
+function failuresAt(path: ModelPath, index: number): number {
+  let failures = 0;
+  for (const { event } of path.steps.slice(1, index + 1)) {
+    if (event.type === 'after.stableAfter') failures = 0;
+    else if (event.type === 'lost' && timerFaults.has((event as { fault?: string }).fault ?? '')) failures = 1;
+    else if (event.type === 'lost' || event.type === 'open.error' || event.type === 'after.ackTimeout') failures++;
+  }
+  return failures;
+}
+
+/** The delay the policy gives the retry after `failures` consecutive failures, computed here: `initial` doubling per failure, capped at `max`; even the first is a delay. */
+function policyDelay(failures: number): number {
+  return Math.min(BACKOFF.max, BACKOFF.initial * 2 ** (Math.max(1, failures) - 1));
+}
+
+/** One turn of the event loop: a timer of 0 ms has run by then. */
+const nextTurn = () => new Promise((resolve) => setImmediate(resolve));
+
 /** Makes the server accept or refuse the connect that is about to start. */
 async function prepareOpen(server: TestWsServer, next: EventObject | undefined): Promise<void> {
   if (next?.type === 'open.error' || next?.type === 'always[reconnectsExhausted]') await server.refuse();
@@ -92,7 +118,7 @@ async function start(path: ModelPath): Promise<Run> {
     staleAfter: STALE_AFTER,
     maxMessageSize: MAX_MESSAGE_SIZE,
     maxReconnects: backoffEntries(path) + 1,
-    backoff: { initial: 100, max: 400, jitter: 'none' },
+    backoff: BACKOFF,
     clock,
   });
   const run: Run = { server, feed, clock, log: logFeed(feed), messages: 0, added: [], removed: new Map(), nextSubscription: 0, closing: undefined, fault: undefined };
@@ -142,8 +168,14 @@ function actions(run: Run, path: ModelPath): Record<string, (step: Step) => Prom
       expect(context(run).reconnects).toBe(0);
     },
     'after.retryDelay': async (step) => {
+      const delay = policyDelay(failuresAt(path, index(step)));
+      // The feed waits exactly the policy's delay: not a millisecond less...
+      await nextTurn();
+      run.clock.increment(delay - 1);
+      expect(run.log.current, `still in backoff ${delay - 1} ms into a ${delay} ms retry delay`).toBe('backoff');
       await prepareOpen(run.server, leaving(path, index(step)));
-      run.clock.increment(context(run).retryDelay);
+      // ...nor a millisecond more: the check after this step waits for `connecting`.
+      run.clock.increment(1);
     },
     'always[reconnectsExhausted]': async () => {
       // Retry against a refusing server until maxReconnects runs out.
@@ -247,6 +279,12 @@ const scenarios = [
   ['open.error', 'subscribe', 'after.retryDelay', ...live],
   [...live, 'subscribe', 'subscribe', 'unsubscribe', ...reconnect('reset')],
   ['open.done', 'subscribe', 'ack', 'unsubscribe', 'always[allAcked]', 'after.stableAfter', ...reconnect('stale')],
+  // Reconnect twice, then fail to connect: every loss counts, so the delays grow 100, 200, 400 ms.
+  [...live, ...reconnect('drop'), ...reconnect('reset'), { type: 'lost', fault: 'oversized' }, 'teardown.done', 'after.retryDelay', 'open.error', 'after.retryDelay', ...live],
+  // Failed connects count too: 100, then 200 ms.
+  ['open.error', 'after.retryDelay', 'open.error', 'after.retryDelay', ...live],
+  // A stable spell forgives the failures before it: the retry after the next loss is the first delay again.
+  ['open.error', 'after.retryDelay', ...live, 'after.stableAfter', ...reconnect('drop')],
 ].map((events) => pathFromEvents(feedMachine, events.map((e) => (typeof e === 'string' ? { type: e } : e))));
 
 modelSuite(

@@ -7,8 +7,8 @@
  * are aborted, and in what order the free list hands slots out; the pool must agree
  * step by step, keep its slots conserved, and keep the supervisor's invariants.
  *
- * Deterministic: a dropped socket parks its slot in `backoff` (its retry timer is
- * on the simulated clock), and the heal is its own step that fires that timer.
+ * Deterministic: a dropped socket parks its slot in `backoff` (its second retry
+ * timer is on the simulated clock), and the heal is its own step that fires that timer.
  * No step waits real time for a deadline.
  */
 import { describe, expect, it, onTestFinished } from 'vitest';
@@ -256,6 +256,7 @@ async function runInterleaving(family: Family, order: string[], seen: Set<string
 
   const slotOfFirstLease = (n: string) => leases.get(`L${n}`)!.slot;
   const stateOf = (slot: number) => slotStates(pool)[slot];
+  const retryDelayOf = (slot: number) => pool.actor.getSnapshot().context.slots[slot]!.getSnapshot().context.retryDelay;
 
   async function check(step: string): Promise<void> {
     await flush();
@@ -294,22 +295,23 @@ async function runInterleaving(family: Family, order: string[], seen: Set<string
         const socket = [...server.sockets].find((s) => s.remotePort === ports.get(slot));
         expect(socket, `${label}: server socket of slot ${slot}`).toBeDefined();
         // A connection that served, closed by the server: a clean end, redialed at once. The server
-        // refuses that dial, so the slot waits in backoff (its retry timer is on the simulated
-        // clock) until the heal step.
+        // refuses that dial and the immediate retry after it (a 0 ms timer needs no clock), so the
+        // slot waits in backoff (its second retry timer, 10 ms, is on the simulated clock) until
+        // the heal step.
         await server.refuse();
         socket!.destroy();
         model.drop(slot);
         await waitFor(
-          () => stateOf(slot) === 'backoff',
+          () => stateOf(slot) === 'backoff' && retryDelayOf(slot) === 10,
           () => ({ label, states: slotStates(pool) }),
         );
         break;
       }
       case 'H': {
         const slot = slotOfFirstLease(n);
-        const delay = pool.actor.getSnapshot().context.slots[slot]!.getSnapshot().context.retryDelay;
-        // The first retry after a healthy spell is immediate: no waiter's deadline moves.
-        expect(delay, label).toBe(0);
+        const delay = retryDelayOf(slot);
+        // The first retry after a healthy spell was immediate; the second waits the policy's 10 ms.
+        expect(delay, label).toBe(10);
         await server.accept();
         clock.increment(delay);
         model.heal(slot);
@@ -330,7 +332,8 @@ async function runInterleaving(family: Family, order: string[], seen: Set<string
   }
 
   // Deadlines: nobody is refused a millisecond early; everyone still queued is refused at the deadline.
-  clock.increment(DEADLINE - 1);
+  // The waiters queued at time 0; a heal step moved the clock by its retry delay.
+  clock.increment(DEADLINE - 1 - clock.now());
   await check('the clock reaching 1 ms before the deadline');
   clock.increment(1);
   model.expire();

@@ -64,23 +64,29 @@ describe('healing', () => {
     });
     await server.stop();
     const slot = pool.actor.getSnapshot().context.slots[0]!;
+    // The delay of each backoff entered: one that lasts 0 ms is over before a poll could see it.
     const delays: number[] = [];
-    // Attempt 1 is immediate, then 100, 200, 400 ms: each a refused dial, then a wait on the simulated clock.
-    // Both slots' replacement dials take turns (one at a time after a failure): the clock moves once both wait.
-    for (let i = 0; i < 4; i++) {
+    let previous = slotState(slot.getSnapshot());
+    const watching = slot.subscribe((snapshot) => {
+      const state = slotState(snapshot);
+      if (state === 'backoff' && previous !== 'backoff') delays.push(snapshot.context.retryDelay);
+      previous = state;
+    });
+    onTestFinished(() => watching.unsubscribe());
+    // Attempt 1 is immediate (it needs no clock), then 100, 200, 400 ms: each a refused dial, then a wait on the simulated clock.
+    for (let i = 1; i < 4; i++) {
       await waitFor(
-        () => slotStates(pool).every((state) => state === 'backoff'),
-        () => slotStates(pool),
+        // Both slots' replacement dials take turns (one at a time after a failure): the clock moves once both wait.
+        () => delays.length === i + 1 && slotStates(pool).every((state) => state === 'backoff'),
+        () => ({ delays, states: slotStates(pool) }),
       );
-      const delay = slot.getSnapshot().context.retryDelay;
-      delays.push(delay);
-      clock.increment(delay);
+      clock.increment(delays[i]!);
     }
     expect(delays).toEqual([0, 100, 200, 400]);
     // The fifth refusals: both slots wait 800 ms now, while the server comes back.
     await waitFor(
-      () => slotStates(pool).every((state) => state === 'backoff'),
-      () => slotStates(pool),
+      () => delays.length === 5 && slotStates(pool).every((state) => state === 'backoff'),
+      () => ({ delays, states: slotStates(pool) }),
     );
     expect(pool.actor.getSnapshot().context.slots.map((s) => s.getSnapshot().context.retryDelay)).toEqual([800, 800]);
     expect(pool.stats()).toMatchObject({ healthy: 0, busy: 0 });
