@@ -277,6 +277,8 @@ const CHECKS: Record<string, (value: unknown) => unknown> = {
   idempotent: (value) => checkBoolean('idempotent', value),
   replay: (value) => checkBoolean('replay', value),
   decompress: (value) => checkBoolean('decompress', value),
+  readTimeout: (value) => checkInteger('readTimeout', value, 1, MAX_TIMEOUT),
+  maxBodySize: (value) => checkInteger('maxBodySize', value, 0, Number.MAX_SAFE_INTEGER),
 };
 
 const REQUEST_KEYS = ['method', 'path', 'query', 'headers', 'body', 'json', 'decompress', 'headersTimeout', 'bodyTimeout', 'signal', 'deadline'] as const;
