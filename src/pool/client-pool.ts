@@ -24,6 +24,7 @@ import { Acquirer, acquireError, type Failing, type WaitSignal } from './acquire
 import { Lease, newLease, sendOnLease, streamOnLease, type Attempt, type LeaseOwner } from './lease.js';
 import { OriginList } from './origin-list.js';
 import { nextAttempt, repeatBudget } from './retry.js';
+import { replayable } from './request-body.js';
 import { resolveOrigins, resolvePoolOptions, type ClientPoolOptions, type ResolvedPoolOptions } from './options.js';
 import type { CheckedRequest, RequestDefaults, RequestOptions } from './request.js';
 import { POOL_REQUEST_KEYS, readAcquire, readRequest, type AcquireOptions, type PoolRequestOptions } from './request-options.js';
@@ -203,7 +204,9 @@ export class ClientPool implements AsyncDisposable {
    */
   async #repeating<T>(options: CheckedRequest<PoolRequestOptions>, keeps: boolean, send: (lease: Lease, attempt: Attempt) => Promise<T>): Promise<T> {
     const deadline = options.deadline;
-    const budget = repeatBudget(options.method, options.idempotent, options.retry ?? this.#options.retry, options.replay ?? this.#options.replay);
+    // A streamed body is spent as it is written: only a request that never left goes again (unsent).
+    const idempotent = replayable(options.body) ? options.idempotent : false;
+    const budget = repeatBudget(options.method, idempotent, options.retry ?? this.#options.retry, options.replay ?? this.#options.replay);
     let attempt: Attempt = 'first';
     for (;;) {
       const acquired = this.#acquire(options.timeout, options.signal, deadline);

@@ -13,6 +13,7 @@ import { poisonsConnection, requestError } from '../transport/error-map.js';
 import { mergeHeaders, type HeaderInput } from '../transport/headers.js';
 import { BodyDecoder, codingOf, tooLarge, type Coding } from './decode.js';
 import { DispatchProgress } from './dispatch-progress.js';
+import type { RequestBody } from './request-body.js';
 import { LifelineResponse } from './response.js';
 
 /** A query value; a bigint is sent in decimal. Non-finite numbers and lone surrogates are refused. */
@@ -31,8 +32,11 @@ export interface RequestOptions {
    * `[name, value]` pairs: an array of pairs, a `Map` or a fetch `Headers`.
    */
   headers?: HeaderInput;
-  /** The request body as given. Not with `json`. Default none. */
-  body?: string | Uint8Array;
+  /**
+   * The request body: a string or bytes as given, or streamed from a Readable, a web ReadableStream
+   * or an async iterable (never sent twice once a byte may have gone out). Not with `json`. Default none.
+   */
+  body?: RequestBody;
   /**
    * A value sent as JSON: the body is `JSON.stringify(json)`, and `content-type` is
    * `application/json` unless this request's own `headers` set one (over a pool default,
@@ -103,7 +107,8 @@ export function buildDispatch(options: CheckedRequest, defaults: RequestDefaults
   // The pool's headers, with `accept-encoding` when decoding (made once per pool); the request's own win.
   const base = (options.decompress ?? defaults.decompress) ? defaults.decompressingHeaders : defaults.headers;
   const headers = options.headers ? mergeHeaders(base, options.headers) : base;
-  const dispatch: Dispatcher.DispatchOptions = { path: fullPath, method, headers, body: body ?? null };
+  // undici streams an async iterable or a web ReadableStream as it does a Readable; its DispatchOptions type names only the latter.
+  const dispatch: Dispatcher.DispatchOptions = { path: fullPath, method, headers, body: (body ?? null) as Dispatcher.DispatchOptions['body'] };
   if (options.headersTimeout !== undefined) dispatch.headersTimeout = options.headersTimeout;
   if (options.bodyTimeout !== undefined) dispatch.bodyTimeout = options.bodyTimeout;
   return dispatch;
