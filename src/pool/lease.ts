@@ -199,7 +199,8 @@ export class Lease implements Disposable {
     const owner = this.#owner;
     const limits: StreamLimits = {
       maxBodySize: options.maxBodySize ?? owner.requestDefaults.maxBodySize,
-      decompress: options.decompress ?? owner.requestDefaults.decompress,
+      // A HEAD's response has no body: its content-encoding and content-length describe the GET's, kept as they came.
+      decompress: (options.decompress ?? owner.requestDefaults.decompress) && options.method !== 'HEAD',
       readTimeout: options.readTimeout ?? DEFAULT_READ_TIMEOUT,
       clock: owner.clock,
     };

@@ -89,7 +89,8 @@ export class StreamHandler extends DispatchProgress {
       this.undiciAbort?.(refused);
       return false;
     }
-    if (this.#limits.decompress) this.#coding = facts.coding;
+    // 204 and 304 have no body to decode: their headers stay as they came (a HEAD's too: lease.ts does not decode one).
+    if (this.#limits.decompress && status !== 204 && status !== 304) this.#coding = facts.coding;
     this.#body = new ResponseBody({ readMore: () => this.#readMore(), abandoned: () => this.#abandoned() });
     // A decoded body's content-encoding and content-length describe bytes the reader never sees.
     this.#settle.head(new StreamedResponse(status, statusText, this.#coding ? withoutEncoding(rawHeaders) : rawHeaders, this.#body));
