@@ -243,6 +243,19 @@ describe('pool.stream', () => {
     await expectCleanRecovery(pool);
   });
 
+  it('a for await left with break abandons the body: the slot comes back, its connection retired cleanly', async () => {
+    const { server, progress } = await streaming(patterned(32 * MiB));
+    const pool = await openPool({ url: server.url, connections: 1 });
+    const res = await pool.stream({ path: '/big', maxBodySize: 0 });
+    let received = 0;
+    for await (const chunk of res.body) {
+      received += (chunk as Buffer).length;
+      if (received >= MiB) break;
+    }
+    await waitFor(() => progress.closedSockets === 1, () => progress);
+    await expectCleanRecovery(pool);
+  });
+
   it('a reader that stops reading is abandoned after readTimeout (READ_TIMEOUT): the slot comes back', async () => {
     const { server, progress } = await streaming(patterned(32 * MiB));
     const pool = await openPool({ url: server.url, connections: 1 });
