@@ -212,6 +212,23 @@ describe('lease.stream', () => {
     await waitForStats(pool, isFull);
   });
 
+  it('a HEAD or a 204 keeps its content-encoding and content-length: there is no body to decode', async () => {
+    const server = await startHttpServer((req, res) => {
+      // A HEAD's content-length is the GET's body's; a 204 has none.
+      res.writeHead(req.url === '/none' ? 204 : 200, { 'content-encoding': 'gzip', ...(req.method === 'HEAD' ? { 'content-length': '1234' } : {}) });
+      res.end();
+    });
+    const pool = await openPool({ url: server.url, connections: 1 });
+    const head = await pool.stream({ method: 'HEAD', path: '/file' });
+    expect(head.headers).toMatchObject({ 'content-encoding': 'gzip', 'content-length': '1234' });
+    expect((await readAll(head.body)).length).toBe(0);
+    const none = await pool.stream({ path: '/none' });
+    expect(none.status).toBe(204);
+    expect(none.headers['content-encoding']).toBe('gzip');
+    expect((await readAll(none.body)).length).toBe(0);
+    await waitForStats(pool, isFull);
+  });
+
   it('a streamed zip bomb stops at maxBodySize of decoded bytes', async () => {
     const bomb = gzipSync(Buffer.alloc(64 * MiB));
     const { server } = await streaming(bomb, { 'content-encoding': 'gzip' });
