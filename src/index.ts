@@ -6,10 +6,13 @@
  */
 
 // Pools
-export { ClientPool, type AcquireOptions, type PoolRequestOptions, type PoolStats } from './pool/client-pool.js';
+export { ClientPool, type AcquireOptions, type PoolRequestOptions, type PoolStats, type StreamOptions, type PoolStreamOptions } from './pool/client-pool.js';
 export { Lease } from './pool/lease.js';
 export type { LifelineDispatcher } from './pool/dispatcher.js';
-export { LifelineResponse, type ResponseHeaders } from './pool/response.js';
+export { LifelineResponse, ResponseHead, type ResponseHeaders } from './pool/response.js';
+export { StreamedResponse } from './pool/streamed-response.js';
+export type { ResponseBody } from './pool/response-body.js';
+export { DEFAULT_READ_TIMEOUT } from './pool/stream-options.js';
 export type { RequestOptions, Query, QueryValue } from './pool/request.js';
 export type { HeaderInput } from './transport/headers.js';
 export {

@@ -3,10 +3,14 @@
  * WebSocket each: a bare ws client (the reference), `feed.on('message')` and
  * `feed.messages()`. Each asks the server for a blast of N ~100 B text
  * messages and resolves with messages per second once the last one arrived.
+ * With permessage-deflate (feeds-deflate.ts), every one of them is inflated.
  */
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { Feed } from '../../src/index.js';
+import type { CaseContext } from '../lib/case.js';
+import { compareRates, rateColumns, rateRow, ratioOf } from '../lib/compare.js';
+import { alternate } from '../lib/rounds.js';
 import { waitUntil } from '../lib/wait.js';
 
 export interface Receiver {
@@ -35,8 +39,8 @@ function countTo(n: number, listen: (onMessage: () => void) => () => void, start
   });
 }
 
-async function openFeed(url: string): Promise<Feed> {
-  const feed = Feed.connect({ url });
+async function openFeed(url: string, perMessageDeflate: boolean): Promise<Feed> {
+  const feed = Feed.connect({ url, perMessageDeflate });
   await waitUntil(() => feed.state === 'healthy', 5_000, 'a feed to connect');
   return feed;
 }
@@ -44,13 +48,15 @@ async function openFeed(url: string): Promise<Feed> {
 /** A blast that loses messages never completes; past this, the iterator is ended and the run fails. */
 const STALL_TIMEOUT = 30_000;
 
-export async function openReceivers(url: string): Promise<Receiver[]> {
-  // The same socket options as the feed's: no compression.
-  const bare = new WebSocket(url, { perMessageDeflate: false });
+/** The receivers on `url`; with `perMessageDeflate`, each offers the extension (the bench server's /deflate path compresses). */
+export async function openReceivers(url: string, perMessageDeflate = false): Promise<Receiver[]> {
+  // The same socket options as the feeds'.
+  const bare = new WebSocket(url, { perMessageDeflate });
   await once(bare, 'open');
-  const listening = await openFeed(url);
+  if (perMessageDeflate && !bare.extensions.includes('permessage-deflate')) throw new Error('bench: the server did not negotiate permessage-deflate');
+  const listening = await openFeed(url, perMessageDeflate);
   // The default buffer (1,024): ws hands over at most one 64 KiB read (~640 messages) before the reader's turn.
-  const iterated = await openFeed(url);
+  const iterated = await openFeed(url, perMessageDeflate);
   return [
     {
       name: BARE_WS,
@@ -104,4 +110,30 @@ export async function openReceivers(url: string): Promise<Receiver[]> {
       close: () => iterated.close(),
     },
   ];
+}
+
+/**
+ * Blasts of `messages` to each receiver on `url`, alternated for the settings' rounds, as a table
+ * titled `title` and a target per lifeline receiver (at least 0.90x the bare ws client).
+ */
+export async function measureDelivery(context: CaseContext, url: string, perMessageDeflate: boolean, messages: number, title: string): Promise<void> {
+  const receivers = await openReceivers(url, perMessageDeflate);
+  let rates: Map<string, number[]>;
+  try {
+    rates = await alternate(receivers, context.settings.rounds, (r) => r.blast(messages));
+  } finally {
+    for (const r of receivers) await r.close();
+  }
+  const compared = compareRates(rates, BARE_WS);
+  context.table({ title, columns: rateColumns('receiver', 'msg/s'), rows: compared.map(rateRow) });
+  const deflating = perMessageDeflate ? ', permessage-deflate' : '';
+  for (const name of [FEED_ON, FEED_ITERATOR]) {
+    const ratio = ratioOf(compared, name);
+    context.target({
+      name: `feed delivery${deflating}: ${name.replace('lifeline ', '')}`,
+      goal: `>= 0.90x a bare ws client${perMessageDeflate ? ' with perMessageDeflate' : ''}`,
+      measured: `${ratio.toFixed(2)}x`,
+      pass: ratio >= 0.9,
+    });
+  }
 }

@@ -57,6 +57,7 @@ const MAIN = [
   'DEFAULT_OVERFLOW',
   'DEFAULT_PER_MESSAGE_DEFLATE',
   'DEFAULT_POOL_HISTORY',
+  'DEFAULT_READ_TIMEOUT',
   'DEFAULT_REPLAY',
   'DEFAULT_RETRY',
   'DEFAULT_SEND_QUEUE',
@@ -73,7 +74,9 @@ const MAIN = [
   'POOL_ACQUIRE_CHANNEL',
   'POOL_DEFAULTS',
   'POOL_REQUEST_CHANNEL',
+  'ResponseHead',
   'SLOT_STATE_CHANNEL',
+  'StreamedResponse',
   'isLifelineError',
   'serveDashboard',
 ];

@@ -21,20 +21,24 @@ import { slotState, type SlotState } from '../machines/slot.js';
 import { slotStates, supervisorMachine, type SupervisorActor } from '../machines/supervisor.js';
 import { remainingUntil } from './deadline.js';
 import { Acquirer, acquireError, type Failing, type WaitSignal } from './acquire.js';
-import { Lease, newLease, sendOnLease, type Attempt, type LeaseOwner } from './lease.js';
+import { Lease, newLease, sendOnLease, streamOnLease, type Attempt, type LeaseOwner } from './lease.js';
 import { OriginList } from './origin-list.js';
 import { nextAttempt, repeatBudget } from './retry.js';
+import { replayable } from './request-body.js';
 import { resolveOrigins, resolvePoolOptions, type ClientPoolOptions, type ResolvedPoolOptions } from './options.js';
-import type { RequestDefaults, RequestOptions } from './request.js';
+import type { CheckedRequest, RequestDefaults, RequestOptions } from './request.js';
 import { POOL_REQUEST_KEYS, readAcquire, readRequest, type AcquireOptions, type PoolRequestOptions } from './request-options.js';
 import type { PoolStats } from '../telemetry/stats.js';
 import { SlotDialer } from './slot-dialer.js';
 import { slotStats, untilRunning } from './supervisor-view.js';
 import type { LifelineResponse } from './response.js';
+import type { StreamedResponse } from './streamed-response.js';
+import { STREAM_KEYS, type PoolStreamOptions } from './stream-options.js';
 import { LifelineDispatcher } from './dispatcher.js';
 
 export type { PoolStats } from '../telemetry/stats.js';
 export type { AcquireOptions, PoolRequestOptions } from './request-options.js';
+export type { StreamOptions, PoolStreamOptions } from './stream-options.js';
 
 /** Set by the class: what the dashboard and the tests read of a pool beyond its public API. */
 let internals: (pool: ClientPool) => { recorder: FlightRecorder | undefined; requestDefaults: RequestDefaults };
@@ -179,14 +183,43 @@ export class ClientPool implements AsyncDisposable {
    */
   async request(given: PoolRequestOptions): Promise<LifelineResponse> {
     const options = readRequest(given, POOL_REQUEST_KEYS);
+    return this.#repeating(options, false, (lease, attempt) => sendOnLease(lease, options, attempt));
+  }
+
+  /**
+   * `pool.request` with the body as a stream (see `lease.stream`): acquire, send, and resolve
+   * at the response head. Resends, replays and retries happen as for `pool.request`, all before
+   * the head; after it, errors reach the body. The lease is released once the request is over:
+   * the body read to its end, failed, destroyed, or left full and unread past `readTimeout`.
+   *
+   * ```ts
+   * const res = await pool.stream({ path: '/klines', query: { symbol: 'BTCUSDT', limit: 1000 } });
+   * for await (const chunk of res.body) parser.write(chunk);
+   * ```
+   */
+  async stream(given: PoolStreamOptions): Promise<StreamedResponse> {
+    const options = readRequest(given, [...POOL_REQUEST_KEYS, ...STREAM_KEYS]);
+    return this.#repeating(options, true, (lease, attempt) => streamOnLease(lease, options, attempt));
+  }
+
+  /**
+   * Acquire and send until an attempt answers or the rules (retry.ts) say stop. `keeps`: a
+   * response that answered holds its lease (a stream's, released when its request is over).
+   */
+  async #repeating<T>(options: CheckedRequest<PoolRequestOptions>, keeps: boolean, send: (lease: Lease, attempt: Attempt) => Promise<T>): Promise<T> {
     const deadline = options.deadline;
-    const budget = repeatBudget(options.method, options.idempotent, options.retry ?? this.#options.retry, options.replay ?? this.#options.replay);
+    // A streamed body is spent as it is written: only a request that never left goes again (unsent).
+    const idempotent = replayable(options.body) ? options.idempotent : false;
+    const budget = repeatBudget(options.method, idempotent, options.retry ?? this.#options.retry, options.replay ?? this.#options.replay);
     let attempt: Attempt = 'first';
     for (;;) {
       const acquired = this.#acquire(options.timeout, options.signal, deadline);
       const lease = acquired instanceof Lease ? acquired : await acquired;
+      let handedOver = false;
       try {
-        return await sendOnLease(lease, options, attempt);
+        const response = await send(lease, attempt);
+        handedOver = keeps;
+        return response;
       } catch (error) {
         if (!(error instanceof LifelineError)) throw error;
         const next = nextAttempt(budget, error, deadline === undefined || remainingUntil(deadline) > 0);
@@ -195,7 +228,7 @@ export class ClientPool implements AsyncDisposable {
         else if (next === 'replay') this.#replays++;
         attempt = next;
       } finally {
-        lease.release();
+        if (!handedOver) lease.release();
       }
     }
   }

@@ -57,10 +57,10 @@ export function tooLarge(max: number, decoded = false): LifelineError {
 
 const EMPTY = Buffer.alloc(0);
 
-type Decompressor = zlib.Gunzip | zlib.Inflate | zlib.InflateRaw | zlib.BrotliDecompress;
+export type Decompressor = zlib.Gunzip | zlib.Inflate | zlib.InflateRaw | zlib.BrotliDecompress;
 
 /** `deflate` is zlib-wrapped by the RFC, raw in some servers: the first byte tells (CM = 8 in a zlib header), as undici's fetch does. */
-function decoderFor(coding: Coding, first: Buffer): Decompressor {
+export function decoderFor(coding: Coding, first: Buffer): Decompressor {
   switch (coding) {
     case 'gzip':
       return zlib.createGunzip();

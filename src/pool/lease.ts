@@ -12,6 +12,7 @@
  * const res = await lease.request({ method: 'POST', path: '/order', body });
  * ```
  */
+import type { Dispatcher } from 'undici';
 import { LifelineError, type ErrorCode } from '../errors.js';
 import type { Clock } from '../clock.js';
 import type { HttpConnection, RequestOutcome } from '../transport/http-connection.js';
@@ -21,6 +22,9 @@ import { deadlineExceeded, remainingUntil } from './deadline.js';
 import { buildDispatch, CollectHandler, type CheckedRequest, type RequestDefaults, type RequestOptions } from './request.js';
 import { readRequest } from './request-options.js';
 import type { LifelineResponse } from './response.js';
+import { StreamHandler, type StreamLimits } from './stream-handler.js';
+import type { StreamedResponse } from './streamed-response.js';
+import { DEFAULT_READ_TIMEOUT, STREAM_KEYS, type StreamOptions } from './stream-options.js';
 
 /** What a lease needs from its pool. */
 export interface LeaseOwner {
@@ -40,13 +44,23 @@ export interface LeaseOwner {
 export type Attempt = RequestMessage['attempt'];
 
 /** Errors of lifeline's own making on a request: the connection is retired, not failed. */
-const RETIRING: ReadonlySet<ErrorCode> = new Set(['REQUEST_ABORTED', 'DEADLINE_EXCEEDED', 'LEASE_RELEASED', 'BODY_TOO_LARGE', 'BODY_DECODE_FAILED']);
+const RETIRING: ReadonlySet<ErrorCode> = new Set(['REQUEST_ABORTED', 'DEADLINE_EXCEEDED', 'LEASE_RELEASED', 'BODY_TOO_LARGE', 'BODY_DECODE_FAILED', 'READ_TIMEOUT']);
 
 /** How far a request got: undici took it to write (`started`), a response head came (`answered`). */
 export interface RequestProgress {
   readonly started: boolean;
   readonly answered: boolean;
 }
+
+/** A request in flight on a lease, whichever way its response is read (request.ts, stream-handler.ts). */
+interface InFlight extends RequestProgress, Dispatcher.DispatchHandler {
+  /** The idle timeout its response announced (ms), or -1. */
+  readonly keepAlive: number;
+  abort(error: LifelineError): void;
+}
+
+/** A request is over: its handler, its error or none, whether its connection must go, and the whole response if there is one. */
+type Settle<T> = (handler: InFlight, error: LifelineError | undefined, recycle: boolean, response: T | undefined) => void;
 
 /** How a request settled, for the connection's verdict on its own end; the error learns how far it got. */
 export function outcomeOf(error: LifelineError | undefined, handler: RequestProgress, reused: boolean): RequestOutcome {
@@ -66,6 +80,7 @@ export function outcomeOf(error: LifelineError | undefined, handler: RequestProg
 /** Set by the class: a lease is made by its pool only, and `pool.request` sends through a lease's private `#send`. */
 let grant: (owner: LeaseOwner, slot: number, lease: number, connection: HttpConnection) => Lease;
 let sendChecked: (lease: Lease, options: CheckedRequest, attempt: Attempt) => Promise<LifelineResponse>;
+let streamChecked: (lease: Lease, options: CheckedRequest<StreamOptions>, attempt: Attempt) => Promise<StreamedResponse>;
 let connectionOf: (lease: Lease) => HttpConnection;
 let releaseWith: (lease: Lease, recycle: boolean, keepAlive: number) => void;
 
@@ -87,6 +102,11 @@ export function releaseLease(lease: Lease, recycle: boolean, keepAlive: number):
   releaseWith(lease, recycle, keepAlive);
 }
 
+/** @internal `lease.stream` for options already read once: what `pool.stream` sends; the lease is released when the request is over. */
+export function streamOnLease(lease: Lease, options: CheckedRequest<StreamOptions>, attempt: Attempt): Promise<StreamedResponse> {
+  return streamChecked(lease, options, attempt);
+}
+
 /** @internal `lease.request` for options already read once (`readRequest`): what `pool.request` sends. */
 export function sendOnLease(lease: Lease, options: CheckedRequest, attempt: Attempt): Promise<LifelineResponse> {
   return sendChecked(lease, options, attempt);
@@ -96,6 +116,7 @@ export class Lease implements Disposable {
   static {
     grant = (owner, slot, lease, connection) => new Lease(owner, slot, lease, connection);
     sendChecked = (lease, options, attempt) => lease.#send(options, attempt);
+    streamChecked = (lease, options, attempt) => lease.#stream(options, attempt, true);
     connectionOf = (lease) => lease.#connection;
     releaseWith = (lease, recycle, keepAlive) => {
       if (recycle) lease.#recycle = true;
@@ -113,7 +134,7 @@ export class Lease implements Disposable {
   #recycle = false;
   /** The idle timeout the server announced on this lease's last response (ms), or -1. */
   #keepAlive = -1;
-  #inFlight: CollectHandler | undefined;
+  #inFlight: InFlight | undefined;
 
   private constructor(owner: LeaseOwner, slot: number, lease: number, connection: HttpConnection) {
     this.#owner = owner;
@@ -140,7 +161,69 @@ export class Lease implements Disposable {
     return this.#send(options, 'first');
   }
 
+  /**
+   * Sends one request on this lease's connection and resolves as soon as the response head
+   * arrives, with the body as a Node Readable read at the caller's pace (backpressure reaches
+   * the socket). `maxBodySize`, `bodyTimeout`, `decompress`, `deadline` and `signal` hold as for
+   * `request`; errors after the head reach the body. Until the body is read to its end (or
+   * destroyed) the lease has a request in flight; destroying the body, releasing the lease, or
+   * leaving the body full and unread for `readTimeout` aborts it, and the connection is retired
+   * (a clean end, not a failure). It never retries.
+   *
+   * ```ts
+   * const res = await lease.stream({ path: '/export.csv' });
+   * await pipeline(res.body, createWriteStream('export.csv'));
+   * ```
+   */
+  stream(given: StreamOptions): Promise<StreamedResponse> {
+    let options: CheckedRequest<StreamOptions>;
+    try {
+      options = readRequest(given, STREAM_KEYS);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.#stream(options, 'first', false);
+  }
+
   #send(options: CheckedRequest, attempt: Attempt): Promise<LifelineResponse> {
+    const defaults = this.#owner.requestDefaults;
+    const decompress = options.decompress ?? defaults.decompress;
+    return this.#run<LifelineResponse>(options, attempt, false, (connection, settle) => {
+      const handler = new CollectHandler(defaults.maxBodySize, decompress, connection, (error, response, recycle) => settle(handler, error, recycle, response));
+      return handler;
+    });
+  }
+
+  /** A streamed request; `releaseWhenDone` (pool.stream) hands the lease back once the request is over. */
+  #stream(options: CheckedRequest<StreamOptions>, attempt: Attempt, releaseWhenDone: boolean): Promise<StreamedResponse> {
+    const owner = this.#owner;
+    const limits: StreamLimits = {
+      maxBodySize: options.maxBodySize ?? owner.requestDefaults.maxBodySize,
+      // A HEAD's response has no body: its content-encoding and content-length describe the GET's, kept as they came.
+      decompress: (options.decompress ?? owner.requestDefaults.decompress) && options.method !== 'HEAD',
+      readTimeout: options.readTimeout ?? DEFAULT_READ_TIMEOUT,
+      clock: owner.clock,
+    };
+    return this.#run<StreamedResponse>(options, attempt, releaseWhenDone, (connection, settle, answer) => {
+      const handler: StreamHandler = new StreamHandler(limits, connection, {
+        head: answer,
+        done: (error, recycle) => settle(handler, error, recycle, undefined),
+      });
+      return handler;
+    });
+  }
+
+  /**
+   * Runs one request on the connection: the checks before sending, the signal and deadline,
+   * the connection's verdict and the metrics once it is over. The handler `create` makes calls
+   * `settle` once, when the request is over, and may `answer` before (a streamed head).
+   */
+  #run<T extends { status: number }>(
+    options: CheckedRequest,
+    attempt: Attempt,
+    releaseWhenDone: boolean,
+    create: (connection: HttpConnection, settle: Settle<T>, answer: (response: T) => void) => InFlight,
+  ): Promise<T> {
     if (this.#released) return Promise.reject(new LifelineError('LEASE_RELEASED', 'the lease was used after release()'));
     if (this.#inFlight) {
       return Promise.reject(new LifelineError('LEASE_BUSY', 'the lease already has a request in flight'));
@@ -176,22 +259,29 @@ export class Lease implements Disposable {
     }
     const started = this.#owner.metrics.observesRequests ? performance.now() : -1;
     const reused = connection.served > 0;
-    return new Promise<LifelineResponse>((resolve, reject) => {
+    return new Promise<T>((resolve, reject) => {
       let onAbort: (() => void) | undefined;
       let timer: unknown;
+      let head: T | undefined;
       const clock = this.#owner.clock;
-      const defaults = this.#owner.requestDefaults;
-      const handler = new CollectHandler(defaults.maxBodySize, options.decompress ?? defaults.decompress, connection, (error, response, recycle) => {
+      const answer = (response: T) => {
+        head = response;
+        resolve(response);
+      };
+      const settle: Settle<T> = (handler, error, recycle, response) => {
         this.#inFlight = undefined;
         if (recycle) this.#recycle = true;
         if (handler.keepAlive >= 0) this.#keepAlive = handler.keepAlive;
         if (onAbort) signal!.removeEventListener('abort', onAbort);
         if (timer !== undefined) clock.clearTimeout(timer);
         connection.finish(outcomeOf(error, handler, reused));
-        if (started >= 0) this.#owner.metrics.requested(this.slot, options.method, started, error, response, attempt);
+        head = response ?? head;
+        if (started >= 0) this.#owner.metrics.requested(this.slot, options.method, started, error, error ? undefined : head, attempt);
+        if (releaseWhenDone) this.release();
         if (error) reject(error);
-        else resolve(response!);
-      });
+        else resolve(head!);
+      };
+      const handler = create(connection, settle, answer);
       this.#inFlight = handler;
       if (signal) {
         onAbort = () => handler.abort(new LifelineError('REQUEST_ABORTED', 'the request was aborted while in flight'));

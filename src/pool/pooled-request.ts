@@ -29,6 +29,7 @@ import type { HttpConnection } from '../transport/http-connection.js';
 import { Lease, leaseConnection, outcomeOf, releaseLease, type Attempt } from './lease.js';
 import type { PoolObserver } from './observer.js';
 import { overLimit, readHead } from './request.js';
+import { replayable } from './request-body.js';
 import { nextAttempt, repeatBudget, type RepeatBudget } from './retry.js';
 import type { CallbackHandler } from './handler-api.js';
 import type { WaitSignal } from './acquire.js';
@@ -71,11 +72,6 @@ class WaitCancel implements WaitSignal {
     this.#listener = undefined;
     listener?.();
   }
-}
-
-/** A body undici can send twice: none, a string, bytes. A stream or an iterable (fetch's body) is spent once read. */
-function replayable(body: unknown): boolean {
-  return body === null || body === undefined || typeof body === 'string' || body instanceof Uint8Array;
 }
 
 export class PooledRequest implements CallbackHandler {

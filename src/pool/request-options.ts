@@ -14,6 +14,7 @@ import { describeValue, isInstance, MAX_TIMEOUT } from '../validate.js';
 import { flattenHeaders } from '../transport/headers.js';
 import { MAX_RETRIES } from './options.js';
 import type { CheckedRequest, RequestOptions } from './request.js';
+import { isStreamedBody, type RequestBody } from './request-body.js';
 
 export interface AcquireOptions {
   /** How long to wait for a free connection (ms). Default: the pool's `acquireTimeout`. */
@@ -169,9 +170,9 @@ function checkPath(value: unknown): string {
   return value;
 }
 
-function checkBody(value: unknown): string | Uint8Array | undefined {
-  if (value === undefined || typeof value === 'string' || isInstance(value, Uint8Array)) return value as string | Uint8Array | undefined;
-  throw invalidRequest('body', 'a string, a Buffer or a Uint8Array', value);
+function checkBody(value: unknown): RequestBody | undefined {
+  if (value === undefined || typeof value === 'string' || isInstance(value, Uint8Array) || isStreamedBody(value)) return value as RequestBody | undefined;
+  throw invalidRequest('body', 'a string, a Buffer, a Uint8Array, a Readable, a web ReadableStream or an async iterable', value);
 }
 
 /**
@@ -277,6 +278,8 @@ const CHECKS: Record<string, (value: unknown) => unknown> = {
   idempotent: (value) => checkBoolean('idempotent', value),
   replay: (value) => checkBoolean('replay', value),
   decompress: (value) => checkBoolean('decompress', value),
+  readTimeout: (value) => checkInteger('readTimeout', value, 1, MAX_TIMEOUT),
+  maxBodySize: (value) => checkInteger('maxBodySize', value, 0, Number.MAX_SAFE_INTEGER),
 };
 
 const REQUEST_KEYS = ['method', 'path', 'query', 'headers', 'body', 'json', 'decompress', 'headersTimeout', 'bodyTimeout', 'signal', 'deadline'] as const;

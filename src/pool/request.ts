@@ -12,6 +12,8 @@ import { LifelineError } from '../errors.js';
 import { poisonsConnection, requestError } from '../transport/error-map.js';
 import { mergeHeaders, type HeaderInput } from '../transport/headers.js';
 import { BodyDecoder, codingOf, tooLarge, type Coding } from './decode.js';
+import { DispatchProgress } from './dispatch-progress.js';
+import type { RequestBody } from './request-body.js';
 import { LifelineResponse } from './response.js';
 
 /** A query value; a bigint is sent in decimal. Non-finite numbers and lone surrogates are refused. */
@@ -30,8 +32,11 @@ export interface RequestOptions {
    * `[name, value]` pairs: an array of pairs, a `Map` or a fetch `Headers`.
    */
   headers?: HeaderInput;
-  /** The request body as given. Not with `json`. Default none. */
-  body?: string | Uint8Array;
+  /**
+   * The request body: a string or bytes as given, or streamed from a Readable, a web ReadableStream
+   * or an async iterable (never sent twice once a byte may have gone out). Not with `json`. Default none.
+   */
+  body?: RequestBody;
   /**
    * A value sent as JSON: the body is `JSON.stringify(json)`, and `content-type` is
    * `application/json` unless this request's own `headers` set one (over a pool default,
@@ -102,7 +107,8 @@ export function buildDispatch(options: CheckedRequest, defaults: RequestDefaults
   // The pool's headers, with `accept-encoding` when decoding (made once per pool); the request's own win.
   const base = (options.decompress ?? defaults.decompress) ? defaults.decompressingHeaders : defaults.headers;
   const headers = options.headers ? mergeHeaders(base, options.headers) : base;
-  const dispatch: Dispatcher.DispatchOptions = { path: fullPath, method, headers, body: body ?? null };
+  // undici streams an async iterable or a web ReadableStream as it does a Readable; its DispatchOptions type names only the latter.
+  const dispatch: Dispatcher.DispatchOptions = { path: fullPath, method, headers, body: (body ?? null) as Dispatcher.DispatchOptions['body'] };
   if (options.headersTimeout !== undefined) dispatch.headersTimeout = options.headersTimeout;
   if (options.bodyTimeout !== undefined) dispatch.bodyTimeout = options.bodyTimeout;
   return dispatch;
@@ -170,18 +176,12 @@ export interface CloseListener {
   announceClose(): void;
 }
 
-export class CollectHandler {
-  #abort: ((reason?: Error) => void) | undefined;
-  #failure: LifelineError | undefined;
-  /** onConnect came before any failure: undici wrote (or began to write) the request. */
-  #started = false;
-  #status = 0;
+export class CollectHandler extends DispatchProgress {
   #statusText = '';
   #rawHeaders: Buffer[] = [];
   #chunks: Buffer[] = [];
   #size = 0;
   #recycle = false;
-  #keepAlive = -1;
   #done = false;
   /** undici delivered the whole body (onComplete); a decoder may still be at work on it. */
   #received = false;
@@ -198,53 +198,31 @@ export class CollectHandler {
     connection: CloseListener,
     settle: (error: LifelineError | undefined, response: LifelineResponse | undefined, recycle: boolean) => void,
   ) {
+    super();
     this.#maxBodySize = maxBodySize;
     this.#decompress = decompress;
     this.#connection = connection;
     this.#settle = settle;
   }
 
-  /** The server's idle timeout for this connection from the response's `Keep-Alive` header (ms), or -1. */
-  get keepAlive(): number {
-    return this.#keepAlive;
-  }
-
-  /** Whether undici has taken the request to write it: from then on the server may see it. */
-  get started(): boolean {
-    return this.#started;
-  }
-
-  /** Whether any of a response arrived (its head): the server received the request and acted. */
-  get answered(): boolean {
-    return this.#status > 0;
-  }
-
   /** Abort the request; undici destroys the socket if the request had started. */
   abort(error: LifelineError): void {
     if (this.#done) return;
     // Once undici has delivered the body its request is over, and an abort would reach nobody.
-    if (this.#abort && !this.#received) this.#abort(error);
+    if (this.undiciAbort && !this.#received) this.undiciAbort(error);
     else this.#fail(error);
   }
 
-  onConnect(abort: (reason?: Error) => void): void {
-    this.#abort = abort;
-    if (!this.#failure) this.#started = true;
-    // Given up on (aborted, past its deadline) while undici still held it queued: undici
-    // would write it now. Abort it here, before the write: the caller was told it was not sent.
-    if (this.#failure) abort(this.#failure);
-  }
-
   onHeaders(status: number, rawHeaders: Buffer[], _resume: () => void, statusText: string): boolean {
-    this.#status = status;
+    this.status = status;
     this.#statusText = statusText;
     this.#rawHeaders = rawHeaders;
     const facts = readHead(rawHeaders, this.#connection);
     this.#recycle = facts.close;
-    this.#keepAlive = facts.keepAlive;
+    this.announcedKeepAlive = facts.keepAlive;
     const refused = overLimit(facts.contentLength, this.#maxBodySize);
     if (refused) {
-      this.#abort?.(refused);
+      this.undiciAbort?.(refused);
       return false;
     }
     if (this.#decompress && facts.coding) {
@@ -257,7 +235,7 @@ export class CollectHandler {
     this.#size += chunk.length;
     const refused = overLimit(this.#size, this.#maxBodySize);
     if (refused) {
-      this.#abort?.(refused);
+      this.undiciAbort?.(refused);
       return false;
     }
     // The compressed bytes count against maxBodySize too (above); the decoder counts the decoded ones.
@@ -282,17 +260,17 @@ export class CollectHandler {
     this.#done = true;
     // A decoded body's content-encoding and content-length describe bytes the caller never sees (as Go's net/http).
     const rawHeaders = this.#decoder?.decoded ? withoutEncoding(this.#rawHeaders) : this.#rawHeaders;
-    this.#settle(undefined, new LifelineResponse(this.#status, this.#statusText, rawHeaders, body), this.#recycle);
+    this.#settle(undefined, new LifelineResponse(this.status, this.#statusText, rawHeaders, body), this.#recycle);
   }
 
   onError(error: Error): void {
-    this.#fail(requestError(error, this.#status > 0));
+    this.#fail(requestError(error, this.status > 0));
   }
 
   #fail(error: LifelineError): void {
     if (this.#done) return;
     this.#done = true;
-    this.#failure = error;
+    this.failure = error;
     this.#chunks = [];
     this.#decoder?.destroy();
     this.#settle(error, undefined, poisonsConnection(error));
@@ -300,7 +278,7 @@ export class CollectHandler {
 }
 
 /** Raw header pairs without `content-encoding` and `content-length`. */
-function withoutEncoding(rawHeaders: Buffer[]): Buffer[] {
+export function withoutEncoding(rawHeaders: Buffer[]): Buffer[] {
   const kept: Buffer[] = [];
   for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
     const name = rawHeaders[i]!;

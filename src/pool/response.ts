@@ -4,18 +4,17 @@
  */
 export type ResponseHeaders = Record<string, string | string[]>;
 
-export class LifelineResponse {
+/** Status and headers: what a whole response (below) and a streamed one (streamed-response.ts) share. */
+export class ResponseHead {
   readonly status: number;
   readonly statusText: string;
-  readonly body: Buffer;
   readonly #rawHeaders: Buffer[];
   #headers: ResponseHeaders | undefined;
 
-  constructor(status: number, statusText: string, rawHeaders: Buffer[], body: Buffer) {
+  constructor(status: number, statusText: string, rawHeaders: Buffer[]) {
     this.status = status;
     this.statusText = statusText;
     this.#rawHeaders = rawHeaders;
-    this.body = body;
   }
 
   /** True for 2xx statuses. */
@@ -38,6 +37,15 @@ export class LifelineResponse {
     }
     this.#headers = headers;
     return headers;
+  }
+}
+
+export class LifelineResponse extends ResponseHead {
+  readonly body: Buffer;
+
+  constructor(status: number, statusText: string, rawHeaders: Buffer[], body: Buffer) {
+    super(status, statusText, rawHeaders);
+    this.body = body;
   }
 
   text(): string {
