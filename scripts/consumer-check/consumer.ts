@@ -88,6 +88,7 @@ const TESTING = [
   'FaultHttpServer',
   'FaultServer',
   'FaultWsServer',
+  'HeldResponses',
   'SLOT_BACKOFF',
   'SLOT_STABLE_AFTER',
   'StateLog',
