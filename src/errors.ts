@@ -50,8 +50,21 @@ const brand = Symbol.for('lifeline.error');
  * - `unanswered`: it was written (maybe in part), and no byte of a response came: the server
  *   may or may not have acted on it;
  * - `partial`: part of a response came: the server received it and acted.
+ *
+ * The coarse verdict `pool.request`'s resend and replay rules read; {@link Sent} is the finer one.
  */
 export type Delivery = 'unsent' | 'unanswered' | 'partial';
+
+/**
+ * Whether a failed request reached the server, as far as the client can know (README, "Errors"):
+ * - `never-left`: undici never wrote it, or the socket refused the write (`write ECONNRESET`,
+ *   `EPIPE`: the peer had reset the connection before it). The server never had the request; certain;
+ * - `written-no-response`: handed to the socket without a write error, and no byte of a response
+ *   came (`read ECONNRESET`, a timeout, a deadline): it may have reached the server, which may
+ *   have acted on it. Nothing a client sees can tell more;
+ * - `partial-response`: a response head came: the server received it and acted; certain.
+ */
+export type Sent = 'never-left' | 'written-no-response' | 'partial-response';
 
 export class LifelineError extends Error {
   override readonly name = 'LifelineError';
@@ -60,6 +73,19 @@ export class LifelineError extends Error {
   delivery: Delivery | undefined;
   /** On an error from a request: whether it went out on a connection that had already served a response. */
   reused: boolean | undefined;
+  /**
+   * The facts of an error from a request that reached a lease (`lease.request`, `pool.request`,
+   * `pool.dispatcher`): undefined on every other error. `requestId` is the request's id, as on
+   * the `lifeline:pool:request` channel and in `pool.history()` (one id for all the attempts of
+   * a `pool.request`); `attempt` counts from 1 (2 and up: a resend, replay or retry); `slot` and
+   * `origin` (scheme://host:port) name the connection of the attempt that failed; `sent` says
+   * whether the server may have seen it ({@link Sent}).
+   */
+  requestId: number | undefined;
+  slot: number | undefined;
+  origin: string | undefined;
+  attempt: number | undefined;
+  sent: Sent | undefined;
 
   constructor(code: ErrorCode, message: string = ERROR_CODES[code], options?: { cause?: unknown }) {
     super(message, options);

@@ -21,7 +21,9 @@ import { slotState, type SlotState } from '../machines/slot.js';
 import { slotStates, supervisorMachine, type SupervisorActor } from '../machines/supervisor.js';
 import { remainingUntil } from './deadline.js';
 import { Acquirer, acquireError, type Failing, type WaitSignal } from './acquire.js';
-import { Lease, newLease, sendOnLease, type Attempt, type LeaseOwner } from './lease.js';
+import { Lease, newLease, sendOnLease, type LeaseOwner } from './lease.js';
+import { nextRequestId, stampFacts, wallNow, type Attempt } from './request-trace.js';
+import type { RequestRecord } from '../telemetry/request-record.js';
 import { OriginList } from './origin-list.js';
 import { nextAttempt, repeatBudget } from './retry.js';
 import { resolveOrigins, resolvePoolOptions, type ClientPoolOptions, type ResolvedPoolOptions } from './options.js';
@@ -86,7 +88,7 @@ export class ClientPool implements AsyncDisposable {
       clock: options.clock,
       input: { options: options.supervisor, dialer: this.#dialer },
     });
-    this.#metrics = new PoolObserver(this, options.inspection.meter);
+    this.#metrics = new PoolObserver(this, options.inspection.meter, options.inspection, options.requestLog);
     this.#owner = {
       requestDefaults: {
         basePath: options.basePath,
@@ -177,19 +179,29 @@ export class ClientPool implements AsyncDisposable {
     const options = readRequest(given, POOL_REQUEST_KEYS);
     const deadline = options.deadline;
     const budget = repeatBudget(options.method, options.idempotent, options.retry ?? this.#options.retry, options.replay ?? this.#options.replay);
-    let attempt: Attempt = 'first';
-    for (;;) {
-      const acquired = this.#acquire(options.timeout, options.signal, deadline);
-      const lease = acquired instanceof Lease ? acquired : await acquired;
+    const id = nextRequestId();
+    let repeat: Attempt = 'first';
+    for (let attempt = 1; ; attempt++) {
+      const watched = this.#metrics.observesRequests;
+      const queued = watched ? wallNow() : -1;
+      let lease: Lease;
       try {
-        return await sendOnLease(lease, options, attempt);
+        const acquired = this.#acquire(options.timeout, options.signal, deadline);
+        lease = acquired instanceof Lease ? acquired : await acquired;
+      } catch (error) {
+        // No connection: the error names the request and its attempt, and nothing left.
+        if (error instanceof LifelineError) stampFacts(error, { id, attempt, repeat, queued, acquired: -1 }, undefined, this.#metrics.origin, 'never-left');
+        throw error;
+      }
+      try {
+        return await sendOnLease(lease, options, { id, attempt, repeat, queued, acquired: watched ? wallNow() : -1 });
       } catch (error) {
         if (!(error instanceof LifelineError)) throw error;
         const next = nextAttempt(budget, error, deadline === undefined || remainingUntil(deadline) > 0);
         if (next === undefined) throw error;
         if (next === 'resend') this.#resends++;
         else if (next === 'replay') this.#replays++;
-        attempt = next;
+        repeat = next;
       } finally {
         lease.release();
       }
@@ -239,11 +251,30 @@ export class ClientPool implements AsyncDisposable {
   }
 
   /**
-   * The last state changes of every slot (up to `history` each), oldest first,
-   * as JSON-ready records for a post-mortem. Secrets are scrubbed before they are stored.
+   * The last state changes of every slot (up to `history` each), oldest first, as JSON-ready
+   * records for a post-mortem. With `{ requests: true }`, the requests of the `requestLog` ring
+   * too (`kind: 'request'`), merged in by time. Secrets are scrubbed before they are stored.
+   *
+   * ```ts
+   * const pool = await ClientPool.connect({ url, requestLog: { size: 1_000 } });
+   * const failed = pool.history({ requests: true }).filter((r) => 'kind' in r && r.error !== undefined);
+   * ```
    */
-  history(): TransitionRecord[] {
-    return this.#recorder?.history() ?? [];
+  history(): TransitionRecord[];
+  history(options: { requests: true }): (TransitionRecord | RequestRecord)[];
+  history(options?: { requests: true }): (TransitionRecord | RequestRecord)[] {
+    const states = this.#recorder?.history() ?? [];
+    const requests = options?.requests === true ? this.#metrics.requestHistory() : [];
+    if (requests.length === 0) return states;
+    // Both are oldest first: merge by time (a state change before a request of the same ms).
+    const merged: (TransitionRecord | RequestRecord)[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < states.length || j < requests.length) {
+      if (j >= requests.length || (i < states.length && states[i]!.at <= requests[j]!.at)) merged.push(states[i++]!);
+      else merged.push(requests[j++]!);
+    }
+    return merged;
   }
 
   /**

@@ -13,6 +13,7 @@ import { poisonsConnection, requestError } from '../transport/error-map.js';
 import { mergeHeaders, type HeaderInput } from '../transport/headers.js';
 import { BodyDecoder, codingOf, tooLarge, type Coding } from './decode.js';
 import { LifelineResponse } from './response.js';
+import { wallNow, type StepTimes } from './request-trace.js';
 
 /** A query value; a bigint is sent in decimal. Non-finite numbers and lone surrogates are refused. */
 export type QueryValue = string | number | boolean | bigint;
@@ -190,17 +191,21 @@ export class CollectHandler {
   readonly #decompress: boolean;
   readonly #maxBodySize: number;
   readonly #connection: CloseListener;
+  /** The step times to fill in, while requests are watched. */
+  readonly #steps: StepTimes | undefined;
   readonly #settle: (error: LifelineError | undefined, response: LifelineResponse | undefined, recycle: boolean) => void;
 
   constructor(
     maxBodySize: number,
     decompress: boolean,
     connection: CloseListener,
+    steps: StepTimes | undefined,
     settle: (error: LifelineError | undefined, response: LifelineResponse | undefined, recycle: boolean) => void,
   ) {
     this.#maxBodySize = maxBodySize;
     this.#decompress = decompress;
     this.#connection = connection;
+    this.#steps = steps;
     this.#settle = settle;
   }
 
@@ -235,7 +240,13 @@ export class CollectHandler {
     if (this.#failure) abort(this.#failure);
   }
 
+  /** undici handed the whole request to the socket. */
+  onRequestSent(): void {
+    if (this.#steps) this.#steps.written = wallNow();
+  }
+
   onHeaders(status: number, rawHeaders: Buffer[], _resume: () => void, statusText: string): boolean {
+    if (this.#steps && this.#steps.headers < 0) this.#steps.headers = wallNow();
     this.#status = status;
     this.#statusText = statusText;
     this.#rawHeaders = rawHeaders;

@@ -18,12 +18,14 @@
  *
  * A payload is built only while its channel has a subscriber (undici's rule):
  * without one, a hook costs a `hasSubscribers` check and nothing is allocated.
- * Payloads carry no secrets: origins and URLs are scheme://host:port, and no
- * header, path, query or body is ever included.
+ * Payloads carry no secrets: origins and URLs are scheme://host:port; a request's path
+ * comes with secret query values (and every known secret value) replaced; no header or
+ * body is ever included.
  */
 import diagnostics from 'node:diagnostics_channel';
 import type { FeedState } from '../machines/feed.js';
 import type { SlotMachineState } from '../machines/slot.js';
+import type { RequestRecord } from './request-record.js';
 
 export const POOL_ACQUIRE_CHANNEL = 'lifeline:pool:acquire';
 export const POOL_REQUEST_CHANNEL = 'lifeline:pool:request';
@@ -47,25 +49,11 @@ export interface AcquireMessage {
   waitMs: number;
 }
 
-/** `lifeline:pool:request`: one request on a connection settled (each attempt of a retried `pool.request` is one). */
-export interface RequestMessage {
-  origin: string;
-  slot: number;
-  /** The HTTP method, as sent. */
-  method: string;
-  /** The response status, or undefined when the request failed. */
-  status: number | undefined;
-  /** The `LifelineError` code the request failed with, or undefined when a response came. */
-  error: string | undefined;
-  /** From dispatch to the whole response (or the failure), in ms. */
-  durationMs: number;
-  /**
-   * Which attempt of a `pool.request` this was: `first`; `resend` (the one before never left
-   * the process); `replay` (the one before died unanswered on a reused connection); `retry`
-   * (the caller's `retry` option).
-   */
-  attempt: 'first' | 'resend' | 'replay' | 'retry';
-}
+/**
+ * `lifeline:pool:request`: one send of a request settled (each attempt of a retried `pool.request`
+ * is one, sharing the request's `id`). The same object goes into the `requestLog` ring.
+ */
+export type RequestMessage = RequestRecord;
 
 /** `lifeline:slot:state`: a slot machine moved (leases are not state changes: `busy` is never reported here). */
 export interface SlotStateMessage {

@@ -19,6 +19,7 @@ import type { Redactor } from '../redact.js';
 import { watchStates, type Watched, type WatchedSnapshot } from './state-watch.js';
 import { eventLabel } from './transitions.js';
 import type { TransitionRecord } from './record.js';
+import { Ring } from './ring.js';
 
 export type { TransitionRecord } from './record.js';
 
@@ -56,37 +57,6 @@ export const DEFAULT_HISTORY = 100;
 export interface WatchedActor {
   getSnapshot(): unknown;
   subscribe(observer: { next: (snapshot: unknown) => void; complete: () => void; error: (error: unknown) => void }): { unsubscribe(): void };
-}
-
-/**
- * The last `capacity` items. It grows as items come and wraps once full: a slot or feed
- * that never changes state holds an empty array, not `capacity` holes (800 bytes each
- * at the default 100, measured per idle slot).
- */
-class Ring<T> {
-  readonly #capacity: number;
-  readonly #items: T[] = [];
-  /** Where the next item goes once the ring is full (the oldest item's index). */
-  #next = 0;
-
-  constructor(capacity: number) {
-    this.#capacity = capacity;
-  }
-
-  push(item: T): void {
-    if (this.#items.length < this.#capacity) {
-      this.#items.push(item);
-      return;
-    }
-    if (this.#capacity === 0) return;
-    this.#items[this.#next] = item;
-    this.#next = (this.#next + 1) % this.#capacity;
-  }
-
-  /** Oldest first. */
-  toArray(): T[] {
-    return [...this.#items.slice(this.#next), ...this.#items.slice(0, this.#next)];
-  }
 }
 
 interface Track {
