@@ -208,7 +208,7 @@ export class Lease implements Disposable {
         if (handler.keepAlive >= 0) this.#keepAlive = handler.keepAlive;
         if (onAbort) signal!.removeEventListener('abort', onAbort);
         if (timer !== undefined) clock.clearTimeout(timer);
-        connection.finish(outcomeOf(error, handler, reused));
+        connection.finish(outcomeOf(error, handler, reused), error);
         if (error) stampRequestError(error, info, this.slot, this.#owner, handler);
         if (steps) this.#owner.metrics.requested(this.slot, options.method, dispatch.path, started, info, steps, error, response);
         if (error) reject(error);

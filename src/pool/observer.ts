@@ -15,7 +15,8 @@ import type { LifelineError } from '../errors.js';
 import type { LifelineResponse } from './response.js';
 import { slotState, type SlotSnapshot } from '../machines/slot.js';
 import type { SupervisorActor } from '../machines/supervisor.js';
-import { acquireChannel, errorCode, publish, requestChannel, slotStateChannel } from '../telemetry/diagnostics.js';
+import { acquireChannel, publish, requestChannel, slotStateChannel } from '../telemetry/diagnostics.js';
+import { changeReason } from '../telemetry/change-reason.js';
 import { poolInstruments, type PoolInstruments } from '../telemetry/otel.js';
 import type { RequestRecord } from '../telemetry/request-record.js';
 import { Ring } from '../telemetry/ring.js';
@@ -60,6 +61,7 @@ export class PoolObserver {
   /** Scrubs a request's path for its record. */
   readonly #redactor: Redactor;
   readonly #secretNames: ReadonlySet<string>;
+  readonly #scrubText = (text: string): string => this.#redactor.text(text);
 
   constructor(pool: ObservedPool, meter: MeterLike | undefined, scrub: { redactor: Redactor; secretNames: ReadonlySet<string> }, requestLog: number) {
     this.#origin = redactUrl(pool.origin);
@@ -188,13 +190,10 @@ export class PoolObserver {
               this.#instruments?.reconnects.add(1, from === 'healthy' ? this.#afterClean : this.#afterFailure);
             }
             if (!slotStateChannel.hasSubscribers) return;
-            let reason = errorCode(error);
-            // The slot notes the event that moved it: the connection's `ended` or the ledger's `recycle`
-            // (a clean end), or `lost` (a failure, which may come without an error: a FIN before any response).
-            if (from === 'healthy' && to === 'connecting') reason = snapshot.context.cause === 'recycle' ? 'RECYCLED' : 'ENDED';
-            else if (reason === undefined && to === 'poisoned') reason = 'CONNECTION_LOST';
+            // What the flight recorder records too: a failure's code, errno and message; a clean end's cause.
+            const { reason, detail, errno } = changeReason(from, to, error, snapshot.context.endReason, this.#scrubText);
             const index = snapshot.context.index;
-            publish(slotStateChannel, { origin: this.originOf(index), slot: index, from, to, reason });
+            publish(slotStateChannel, { origin: this.originOf(index), slot: index, from, to, reason, detail, errno });
           },
         }),
       );

@@ -298,7 +298,7 @@ export class PooledRequest implements CallbackHandler {
     this.#connection = undefined;
     // The error learns how far it got either way; a connection found closing has nothing to finish.
     const outcome = outcomeOf(error, this, this.#reused);
-    if (this.#dispatched) connection.finish(outcome);
+    if (this.#dispatched) connection.finish(outcome, error);
     if (error) {
       stampRequestError(error, this.#info!, lease.slot, this.#owner, this);
       this.#lastError = error;

@@ -62,15 +62,21 @@ export interface SlotStateMessage {
   from: SlotMachineState;
   to: SlotMachineState;
   /**
-   * Why: the code of the error that caused the change (`CONNECTION_LOST`, `CONNECT_FAILED`...), if
-   * one did. From `healthy` to `connecting`, a clean end, always: `ENDED` (the connection ended
-   * after serving: the server's FIN, `Connection: close`, HTTP/1.0, an idle timeout, or a request
-   * lifeline gave up on in flight: an abort, a deadline, a body too large) or `RECYCLED` (the
-   * pool's ledger retired it: an idle, age, Keep-Alive or learned limit, homing). Into `poisoned`, a
-   * failure, always: its error code, `CONNECTION_LOST` when it had none. Undefined for the steps of
-   * healing and for `closed`.
+   * Why, as the flight recorder records it (the same function decides both: change-reason.ts):
+   * into `poisoned` or `backoff`, a failure: its error code (`CONNECTION_LOST`, `CONNECT_FAILED`...,
+   * `CONNECTION_LOST` when it had none). From `healthy` to `connecting`, a clean end: `ENDED` (the
+   * server ended the connection after serving) or `RECYCLED` (lifeline retired it), the cause in
+   * `detail`. Undefined for the steps of healing and for `closed`.
    */
   reason: string | undefined;
+  /**
+   * A failure's message (scrubbed); for a clean end its cause: `server-closed`, or `idle`, `age`,
+   * `keep-alive`, `learned-idle`, `homing`, `connection-close`, `deadline`, `aborted`,
+   * `body-too-large`, `body-decode-failed`, `released`.
+   */
+  detail: string | undefined;
+  /** The system error behind a failure (`ECONNREFUSED`, `ECONNRESET`...), if any. */
+  errno: string | undefined;
 }
 
 /** `lifeline:feed:state`: a feed moved. */

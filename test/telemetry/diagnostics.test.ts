@@ -111,7 +111,7 @@ describe('diagnostics channels: pools', () => {
     server.dropAll();
     await waitFor(() => seen[SLOT_STATE_CHANNEL]!.length === 7, () => seen[SLOT_STATE_CHANNEL]);
     expect(seen[SLOT_STATE_CHANNEL]!.slice(5).map(({ from, to }) => `${from}->${to}`)).toEqual(['healthy->connecting', 'connecting->healthy']);
-    expect(seen[SLOT_STATE_CHANNEL]![5]).toEqual({ origin, slot: 0, from: 'healthy', to: 'connecting', reason: 'ENDED' });
+    expect(seen[SLOT_STATE_CHANNEL]![5]).toEqual({ origin, slot: 0, from: 'healthy', to: 'connecting', reason: 'ENDED', detail: 'server-closed' });
 
     await pool.close();
     expect(seen[SLOT_STATE_CHANNEL]!.at(-1)).toMatchObject({ from: 'healthy', to: 'closed' });
