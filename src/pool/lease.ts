@@ -20,7 +20,7 @@ import { deadlineExceeded, remainingUntil } from './deadline.js';
 import { buildDispatch, CollectHandler, type CheckedRequest, type RequestDefaults, type RequestOptions } from './request.js';
 import { readRequest } from './request-options.js';
 import type { LifelineResponse } from './response.js';
-import { firstAttempt, sentOf, stampFacts, StepTimes, wallNow, type AttemptInfo } from './request-trace.js';
+import { firstAttempt, ownError, sentOf, stampFacts, StepTimes, wallNow, type AttemptInfo } from './request-trace.js';
 
 export type { Attempt } from './request-trace.js';
 
@@ -204,6 +204,7 @@ export class Lease implements Disposable {
       const defaults = this.#owner.requestDefaults;
       const handler = new CollectHandler(defaults.maxBodySize, options.decompress ?? defaults.decompress, connection, steps, (error, response, recycle) => {
         this.#inFlight = undefined;
+        if (error) error = ownError(error, info.id);
         if (recycle) this.#recycle = true;
         if (handler.keepAlive >= 0) this.#keepAlive = handler.keepAlive;
         if (onAbort) signal!.removeEventListener('abort', onAbort);

@@ -27,7 +27,7 @@ import { LifelineError } from '../errors.js';
 import { poisonsConnection, requestError } from '../transport/error-map.js';
 import type { HttpConnection } from '../transport/http-connection.js';
 import { Lease, leaseConnection, outcomeOf, releaseLease, stampRequestError } from './lease.js';
-import { nextRequestId, stampFacts, StepTimes, wallNow, type Attempt, type AttemptInfo } from './request-trace.js';
+import { nextRequestId, ownError, stampFacts, StepTimes, wallNow, type Attempt, type AttemptInfo } from './request-trace.js';
 import type { PoolObserver } from './observer.js';
 import { overLimit, readHead } from './request.js';
 import { nextAttempt, repeatBudget, type RepeatBudget } from './retry.js';
@@ -285,6 +285,7 @@ export class PooledRequest implements CallbackHandler {
     let error: LifelineError;
     if (this.#abortReason) error = cause instanceof LifelineError && cause.code === 'REQUEST_ABORTED' ? cause : new LifelineError('REQUEST_ABORTED', 'the request was aborted', { cause });
     else error = requestError(cause, this.#status > 0);
+    error = ownError(error, this.#id);
     this.#settle(error);
     if (!this.#abortReason && this.#repeat(error)) return;
     this.#fail(this.#abortReason ?? error);

@@ -11,7 +11,7 @@
  *  (pool.request, dispatcher)  (the lease granted)   (handed to the socket)
  * ```
  */
-import type { LifelineError, Sent } from '../errors.js';
+import { LifelineError, type Sent } from '../errors.js';
 import { refusedWrite } from '../transport/error-map.js';
 import type { RequestTimes } from '../telemetry/request-record.js';
 
@@ -52,6 +52,15 @@ export function sentOf(error: LifelineError, started: boolean, answered: boolean
   if (answered) return 'partial-response';
   if (!started || refusedWrite(error)) return 'never-left';
   return 'written-no-response';
+}
+
+/**
+ * `error` if it is this request's own (or no request's yet), else a copy: an error object undici
+ * handed to two requests (one a module keeps, say) must not carry one request's facts to the other.
+ */
+export function ownError(error: LifelineError, id: number): LifelineError {
+  if (error.requestId === undefined || error.requestId === id) return error;
+  return new LifelineError(error.code, error.message, { cause: error.cause });
 }
 
 /** Stamps a request's error with its facts (README, "Errors"), once: an error passed up again keeps the first. */

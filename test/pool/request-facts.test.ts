@@ -9,7 +9,8 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { request } from 'undici';
 import { describe, expect, it, onTestFinished } from 'vitest';
-import type { LifelineError } from '../../src/index.js';
+import { LifelineError } from '../../src/index.js';
+import { ownError, stampFacts } from '../../src/pool/request-trace.js';
 import { openPool } from '../helpers/pool.js';
 import { rejection } from '../helpers/errors.js';
 import { startHttpServer } from '../helpers/http-server.js';
@@ -106,6 +107,29 @@ describe('request error facts', () => {
     const pool = await openPool({ url: server.url, connections: 1, history: 0, replay: false });
     const error = await rejection(request(`${server.url}/order`, { method: 'POST', body: 'x', dispatcher: pool.dispatcher }));
     expect(facts(error)).toEqual({ code: 'CONNECTION_LOST', requestId: expect.any(Number), slot: 0, origin: server.url, attempt: 1, sent: 'written-no-response' });
+  });
+
+  it('no connection in time: ACQUIRE_TIMEOUT still names the request and its attempt, and nothing left', async () => {
+    const server = await startHttpServer();
+    const pool = await openPool({ url: server.url, connections: 1, history: 0, acquireTimeout: 20 });
+    const lease = pool.tryAcquire()!;
+    const error = await rejection(pool.request({ path: '/' }));
+    const viaDispatcher = await rejection(request(`${server.url}/`, { dispatcher: pool.dispatcher }));
+    lease.release();
+    const expected = { code: 'ACQUIRE_TIMEOUT', requestId: expect.any(Number), slot: undefined, origin: server.url, attempt: 1, sent: 'never-left' };
+    expect(facts(error)).toEqual(expected);
+    expect(facts(viaDispatcher)).toEqual(expected);
+    expect(viaDispatcher.requestId).not.toBe(error.requestId);
+  });
+
+  it('an error object handed to two requests is copied for the second: one request never wears the facts of another', () => {
+    const shared = new LifelineError('CONNECTION_LOST', 'the connection is closed');
+    expect(ownError(shared, 7)).toBe(shared);
+    stampFacts(shared, { id: 7, attempt: 1, repeat: 'first', queued: -1, acquired: -1 }, 0, 'http://a:1', 'never-left');
+    expect(ownError(shared, 7)).toBe(shared);
+    const copy = ownError(shared, 8);
+    expect(copy).not.toBe(shared);
+    expect([copy.code, copy.message, copy.requestId]).toEqual(['CONNECTION_LOST', 'the connection is closed', undefined]);
   });
 
   it('errors carry no secret: origins are scheme://host:port, never credentials', async () => {
