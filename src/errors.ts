@@ -16,10 +16,10 @@ export const ERROR_CODES = {
   POOL_CLOSED: 'the pool is closed or closing',
   ACQUIRE_TIMEOUT: 'no connection became free before the acquire deadline',
   ACQUIRE_ABORTED: "the caller's AbortSignal fired while waiting for a connection",
-  DEADLINE_EXCEEDED: "the request's deadline passed before its response was complete (the message says whether it was sent)",
+  DEADLINE_EXCEEDED: "the request's deadline passed before its response was complete (`sent` says whether the server may have seen it)",
   LEASE_RELEASED: 'the lease was used after release()',
   LEASE_BUSY: 'the lease already has a request in flight (one request at a time per connection)',
-  CONNECTION_LOST: 'the connection died while the request was in flight',
+  CONNECTION_LOST: 'the connection died while the request was in flight (`sent` tells a refused write from a reset after it)',
   HEADERS_TIMEOUT: 'the response headers did not arrive within headersTimeout',
   BODY_TIMEOUT: 'the response body stalled for longer than bodyTimeout',
   BODY_TOO_LARGE: 'the response body exceeded maxBodySize (with decompress, the decoded body)',
@@ -51,8 +51,21 @@ const brand = Symbol.for('lifeline.error');
  * - `unanswered`: it was written (maybe in part), and no byte of a response came: the server
  *   may or may not have acted on it;
  * - `partial`: part of a response came: the server received it and acted.
+ *
+ * The coarse verdict `pool.request`'s resend and replay rules read; {@link Sent} is the finer one.
  */
 export type Delivery = 'unsent' | 'unanswered' | 'partial';
+
+/**
+ * Whether a failed request reached the server, as far as the client can know (README, "Errors"):
+ * - `never-left`: undici never wrote it, or the socket refused the write (`write ECONNRESET`,
+ *   `EPIPE`: the peer had reset the connection before it). The server never had the request; certain;
+ * - `written-no-response`: handed to the socket without a write error, and no byte of a response
+ *   came (`read ECONNRESET`, a timeout, a deadline): it may have reached the server, which may
+ *   have acted on it. Nothing a client sees can tell more;
+ * - `partial-response`: a response head came: the server received it and acted; certain.
+ */
+export type Sent = 'never-left' | 'written-no-response' | 'partial-response';
 
 export class LifelineError extends Error {
   override readonly name = 'LifelineError';
@@ -61,6 +74,19 @@ export class LifelineError extends Error {
   delivery: Delivery | undefined;
   /** On an error from a request: whether it went out on a connection that had already served a response. */
   reused: boolean | undefined;
+  /**
+   * The facts of an error from a request that reached a lease (`lease.request`, `pool.request`,
+   * `pool.dispatcher`): undefined on every other error. `requestId` is the request's id, as on
+   * the `lifeline:pool:request` channel and in `pool.history()` (one id for all the attempts of
+   * a `pool.request`); `attempt` counts from 1 (2 and up: a resend, replay or retry); `slot` and
+   * `origin` (scheme://host:port) name the connection of the attempt that failed; `sent` says
+   * whether the server may have seen it ({@link Sent}).
+   */
+  requestId: number | undefined;
+  slot: number | undefined;
+  origin: string | undefined;
+  attempt: number | undefined;
+  sent: Sent | undefined;
 
   constructor(code: ErrorCode, message: string = ERROR_CODES[code], options?: { cause?: unknown }) {
     super(message, options);

@@ -72,10 +72,12 @@ export type { PerMessageDeflateOptions } from './transport/websocket-options.js'
 export type { FeedState, FeedClock, HeartbeatOptions } from './machines/feed.js';
 
 // Errors
-export { LifelineError, isLifelineError, ERROR_CODES, type ErrorCode, type Delivery } from './errors.js';
+export { LifelineError, isLifelineError, ERROR_CODES, type ErrorCode, type Delivery, type Sent } from './errors.js';
 
 // Inspection: history records, diagnostics channels, the dashboard
 export { DEFAULT_HISTORY, type TransitionRecord } from './telemetry/recorder.js';
+export type { RequestRecord, RequestTimes } from './telemetry/request-record.js';
+export { DEFAULT_REQUEST_LOG_SIZE, type RequestLogOptions } from './telemetry/request-log.js';
 export {
   POOL_ACQUIRE_CHANNEL,
   POOL_REQUEST_CHANNEL,

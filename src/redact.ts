@@ -123,3 +123,25 @@ export function scrubbedView<T extends object>(value: T, redactor: Redactor): T 
   });
   return value;
 }
+
+/**
+ * A request path as it may be logged: the values of secret-looking query parameters replaced
+ * (by name, `extra` holding the user's own secret names, lower-cased), then every known secret
+ * value (by value, `redactor`), so a listen key in the path itself is caught too.
+ */
+export function redactPath(path: string, redactor: Redactor, extra?: ReadonlySet<string>): string {
+  const query = path.indexOf('?');
+  let out = path;
+  if (query >= 0) {
+    const pairs = path.slice(query + 1).split('&');
+    for (let i = 0; i < pairs.length; i++) {
+      const pair = pairs[i]!;
+      const eq = pair.indexOf('=');
+      const raw = eq < 0 ? pair : pair.slice(0, eq);
+      const name = decodeUrlPart(raw.replace(/\+/g, ' ')) ?? raw;
+      if (isSecretName(name, extra)) pairs[i] = `${raw}=${REDACTED}`;
+    }
+    out = `${path.slice(0, query)}?${pairs.join('&')}`;
+  }
+  return redactor.text(out);
+}

@@ -92,7 +92,14 @@ export type LedgerEvent =
 export type LedgerReport = { type: 'ledger.drained' } | { type: 'ledger.connected'; slot: number };
 
 /** What the ledger tells a slot. */
-export type LedgerCommand = { type: 'recycle' };
+export type LedgerCommand = { type: 'recycle'; reason: RecycleReason };
+
+/**
+ * Why the ledger retires a connection, as the slot records it: past the configured idle limit,
+ * the server's announced `Keep-Alive` or the learned one, or `maxConnectionAge`; given back unfit
+ * by its caller (`released`); moved to another origin (`homing`).
+ */
+export type RecycleReason = 'idle' | 'keep-alive' | 'learned-idle' | 'age' | 'released' | 'homing';
 
 /** When a connection is too old or has been idle too long to hand out (0: no limit). */
 export interface ConnectionLimits {
@@ -175,15 +182,20 @@ function idleLimitOf(context: LedgerContext, slot: number): number {
   return learned === Infinity || !context.served[slot] ? own : Math.min(own, announcedLimit(context, learned));
 }
 
-/** The slot's connection is past a limit, or will be within `early` ms. */
-function expired(context: LedgerContext, slot: number, now: number, early: number): boolean {
-  return now - context.freedAt[slot]! >= idleLimitOf(context, slot) - early || now - context.bornAt[slot]! >= context.ageLimit[slot]! - early;
+/** The limit the slot's connection is past, or will be within `early` ms; undefined while within them all. */
+function expired(context: LedgerContext, slot: number, now: number, early: number): RecycleReason | undefined {
+  if (now - context.bornAt[slot]! >= context.ageLimit[slot]! - early) return 'age';
+  const limit = idleLimitOf(context, slot);
+  if (now - context.freedAt[slot]! < limit - early) return undefined;
+  const own = context.idleLimit[slot]!;
+  if (limit < own) return 'learned-idle';
+  return own < (context.limits.idleTimeout || Infinity) ? 'keep-alive' : 'idle';
 }
 
-/** Sends a healthy slot to heal with a fresh connection; it comes back with `slot.ready`. */
-function recycleSlot(context: LedgerContext, slot: number, defer: Defer): void {
+/** Sends a healthy slot to heal with a fresh connection, saying why; it comes back with `slot.ready`. */
+function recycleSlot(context: LedgerContext, slot: number, defer: Defer, reason: RecycleReason): void {
   const ref = context.slots[slot]!;
-  defer(() => ref.send({ type: 'recycle' } satisfies LedgerCommand));
+  defer(() => ref.send({ type: 'recycle', reason } satisfies LedgerCommand));
 }
 
 /** The warmest free slot that is fit to hand out; any expired one on the way is recycled. */
@@ -192,8 +204,9 @@ function takeFree(context: LedgerContext, defer: Defer): number | undefined {
   let slot = context.fifo ? free.shift() : free.pop();
   if (!context.timed) return slot;
   const now = context.now();
-  while (slot !== undefined && expired(context, slot, now, 0)) {
-    recycleSlot(context, slot, defer);
+  let reason: RecycleReason | undefined;
+  while (slot !== undefined && (reason = expired(context, slot, now, 0)) !== undefined) {
+    recycleSlot(context, slot, defer, reason);
     slot = context.fifo ? free.shift() : free.pop();
   }
   return slot;
@@ -241,15 +254,15 @@ function release(context: LedgerContext, event: Extract<LedgerEvent, { type: 're
     context.idleLimit[slot] = announcedLimit(context, event.keepAlive);
     context.timed = true;
   }
-  let recycle = event.recycle;
+  let recycle: RecycleReason | undefined = event.recycle ? 'released' : undefined;
   if (context.timed) {
     const now = context.now();
     context.freedAt[slot] = now;
-    recycle ||= expired(context, slot, now, 0);
+    recycle ??= expired(context, slot, now, 0);
   }
-  if (recycle) {
+  if (recycle !== undefined) {
     context.leases[slot] = 0;
-    return recycleSlot(context, slot, defer);
+    return recycleSlot(context, slot, defer, recycle);
   }
   if (event.settlesAt >= 0) {
     context.leases[slot] = 0;
@@ -300,10 +313,11 @@ function sweep(context: LedgerContext, defer: Defer): void {
   const free = context.free;
   for (let i = free.length - 1; i >= 0; i--) {
     const slot = free[i]!;
-    if (!expired(context, slot, now, SWEEP_INTERVAL)) continue;
+    const reason = expired(context, slot, now, SWEEP_INTERVAL);
+    if (reason === undefined) continue;
     free.splice(i, 1);
     if (context.probe < 0 && free.length >= 2 && probing(context, slot, now)) context.probe = slot;
-    else recycleSlot(context, slot, defer);
+    else recycleSlot(context, slot, defer, reason);
   }
 }
 
@@ -351,7 +365,8 @@ function applyEvent(context: LedgerContext, event: LedgerEvent, defer: Defer): v
       const index = context.free.indexOf(event.slot);
       if (index < 0 || context.closing) break;
       context.free.splice(index, 1);
-      recycleSlot(context, event.slot, defer);
+      // Only the pool's origin list asks: homing, or an origin `setOrigins` dropped.
+      recycleSlot(context, event.slot, defer, 'homing');
       break;
     }
     case 'acquire.cancel': {

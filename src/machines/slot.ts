@@ -48,6 +48,11 @@ export interface ConnectionEnd {
    * been idle (ms), from which the supervisor learns the server's idle timeout; else -1.
    */
   idleFor: number;
+  /**
+   * Why a clean end came: `server-closed` (the server ended it after serving), or the cause
+   * lifeline retired it for (`connection-close`, `deadline`, `aborted`, `body-too-large`...).
+   */
+  reason?: string;
 }
 
 /** What a slot needs from a live connection; the pool's HTTP connection implements it. */
@@ -135,6 +140,8 @@ export interface SlotContext {
   /** When the current connection came up (`now()`). */
   upSince: number;
   lastError: Error | undefined;
+  /** Why the connection last left `healthy` cleanly (`server-closed`, `idle`, `deadline`...): the recorded reason. */
+  endReason: string | undefined;
   /**
    * The type of the event that entered the current state. A flight recorder
    * subscribed to the slot reads it from the snapshot, so a pool's recording needs
@@ -148,11 +155,11 @@ export interface SlotContext {
 export type SlotEvent =
   | DialOutcome
   /** The connection ended cleanly, or announced it will (`Connection: close`). */
-  | { type: 'ended'; idleFor: number }
+  | { type: 'ended'; idleFor: number; reason?: string }
   /** The connection failed. */
   | { type: 'lost'; error: Error | undefined }
   /** From the ledger: retire the connection (a limit, a caller's verdict, homing) and dial a new one. */
-  | { type: 'recycle' }
+  | { type: 'recycle'; reason?: string }
   | { type: 'close' };
 
 /** Events a slot sends its supervisor. */
@@ -231,7 +238,7 @@ export const slotMachine = setup({
       context.connection!.onEnd((end) => {
         // A slot stopped with its pool (no exit action runs then) hears no more of its connection.
         if (self.getSnapshot().status !== 'active') return;
-        self.send(end.clean ? { type: 'ended', idleFor: end.idleFor } : { type: 'lost', error: end.error });
+        self.send(end.clean ? { type: 'ended', idleFor: end.idleFor, reason: end.reason } : { type: 'lost', error: end.error });
       }),
     /** Closed at once, or once the caller reading its last response is done. */
     retireConnection: ({ context }) => context.connection?.retire(),
@@ -247,11 +254,12 @@ export const slotMachine = setup({
       connection: event.type === 'dial.done' ? event.connection : undefined,
     })),
     /** A clean end: the connection is forgotten (it closes on its own); failures are forgiven if it was stable. */
-    noteCleanEnd: assign(({ context, event }) =>
-      stableSpell(context)
-        ? { attempts: 0, lastError: undefined, cause: event.type, connection: undefined }
-        : { cause: event.type, connection: undefined },
-    ),
+    noteCleanEnd: assign(({ context, event }) => {
+      const endReason = event.type === 'ended' || event.type === 'recycle' ? event.reason : undefined;
+      return stableSpell(context)
+        ? { attempts: 0, lastError: undefined, cause: event.type, connection: undefined, endReason }
+        : { cause: event.type, connection: undefined, endReason };
+    }),
     /** A connection that failed: one more failure (after forgiving those before a stable one); it is torn down next. */
     noteLost: assign(({ context, event }) => ({
       attempts: (stableSpell(context) ? 0 : context.attempts) + 1,
@@ -281,6 +289,7 @@ export const slotMachine = setup({
     retryDelay: 0,
     upSince: 0,
     lastError: undefined,
+    endReason: undefined,
     cause: 'xstate.init',
     counts: { dials: 0, cleanEnds: 0, failures: 0, backoffs: 0 },
   }),

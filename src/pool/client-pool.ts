@@ -21,7 +21,9 @@ import { slotState, type SlotState } from '../machines/slot.js';
 import { slotStates, supervisorMachine, type SupervisorActor } from '../machines/supervisor.js';
 import { remainingUntil } from './deadline.js';
 import { Acquirer, acquireError, type Failing, type WaitSignal } from './acquire.js';
-import { Lease, newLease, sendOnLease, streamOnLease, type Attempt, type LeaseOwner } from './lease.js';
+import { Lease, newLease, sendOnLease, streamOnLease, type LeaseOwner } from './lease.js';
+import { nextRequestId, stampFacts, wallNow, type Attempt, type AttemptInfo } from './request-trace.js';
+import type { RequestRecord } from '../telemetry/request-record.js';
 import { OriginList } from './origin-list.js';
 import { nextAttempt, repeatBudget } from './retry.js';
 import { replayable } from './request-body.js';
@@ -94,7 +96,7 @@ export class ClientPool implements AsyncDisposable {
       // Given here, not through `actor.system.inspect` after: the inspector sees every actor's birth.
       inspect: options.inspection.inspect,
     });
-    this.#metrics = new PoolObserver(this, options.inspection.meter);
+    this.#metrics = new PoolObserver(this, options.inspection.meter, options.inspection, options.requestLog);
     this.#owner = {
       requestDefaults: {
         basePath: options.basePath,
@@ -206,18 +208,28 @@ export class ClientPool implements AsyncDisposable {
    * Acquire and send until an attempt answers or the rules (retry.ts) say stop. `keeps`: a
    * response that answered holds its lease (a stream's, released when its request is over).
    */
-  async #repeating<T>(options: CheckedRequest<PoolRequestOptions>, keeps: boolean, send: (lease: Lease, attempt: Attempt) => Promise<T>): Promise<T> {
+  async #repeating<T>(options: CheckedRequest<PoolRequestOptions>, keeps: boolean, send: (lease: Lease, attempt: AttemptInfo) => Promise<T>): Promise<T> {
     const deadline = options.deadline;
     // A streamed body is spent as it is written: only a request that never left goes again (unsent).
     const idempotent = replayable(options.body) ? options.idempotent : false;
     const budget = repeatBudget(options.method, idempotent, options.retry ?? this.#options.retry, options.replay ?? this.#options.replay);
-    let attempt: Attempt = 'first';
-    for (;;) {
-      const acquired = this.#acquire(options.timeout, options.signal, deadline);
-      const lease = acquired instanceof Lease ? acquired : await acquired;
+    const id = nextRequestId();
+    let repeat: Attempt = 'first';
+    for (let attempt = 1; ; attempt++) {
+      const watched = this.#metrics.observesRequests;
+      const queued = watched ? wallNow() : -1;
+      let lease: Lease;
+      try {
+        const acquired = this.#acquire(options.timeout, options.signal, deadline);
+        lease = acquired instanceof Lease ? acquired : await acquired;
+      } catch (error) {
+        // No connection: the error names the request and its attempt, and nothing left.
+        if (error instanceof LifelineError) stampFacts(error, { id, attempt, repeat, queued, acquired: -1 }, undefined, this.#metrics.origin, 'never-left');
+        throw error;
+      }
       let handedOver = false;
       try {
-        const response = await send(lease, attempt);
+        const response = await send(lease, { id, attempt, repeat, queued, acquired: watched ? wallNow() : -1 });
         handedOver = keeps;
         return response;
       } catch (error) {
@@ -226,7 +238,7 @@ export class ClientPool implements AsyncDisposable {
         if (next === undefined) throw error;
         if (next === 'resend') this.#resends++;
         else if (next === 'replay') this.#replays++;
-        attempt = next;
+        repeat = next;
       } finally {
         if (!handedOver) lease.release();
       }
@@ -276,11 +288,30 @@ export class ClientPool implements AsyncDisposable {
   }
 
   /**
-   * The last state changes of every slot (up to `history` each), oldest first,
-   * as JSON-ready records for a post-mortem. Secrets are scrubbed before they are stored.
+   * The last state changes of every slot (up to `history` each), oldest first, as JSON-ready
+   * records for a post-mortem. With `{ requests: true }`, the requests of the `requestLog` ring
+   * too (`kind: 'request'`), merged in by time. Secrets are scrubbed before they are stored.
+   *
+   * ```ts
+   * const pool = await ClientPool.connect({ url, requestLog: { size: 1_000 } });
+   * const failed = pool.history({ requests: true }).filter((r) => 'kind' in r && r.error !== undefined);
+   * ```
    */
-  history(): TransitionRecord[] {
-    return this.#recorder?.history() ?? [];
+  history(): TransitionRecord[];
+  history(options: { requests: true }): (TransitionRecord | RequestRecord)[];
+  history(options?: { requests: true }): (TransitionRecord | RequestRecord)[] {
+    const states = this.#recorder?.history() ?? [];
+    const requests = options?.requests === true ? this.#metrics.requestHistory() : [];
+    if (requests.length === 0) return states;
+    // Both are oldest first: merge by time (a state change before a request of the same ms).
+    const merged: (TransitionRecord | RequestRecord)[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < states.length || j < requests.length) {
+      if (j >= requests.length || (i < states.length && states[i]!.at <= requests[j]!.at)) merged.push(states[i++]!);
+      else merged.push(requests[j++]!);
+    }
+    return merged;
   }
 
   /**

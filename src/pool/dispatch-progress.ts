@@ -5,6 +5,7 @@
  * whether the server may have acted (`outcomeOf` in lease.ts).
  */
 import type { LifelineError } from '../errors.js';
+import { wallNow, type StepTimes } from './request-trace.js';
 
 export abstract class DispatchProgress {
   /** undici's abort for the request, from onConnect. */
@@ -16,6 +17,8 @@ export abstract class DispatchProgress {
   /** The server's idle timeout from the response's `Keep-Alive` header (ms), or -1. */
   protected announcedKeepAlive = -1;
   #started = false;
+  /** The step times to fill in, while requests are watched (request-trace.ts); else undefined. */
+  steps: StepTimes | undefined;
 
   /** The server's idle timeout for this connection from the response's `Keep-Alive` header (ms), or -1. */
   get keepAlive(): number {
@@ -38,5 +41,15 @@ export abstract class DispatchProgress {
     // Given up on (aborted, past its deadline) while undici still held it queued: undici
     // would write it now. Abort it here, before the write: the caller was told it was not sent.
     if (this.failure) abort(this.failure);
+  }
+
+  /** undici handed the whole request to the socket. */
+  onRequestSent(): void {
+    if (this.steps) this.steps.written = wallNow();
+  }
+
+  /** The response head arrived: its time, for a watched request (each handler's onHeaders calls it first). */
+  protected noteHead(): void {
+    if (this.steps && this.steps.headers < 0) this.steps.headers = wallNow();
   }
 }

@@ -16,7 +16,6 @@ import type { Dispatcher } from 'undici';
 import { LifelineError, type ErrorCode } from '../errors.js';
 import type { Clock } from '../clock.js';
 import type { HttpConnection, RequestOutcome } from '../transport/http-connection.js';
-import type { RequestMessage } from '../telemetry/diagnostics.js';
 import type { PoolObserver } from './observer.js';
 import { deadlineExceeded, remainingUntil } from './deadline.js';
 import { buildDispatch, CollectHandler, type CheckedRequest, type RequestDefaults, type RequestOptions } from './request.js';
@@ -25,6 +24,9 @@ import type { LifelineResponse } from './response.js';
 import { StreamHandler, type StreamLimits } from './stream-handler.js';
 import type { StreamedResponse } from './streamed-response.js';
 import { DEFAULT_READ_TIMEOUT, STREAM_KEYS, type StreamOptions } from './stream-options.js';
+import { firstAttempt, ownError, sentOf, stampFacts, StepTimes, wallNow, type AttemptInfo } from './request-trace.js';
+
+export type { Attempt } from './request-trace.js';
 
 /** What a lease needs from its pool. */
 export interface LeaseOwner {
@@ -39,9 +41,6 @@ export interface LeaseOwner {
    */
   returnSlot(slot: number, lease: number, recycle: boolean, keepAlive: number, connection: HttpConnection): void;
 }
-
-/** Which attempt of a `pool.request` a send is, as request diagnostics report it. */
-export type Attempt = RequestMessage['attempt'];
 
 /** Errors of lifeline's own making on a request: the connection is retired, not failed. */
 const RETIRING: ReadonlySet<ErrorCode> = new Set(['REQUEST_ABORTED', 'DEADLINE_EXCEEDED', 'LEASE_RELEASED', 'BODY_TOO_LARGE', 'BODY_DECODE_FAILED', 'READ_TIMEOUT']);
@@ -79,8 +78,8 @@ export function outcomeOf(error: LifelineError | undefined, handler: RequestProg
 
 /** Set by the class: a lease is made by its pool only, and `pool.request` sends through a lease's private `#send`. */
 let grant: (owner: LeaseOwner, slot: number, lease: number, connection: HttpConnection) => Lease;
-let sendChecked: (lease: Lease, options: CheckedRequest, attempt: Attempt) => Promise<LifelineResponse>;
-let streamChecked: (lease: Lease, options: CheckedRequest<StreamOptions>, attempt: Attempt) => Promise<StreamedResponse>;
+let sendChecked: (lease: Lease, options: CheckedRequest, info: AttemptInfo) => Promise<LifelineResponse>;
+let streamChecked: (lease: Lease, options: CheckedRequest<StreamOptions>, info: AttemptInfo) => Promise<StreamedResponse>;
 let connectionOf: (lease: Lease) => HttpConnection;
 let releaseWith: (lease: Lease, recycle: boolean, keepAlive: number) => void;
 
@@ -102,21 +101,32 @@ export function releaseLease(lease: Lease, recycle: boolean, keepAlive: number):
   releaseWith(lease, recycle, keepAlive);
 }
 
-/** @internal `lease.stream` for options already read once: what `pool.stream` sends; the lease is released when the request is over. */
-export function streamOnLease(lease: Lease, options: CheckedRequest<StreamOptions>, attempt: Attempt): Promise<StreamedResponse> {
-  return streamChecked(lease, options, attempt);
+/** @internal `lease.stream` for options already read once: what `pool.stream` sends, as its attempt `info`; the lease is released when the request is over. */
+export function streamOnLease(lease: Lease, options: CheckedRequest<StreamOptions>, info: AttemptInfo): Promise<StreamedResponse> {
+  return streamChecked(lease, options, info);
 }
 
-/** @internal `lease.request` for options already read once (`readRequest`): what `pool.request` sends. */
-export function sendOnLease(lease: Lease, options: CheckedRequest, attempt: Attempt): Promise<LifelineResponse> {
-  return sendChecked(lease, options, attempt);
+/** @internal `lease.request` for options already read once (`readRequest`): what `pool.request` sends, as its attempt `info`. */
+export function sendOnLease(lease: Lease, options: CheckedRequest, info: AttemptInfo): Promise<LifelineResponse> {
+  return sendChecked(lease, options, info);
 }
+
+/**
+ * @internal Gives a request's error its facts (README, "Errors"): its request, attempt, slot and
+ * origin, and whether it reached the server. The pool's dispatcher stamps its errors the same way.
+ */
+export function stampRequestError(error: LifelineError, info: AttemptInfo, slot: number, owner: Pick<LeaseOwner, 'metrics'>, handler: RequestProgress): void {
+  stampFacts(error, info, slot, owner.metrics.originOf(slot), sentOf(error, handler.started, handler.answered));
+}
+
+/** Nothing of it went out: no progress to report. */
+const NOT_STARTED: RequestProgress = { started: false, answered: false };
 
 export class Lease implements Disposable {
   static {
     grant = (owner, slot, lease, connection) => new Lease(owner, slot, lease, connection);
-    sendChecked = (lease, options, attempt) => lease.#send(options, attempt);
-    streamChecked = (lease, options, attempt) => lease.#stream(options, attempt, true);
+    sendChecked = (lease, options, info) => lease.#send(options, info);
+    streamChecked = (lease, options, info) => lease.#stream(options, info, true);
     connectionOf = (lease) => lease.#connection;
     releaseWith = (lease, recycle, keepAlive) => {
       if (recycle) lease.#recycle = true;
@@ -135,12 +145,15 @@ export class Lease implements Disposable {
   /** The idle timeout the server announced on this lease's last response (ms), or -1. */
   #keepAlive = -1;
   #inFlight: InFlight | undefined;
+  /** When the lease was granted (`wallNow()`), while requests are watched; else -1. */
+  readonly #grantedAt: number;
 
   private constructor(owner: LeaseOwner, slot: number, lease: number, connection: HttpConnection) {
     this.#owner = owner;
     this.slot = slot;
     this.#lease = lease;
     this.#connection = connection;
+    this.#grantedAt = owner.metrics.observesRequests ? wallNow() : -1;
   }
 
   get released(): boolean {
@@ -152,13 +165,20 @@ export class Lease implements Disposable {
    * response. Rejects with a `LifelineError`; it never retries.
    */
   request(given: RequestOptions): Promise<LifelineResponse> {
+    const info = firstAttempt(this.#grantedAt);
     let options: CheckedRequest;
     try {
       options = readRequest(given);
     } catch (error) {
-      return Promise.reject(error);
+      return this.#refuse(error, info);
     }
-    return this.#send(options, 'first');
+    return this.#send(options, info);
+  }
+
+  /** A request refused before it reached the connection: its error still says which request, where, and that nothing left. */
+  #refuse(error: unknown, info: AttemptInfo): Promise<never> {
+    if (error instanceof LifelineError) stampRequestError(error, info, this.slot, this.#owner, NOT_STARTED);
+    return Promise.reject(error);
   }
 
   /**
@@ -176,26 +196,27 @@ export class Lease implements Disposable {
    * ```
    */
   stream(given: StreamOptions): Promise<StreamedResponse> {
+    const info = firstAttempt(this.#grantedAt);
     let options: CheckedRequest<StreamOptions>;
     try {
       options = readRequest(given, STREAM_KEYS);
     } catch (error) {
-      return Promise.reject(error);
+      return this.#refuse(error, info);
     }
-    return this.#stream(options, 'first', false);
+    return this.#stream(options, info, false);
   }
 
-  #send(options: CheckedRequest, attempt: Attempt): Promise<LifelineResponse> {
+  #send(options: CheckedRequest, info: AttemptInfo): Promise<LifelineResponse> {
     const defaults = this.#owner.requestDefaults;
     const decompress = options.decompress ?? defaults.decompress;
-    return this.#run<LifelineResponse>(options, attempt, false, (connection, settle) => {
-      const handler = new CollectHandler(defaults.maxBodySize, decompress, connection, (error, response, recycle) => settle(handler, error, recycle, response));
+    return this.#run<LifelineResponse>(options, info, false, (connection, settle, _answer, steps) => {
+      const handler = new CollectHandler(defaults.maxBodySize, decompress, connection, steps, (error, response, recycle) => settle(handler, error, recycle, response));
       return handler;
     });
   }
 
   /** A streamed request; `releaseWhenDone` (pool.stream) hands the lease back once the request is over. */
-  #stream(options: CheckedRequest<StreamOptions>, attempt: Attempt, releaseWhenDone: boolean): Promise<StreamedResponse> {
+  #stream(options: CheckedRequest<StreamOptions>, info: AttemptInfo, releaseWhenDone: boolean): Promise<StreamedResponse> {
     const owner = this.#owner;
     const limits: StreamLimits = {
       maxBodySize: options.maxBodySize ?? owner.requestDefaults.maxBodySize,
@@ -204,11 +225,12 @@ export class Lease implements Disposable {
       readTimeout: options.readTimeout ?? DEFAULT_READ_TIMEOUT,
       clock: owner.clock,
     };
-    return this.#run<StreamedResponse>(options, attempt, releaseWhenDone, (connection, settle, answer) => {
+    return this.#run<StreamedResponse>(options, info, releaseWhenDone, (connection, settle, answer, steps) => {
       const handler: StreamHandler = new StreamHandler(limits, connection, {
         head: answer,
         done: (error, recycle) => settle(handler, error, recycle, undefined),
       });
+      handler.steps = steps;
       return handler;
     });
   }
@@ -220,33 +242,33 @@ export class Lease implements Disposable {
    */
   #run<T extends { status: number }>(
     options: CheckedRequest,
-    attempt: Attempt,
+    info: AttemptInfo,
     releaseWhenDone: boolean,
-    create: (connection: HttpConnection, settle: Settle<T>, answer: (response: T) => void) => InFlight,
+    create: (connection: HttpConnection, settle: Settle<T>, answer: (response: T) => void, steps: StepTimes | undefined) => InFlight,
   ): Promise<T> {
-    if (this.#released) return Promise.reject(new LifelineError('LEASE_RELEASED', 'the lease was used after release()'));
+    if (this.#released) return this.#refuse(new LifelineError('LEASE_RELEASED', 'the lease was used after release()'), info);
     if (this.#inFlight) {
-      return Promise.reject(new LifelineError('LEASE_BUSY', 'the lease already has a request in flight'));
+      return this.#refuse(new LifelineError('LEASE_BUSY', 'the lease already has a request in flight'), info);
     }
     let dispatch;
     try {
       dispatch = buildDispatch(options, this.#owner.requestDefaults);
     } catch (error) {
-      return Promise.reject(error);
+      return this.#refuse(error, info);
     }
     const signal = options.signal;
     if (signal?.aborted) {
-      return Promise.reject(new LifelineError('REQUEST_ABORTED', 'the request was aborted before it was sent'));
+      return this.#refuse(new LifelineError('REQUEST_ABORTED', 'the request was aborted before it was sent'), info);
     }
     let remaining: number | undefined;
     if (options.deadline !== undefined) {
       try {
         remaining = remainingUntil(options.deadline);
       } catch (error) {
-        return Promise.reject(error);
+        return this.#refuse(error, info);
       }
       // Better not sent than sent late: nothing has touched the connection, so it stays reusable.
-      if (remaining <= 0) return Promise.reject(deadlineExceeded('send'));
+      if (remaining <= 0) return this.#refuse(deadlineExceeded('send'), info);
     }
     const connection = this.#connection;
     if (!connection.usable) {
@@ -255,9 +277,10 @@ export class Lease implements Disposable {
       const error = new LifelineError('CONNECTION_LOST', 'the connection closed before the request was sent');
       error.delivery = 'unsent';
       error.reused = connection.served > 0;
-      return Promise.reject(error);
+      return this.#refuse(error, info);
     }
     const started = this.#owner.metrics.observesRequests ? performance.now() : -1;
+    const steps = started >= 0 ? new StepTimes(info) : undefined;
     const reused = connection.served > 0;
     return new Promise<T>((resolve, reject) => {
       let onAbort: (() => void) | undefined;
@@ -270,18 +293,20 @@ export class Lease implements Disposable {
       };
       const settle: Settle<T> = (handler, error, recycle, response) => {
         this.#inFlight = undefined;
+        if (error) error = ownError(error, info.id);
         if (recycle) this.#recycle = true;
         if (handler.keepAlive >= 0) this.#keepAlive = handler.keepAlive;
         if (onAbort) signal!.removeEventListener('abort', onAbort);
         if (timer !== undefined) clock.clearTimeout(timer);
-        connection.finish(outcomeOf(error, handler, reused));
+        connection.finish(outcomeOf(error, handler, reused), error);
+        if (error) stampRequestError(error, info, this.slot, this.#owner, handler);
         head = response ?? head;
-        if (started >= 0) this.#owner.metrics.requested(this.slot, options.method, started, error, error ? undefined : head, attempt);
+        if (steps) this.#owner.metrics.requested(this.slot, options.method, dispatch.path, started, info, steps, error, error ? undefined : head);
         if (releaseWhenDone) this.release();
         if (error) reject(error);
         else resolve(head!);
       };
-      const handler = create(connection, settle, answer);
+      const handler = create(connection, settle, answer, steps);
       this.#inFlight = handler;
       if (signal) {
         onAbort = () => handler.abort(new LifelineError('REQUEST_ABORTED', 'the request was aborted while in flight'));

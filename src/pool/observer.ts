@@ -15,9 +15,13 @@ import type { LifelineError } from '../errors.js';
 import type { LifelineResponse } from './response.js';
 import { slotState, type SlotSnapshot } from '../machines/slot.js';
 import type { SupervisorActor } from '../machines/supervisor.js';
-import { acquireChannel, errorCode, publish, requestChannel, slotStateChannel, type RequestMessage } from '../telemetry/diagnostics.js';
+import { acquireChannel, publish, requestChannel, slotStateChannel } from '../telemetry/diagnostics.js';
+import { changeReason } from '../telemetry/change-reason.js';
 import { poolInstruments, type PoolInstruments } from '../telemetry/otel.js';
-import { redactUrl } from '../redact.js';
+import type { RequestRecord } from '../telemetry/request-record.js';
+import { Ring } from '../telemetry/ring.js';
+import { redactPath, redactUrl, type Redactor } from '../redact.js';
+import { wallNow, type AttemptInfo, type StepTimes } from './request-trace.js';
 import { watchStates, type Watched } from '../telemetry/state-watch.js';
 
 /** What the observer reads of its pool. */
@@ -52,10 +56,19 @@ export class PoolObserver {
   readonly #watched = new WeakSet<object>();
   #slots: readonly unknown[] = [];
   #unobserve: (() => void) | undefined;
+  /** The `requestLog` ring of recent requests, when asked for. */
+  readonly #requests: Ring<RequestRecord> | undefined;
+  /** Scrubs a request's path for its record. */
+  readonly #redactor: Redactor;
+  readonly #secretNames: ReadonlySet<string>;
+  readonly #scrubText = (text: string): string => this.#redactor.text(text);
 
-  constructor(pool: ObservedPool, meter: MeterLike | undefined) {
+  constructor(pool: ObservedPool, meter: MeterLike | undefined, scrub: { redactor: Redactor; secretNames: ReadonlySet<string> }, requestLog: number) {
     this.#origin = redactUrl(pool.origin);
     this.#pool = pool;
+    this.#redactor = scrub.redactor;
+    this.#secretNames = scrub.secretNames;
+    if (requestLog > 0) this.#requests = new Ring(requestLog);
     this.#origins = pool.origins.map(redactUrl);
     this.#afterClean = { origin: this.#origin, after: 'clean-end' };
     this.#afterFailure = { origin: this.#origin, after: 'failure' };
@@ -69,14 +82,24 @@ export class PoolObserver {
     );
   }
 
+  /** The pool's first origin, scheme://host:port: how an error names a pool whose request got no slot. */
+  get origin(): string {
+    return this.#origin;
+  }
+
   /** Whether acquires are measured: a meter, or a subscriber to `lifeline:pool:acquire`. */
   get observesAcquire(): boolean {
     return this.#instruments !== undefined || acquireChannel.hasSubscribers;
   }
 
-  /** Whether requests are measured: a meter, or a subscriber to `lifeline:pool:request`. */
+  /** Whether requests are measured: a meter, a subscriber to `lifeline:pool:request`, or the `requestLog` ring. */
   get observesRequests(): boolean {
-    return this.#instruments !== undefined || requestChannel.hasSubscribers;
+    return this.#instruments !== undefined || this.#requests !== undefined || requestChannel.hasSubscribers;
+  }
+
+  /** The requests the `requestLog` ring holds, oldest first (empty when it is off). */
+  requestHistory(): RequestRecord[] {
+    return this.#requests?.toArray() ?? [];
   }
 
   /** An acquire was answered; `started` is its `performance.now()`, or -1 for a try (which never waits). */
@@ -86,27 +109,52 @@ export class PoolObserver {
     if (acquireChannel.hasSubscribers) publish(acquireChannel, { origin: this.#origin, mode, outcome, waitMs });
   }
 
-  /** A request dispatched at `started` (`performance.now()`) on `slot` settled. */
+  /**
+   * A send of a request settled. `started` is its `performance.now()` as it went to the lease;
+   * `path` the path as sent (scrubbed here, only when a record is made); `steps` its step times.
+   */
   requested(
     slot: number,
     method: string | undefined,
+    path: string,
     started: number,
+    info: AttemptInfo,
+    steps: StepTimes,
     error: LifelineError | undefined,
     response: Pick<LifelineResponse, 'status'> | undefined,
-    attempt: RequestMessage['attempt'],
   ): void {
     const durationMs = performance.now() - started;
-    const origin = this.#originOf(slot);
+    const origin = this.originOf(slot);
     const sent = method ?? 'GET';
     const status = error ? undefined : response?.status;
+    const attempt = info.repeat;
     if (this.#instruments) {
       const outcome = error ? error.code : statusClass(status ?? 0);
       this.#instruments.requestDuration.record(durationMs, { origin, method: HTTP_METHODS.has(sent) ? sent : '_OTHER', outcome });
       if (attempt !== 'first') this.#instruments.repeats.add(1, { origin, attempt });
     }
-    if (requestChannel.hasSubscribers) {
-      publish(requestChannel, { origin, slot, method: sent, status, error: error?.code, durationMs, attempt });
-    }
+    const ring = this.#requests;
+    if (ring === undefined && !requestChannel.hasSubscribers) return;
+    const done = wallNow();
+    const record: RequestRecord = {
+      kind: 'request',
+      id: info.id,
+      origin,
+      slot,
+      method: sent,
+      path: redactPath(path, this.#redactor, this.#secretNames),
+      attempt: info.attempt,
+      replayed: attempt !== 'first',
+      repeat: attempt,
+      status,
+      error: error?.code,
+      sent: error?.sent,
+      durationMs,
+      times: steps.toTimes(done),
+      at: Math.floor(done),
+    };
+    ring?.push(record);
+    if (requestChannel.hasSubscribers) publish(requestChannel, record);
   }
 
   /** The pool's origins were replaced (`setOrigins`). */
@@ -114,8 +162,8 @@ export class PoolObserver {
     this.#origins = this.#pool.origins.map(redactUrl);
   }
 
-  /** The origin slot `slot` is on now (a pool of one origin: always the pool's). */
-  #originOf(slot: number): string {
+  /** The origin slot `slot` is on now, scheme://host:port (a pool of one origin: always the pool's). */
+  originOf(slot: number): string {
     return this.#origins[this.#pool.slotOrigins()[slot] ?? 0] ?? this.#origin;
   }
 
@@ -142,13 +190,10 @@ export class PoolObserver {
               this.#instruments?.reconnects.add(1, from === 'healthy' ? this.#afterClean : this.#afterFailure);
             }
             if (!slotStateChannel.hasSubscribers) return;
-            let reason = errorCode(error);
-            // The slot notes the event that moved it: the connection's `ended` or the ledger's `recycle`
-            // (a clean end), or `lost` (a failure, which may come without an error: a FIN before any response).
-            if (from === 'healthy' && to === 'connecting') reason = snapshot.context.cause === 'recycle' ? 'RECYCLED' : 'ENDED';
-            else if (reason === undefined && to === 'poisoned') reason = 'CONNECTION_LOST';
+            // What the flight recorder records too: a failure's code, errno and message; a clean end's cause.
+            const { reason, detail, errno } = changeReason(from, to, error, snapshot.context.endReason, this.#scrubText);
             const index = snapshot.context.index;
-            publish(slotStateChannel, { origin: this.#originOf(index), slot: index, from, to, reason });
+            publish(slotStateChannel, { origin: this.originOf(index), slot: index, from, to, reason, detail, errno });
           },
         }),
       );

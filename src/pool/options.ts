@@ -15,6 +15,7 @@ import { decodeUrlPart, scrubbedView } from '../redact.js';
 import { flattenHeaders, type HeaderInput } from '../transport/headers.js';
 import { inspectionChecks, resolveInspection, type InspectionOptions, type ResolvedInspection } from '../telemetry/options.js';
 import { askingCompression } from './decode.js';
+import { checkRequestLog, DEFAULT_REQUEST_LOG_SIZE, type RequestLogOptions } from '../telemetry/request-log.js';
 
 export const DEFAULT_CONNECTIONS = 4;
 export const DEFAULT_CONNECT_TIMEOUT = 3_000;
@@ -137,6 +138,12 @@ export interface ClientPoolOptions extends InspectionOptions {
   clock?: Clock;
   /** Random source for jitter, returning [0, 1). Default `Math.random`. */
   random?: () => number;
+  /**
+   * Keep the last `size` requests (each attempt one record: id, slot, method, scrubbed path,
+   * status or error, step times) for `pool.history()`. `{}` keeps {@link DEFAULT_REQUEST_LOG_SIZE}.
+   * Default: off, and a request nobody watches then takes no timestamps.
+   */
+  requestLog?: RequestLogOptions;
 }
 
 /** One origin of a pool: where its slots dial. */
@@ -182,6 +189,8 @@ export interface ResolvedPoolOptions {
   clock: Clock;
   /** Recorder capacity and the scrubber of everything inspection produces. */
   inspection: ResolvedInspection;
+  /** Requests the `requestLog` ring keeps; 0: none. */
+  requestLog: number;
 }
 
 /** Every default of `ClientPool.connect`, by option: the constants above, in one frozen object. */
@@ -244,6 +253,7 @@ const POOL_OPTIONS = {
   dialLimiter: (_field, value) => checkDialLimiter(value),
   clock,
   random: checkRandom,
+  requestLog: checkRequestLog,
   ...inspectionChecks(DEFAULT_POOL_HISTORY),
 } satisfies OptionTable<ClientPoolOptions>;
 

@@ -26,7 +26,8 @@ import type { Dispatcher } from 'undici';
 import { LifelineError } from '../errors.js';
 import { poisonsConnection, requestError } from '../transport/error-map.js';
 import type { HttpConnection } from '../transport/http-connection.js';
-import { Lease, leaseConnection, outcomeOf, releaseLease, type Attempt } from './lease.js';
+import { Lease, leaseConnection, outcomeOf, releaseLease, stampRequestError } from './lease.js';
+import { nextRequestId, ownError, stampFacts, StepTimes, wallNow, type Attempt, type AttemptInfo } from './request-trace.js';
 import type { PoolObserver } from './observer.js';
 import { overLimit, readHead } from './request.js';
 import { replayable } from './request-body.js';
@@ -80,6 +81,15 @@ export class PooledRequest implements CallbackHandler {
   readonly #caller: CallbackHandler;
   #budget: RepeatBudget | undefined;
   #attempt: Attempt = 'first';
+  /** The request's id (one for every attempt), and the number of the current attempt. */
+  readonly #id = nextRequestId();
+  #attempts = 0;
+  /** When the current attempt began waiting for a slot, while requests are watched; else -1. */
+  #queued = -1;
+  #info: AttemptInfo | undefined;
+  /** The error the last attempt settled with: an abort told to the caller after it takes its facts. */
+  #lastError: LifelineError | undefined;
+  #steps: StepTimes | undefined;
   /** The caller heard its last callback (onComplete or onError), or must hear none. */
   #done = false;
   /** The caller's abort: what it passed (or REQUEST_ABORTED); the request stops wherever it is. */
@@ -123,6 +133,8 @@ export class PooledRequest implements CallbackHandler {
   }
 
   #acquire(): void {
+    this.#attempts++;
+    this.#queued = this.#owner.metrics.observesRequests ? wallNow() : -1;
     let acquired: Lease | Promise<Lease>;
     const waiting = new WaitCancel();
     try {
@@ -166,6 +178,9 @@ export class PooledRequest implements CallbackHandler {
     this.#reused = connection.served > 0;
     this.#dispatched = false;
     this.#sentAt = this.#owner.metrics.observesRequests ? performance.now() : -1;
+    const info = { id: this.#id, attempt: this.#attempts, repeat: this.#attempt, queued: this.#queued, acquired: this.#sentAt >= 0 ? wallNow() : -1 };
+    this.#info = info;
+    this.#steps = this.#sentAt >= 0 ? new StepTimes(info) : undefined;
     if (!connection.usable) {
       // Ended, or a response on it said `Connection: close`: never sent on it (lease.ts does the same).
       this.onError(new LifelineError('CONNECTION_LOST', 'the connection closed before the request was sent'));
@@ -196,6 +211,11 @@ export class PooledRequest implements CallbackHandler {
     this.#started = true;
   }
 
+  /** undici handed the whole request to the socket. */
+  onRequestSent(): void {
+    if (this.#steps) this.#steps.written = wallNow();
+  }
+
   onResponseStarted(): void {
     try {
       this.#caller.onResponseStarted?.();
@@ -205,6 +225,7 @@ export class PooledRequest implements CallbackHandler {
   }
 
   onHeaders(status: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    if (this.#steps && this.#steps.headers < 0) this.#steps.headers = wallNow();
     this.#status = status;
     // 1xx: not the response yet; undici reports it and the final head comes after.
     if (status >= 200) {
@@ -260,6 +281,7 @@ export class PooledRequest implements CallbackHandler {
     let error: LifelineError;
     if (this.#abortReason) error = cause instanceof LifelineError && cause.code === 'REQUEST_ABORTED' ? cause : new LifelineError('REQUEST_ABORTED', 'the request was aborted', { cause });
     else error = requestError(cause, this.#status > 0);
+    error = ownError(error, this.#id);
     this.#settle(error);
     if (!this.#abortReason && this.#repeat(error)) return;
     this.#fail(this.#abortReason ?? error);
@@ -273,10 +295,15 @@ export class PooledRequest implements CallbackHandler {
     this.#connection = undefined;
     // The error learns how far it got either way; a connection found closing has nothing to finish.
     const outcome = outcomeOf(error, this, this.#reused);
-    if (this.#dispatched) connection.finish(outcome);
+    if (this.#dispatched) connection.finish(outcome, error);
+    if (error) {
+      stampRequestError(error, this.#info!, lease.slot, this.#owner, this);
+      this.#lastError = error;
+    }
     releaseLease(lease, error !== undefined && poisonsConnection(error), this.#keepAlive);
-    if (this.#sentAt >= 0) {
-      this.#owner.metrics.requested(lease.slot, this.#options.method, this.#sentAt, error, error ? undefined : { status: this.#status }, this.#attempt);
+    if (this.#steps) {
+      const status = error ? undefined : { status: this.#status };
+      this.#owner.metrics.requested(lease.slot, this.#options.method, this.#options.path, this.#sentAt, this.#info!, this.#steps, error, status);
     }
   }
 
@@ -298,6 +325,13 @@ export class PooledRequest implements CallbackHandler {
   #fail(error: Error): void {
     if (this.#done) return;
     this.#done = true;
+    if (error instanceof LifelineError && error.requestId === undefined) {
+      const last = this.#lastError;
+      // The caller's abort of an attempt in flight: the facts of that attempt. Else refused before
+      // any connection (ACQUIRE_TIMEOUT, POOL_CLOSED, an abort while waiting): nothing left.
+      if (last) stampFacts(error, { id: last.requestId!, attempt: last.attempt!, repeat: this.#attempt, queued: -1, acquired: -1 }, last.slot, last.origin!, last.sent!);
+      else stampFacts(error, { id: this.#id, attempt: this.#attempts, repeat: this.#attempt, queued: -1, acquired: -1 }, undefined, this.#owner.metrics.origin, 'never-left');
+    }
     const caller = this.#caller;
     // After a response head, on a later turn. fetch hears of its body's failure only once its own
     // dispatch promise has settled, microtasks after the head: an error in the same parser pass (a

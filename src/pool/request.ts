@@ -15,6 +15,7 @@ import { BodyDecoder, codingOf, tooLarge, type Coding } from './decode.js';
 import { DispatchProgress } from './dispatch-progress.js';
 import type { RequestBody } from './request-body.js';
 import { LifelineResponse } from './response.js';
+import type { StepTimes } from './request-trace.js';
 
 /** A query value; a bigint is sent in decimal. Non-finite numbers and lone surrogates are refused. */
 export type QueryValue = string | number | boolean | bigint;
@@ -196,12 +197,14 @@ export class CollectHandler extends DispatchProgress {
     maxBodySize: number,
     decompress: boolean,
     connection: CloseListener,
+    steps: StepTimes | undefined,
     settle: (error: LifelineError | undefined, response: LifelineResponse | undefined, recycle: boolean) => void,
   ) {
     super();
     this.#maxBodySize = maxBodySize;
     this.#decompress = decompress;
     this.#connection = connection;
+    this.steps = steps;
     this.#settle = settle;
   }
 
@@ -214,6 +217,7 @@ export class CollectHandler extends DispatchProgress {
   }
 
   onHeaders(status: number, rawHeaders: Buffer[], _resume: () => void, statusText: string): boolean {
+    this.noteHead();
     this.status = status;
     this.#statusText = statusText;
     this.#rawHeaders = rawHeaders;

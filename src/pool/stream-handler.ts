@@ -77,6 +77,7 @@ export class StreamHandler extends DispatchProgress {
   }
 
   onHeaders(status: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
+    this.noteHead();
     this.status = status;
     // 1xx (103 Early Hints): not the response yet, the final head follows.
     if (status < 200) return true;

@@ -18,12 +18,14 @@
  *
  * A payload is built only while its channel has a subscriber (undici's rule):
  * without one, a hook costs a `hasSubscribers` check and nothing is allocated.
- * Payloads carry no secrets: origins and URLs are scheme://host:port, and no
- * header, path, query or body is ever included.
+ * Payloads carry no secrets: origins and URLs are scheme://host:port; a request's path
+ * comes with secret query values (and every known secret value) replaced; no header or
+ * body is ever included.
  */
 import diagnostics from 'node:diagnostics_channel';
 import type { FeedState } from '../machines/feed.js';
 import type { SlotMachineState } from '../machines/slot.js';
+import type { RequestRecord } from './request-record.js';
 
 export const POOL_ACQUIRE_CHANNEL = 'lifeline:pool:acquire';
 export const POOL_REQUEST_CHANNEL = 'lifeline:pool:request';
@@ -47,25 +49,11 @@ export interface AcquireMessage {
   waitMs: number;
 }
 
-/** `lifeline:pool:request`: one request on a connection settled (each attempt of a retried `pool.request` is one). */
-export interface RequestMessage {
-  origin: string;
-  slot: number;
-  /** The HTTP method, as sent. */
-  method: string;
-  /** The response status, or undefined when the request failed. */
-  status: number | undefined;
-  /** The `LifelineError` code the request failed with, or undefined when a response came. */
-  error: string | undefined;
-  /** From dispatch to the whole response (or the failure), in ms. */
-  durationMs: number;
-  /**
-   * Which attempt of a `pool.request` this was: `first`; `resend` (the one before never left
-   * the process); `replay` (the one before died unanswered on a reused connection); `retry`
-   * (the caller's `retry` option).
-   */
-  attempt: 'first' | 'resend' | 'replay' | 'retry';
-}
+/**
+ * `lifeline:pool:request`: one send of a request settled (each attempt of a retried `pool.request`
+ * is one, sharing the request's `id`). The same object goes into the `requestLog` ring.
+ */
+export type RequestMessage = RequestRecord;
 
 /** `lifeline:slot:state`: a slot machine moved (leases are not state changes: `busy` is never reported here). */
 export interface SlotStateMessage {
@@ -74,15 +62,21 @@ export interface SlotStateMessage {
   from: SlotMachineState;
   to: SlotMachineState;
   /**
-   * Why: the code of the error that caused the change (`CONNECTION_LOST`, `CONNECT_FAILED`...), if
-   * one did. From `healthy` to `connecting`, a clean end, always: `ENDED` (the connection ended
-   * after serving: the server's FIN, `Connection: close`, HTTP/1.0, an idle timeout, or a request
-   * lifeline gave up on in flight: an abort, a deadline, a body too large) or `RECYCLED` (the
-   * pool's ledger retired it: an idle, age, Keep-Alive or learned limit, homing). Into `poisoned`, a
-   * failure, always: its error code, `CONNECTION_LOST` when it had none. Undefined for the steps of
-   * healing and for `closed`.
+   * Why, as the flight recorder records it (the same function decides both: change-reason.ts):
+   * into `poisoned` or `backoff`, a failure: its error code (`CONNECTION_LOST`, `CONNECT_FAILED`...,
+   * `CONNECTION_LOST` when it had none). From `healthy` to `connecting`, a clean end: `ENDED` (the
+   * server ended the connection after serving) or `RECYCLED` (lifeline retired it), the cause in
+   * `detail`. Undefined for the steps of healing and for `closed`.
    */
   reason: string | undefined;
+  /**
+   * A failure's message (scrubbed); for a clean end its cause: `server-closed`, or `idle`, `age`,
+   * `keep-alive`, `learned-idle`, `homing`, `connection-close`, `deadline`, `aborted`,
+   * `body-too-large`, `body-decode-failed`, `released`.
+   */
+  detail: string | undefined;
+  /** The system error behind a failure (`ECONNREFUSED`, `ECONNRESET`...), if any. */
+  errno: string | undefined;
 }
 
 /** `lifeline:feed:state`: a feed moved. */

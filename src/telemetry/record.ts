@@ -16,6 +16,18 @@ export interface TransitionRecord {
   to: string;
   /** The event that caused it, readably named: `dial.error`, `lost`, `after.retryDelay`, `close`. */
   event: string;
-  /** A short reason when there is one: the error code, or the error's message when it has no code. */
+  /**
+   * A short reason when there is one: a failure's error code (or its message when it has no
+   * code); out of healthy to connecting, `ENDED` (the server ended the connection) or `RECYCLED`
+   * (lifeline retired it).
+   */
   reason?: string;
+  /**
+   * A failure's message; for `ENDED` and `RECYCLED`, the cause: `server-closed`, or `idle`, `age`,
+   * `keep-alive`, `learned-idle`, `homing`, `connection-close`, `deadline`, `aborted`,
+   * `body-too-large`, `body-decode-failed`, `released`.
+   */
+  detail?: string;
+  /** The system error behind a failure (`ECONNREFUSED`, `ECONNRESET`, `ETIMEDOUT`...). */
+  errno?: string;
 }

@@ -19,6 +19,8 @@ import type { Redactor } from '../redact.js';
 import { watchStates, type Watched, type WatchedSnapshot } from './state-watch.js';
 import { eventLabel } from './transitions.js';
 import type { TransitionRecord } from './record.js';
+import { Ring } from './ring.js';
+import { changeReason } from './change-reason.js';
 
 export type { TransitionRecord } from './record.js';
 
@@ -47,6 +49,8 @@ export interface RecordedSnapshot extends WatchedSnapshot {
     readonly lastError?: unknown;
     /** The type of the event that entered the current state. */
     readonly cause: string;
+    /** A slot's: why its connection last left healthy cleanly (see change-reason.ts). */
+    readonly endReason?: string;
   };
 }
 
@@ -56,37 +60,6 @@ export const DEFAULT_HISTORY = 100;
 export interface WatchedActor {
   getSnapshot(): unknown;
   subscribe(observer: { next: (snapshot: unknown) => void; complete: () => void; error: (error: unknown) => void }): { unsubscribe(): void };
-}
-
-/**
- * The last `capacity` items. It grows as items come and wraps once full: a slot or feed
- * that never changes state holds an empty array, not `capacity` holes (800 bytes each
- * at the default 100, measured per idle slot).
- */
-class Ring<T> {
-  readonly #capacity: number;
-  readonly #items: T[] = [];
-  /** Where the next item goes once the ring is full (the oldest item's index). */
-  #next = 0;
-
-  constructor(capacity: number) {
-    this.#capacity = capacity;
-  }
-
-  push(item: T): void {
-    if (this.#items.length < this.#capacity) {
-      this.#items.push(item);
-      return;
-    }
-    if (this.#capacity === 0) return;
-    this.#items[this.#next] = item;
-    this.#next = (this.#next + 1) % this.#capacity;
-  }
-
-  /** Oldest first. */
-  toArray(): T[] {
-    return [...this.#items.slice(this.#next), ...this.#items.slice(0, this.#next)];
-  }
 }
 
 interface Track {
@@ -120,7 +93,7 @@ export class FlightRecorder {
     const subscription = watchStates(ref, {
       state: stateOf,
       seen: (snapshot) => this.#update(track, snapshot),
-      changed: ({ from, to, error, snapshot }) => this.#record(track, from, to, snapshot.context.cause, error),
+      changed: ({ from, to, error, snapshot }) => this.#record(track, from, to, snapshot.context, error),
     });
     return () => subscription.unsubscribe();
   }
@@ -160,17 +133,22 @@ export class FlightRecorder {
     if (lastError !== undefined) summary.lastError = this.#scrub(lastError);
   }
 
-  /** A change of state, caused by the event `cause`; `error` when the change brought a new one. */
-  #record(track: Track, from: string, to: string, cause: string, error: unknown): void {
+  /** A change of state, caused by the event `context.cause`; `error` when the change brought a new one. */
+  #record(track: Track, from: string, to: string, context: RecordedSnapshot['context'], error: unknown): void {
     const summary = track.summary;
     summary.state = to;
     summary.since = Date.now();
-    const record: TransitionRecord = { seq: ++this.#seq, at: summary.since, actor: summary.actor, from, to, event: eventLabel(cause) };
-    const reason = reasonOf(error);
-    if (reason !== undefined) record.reason = this.#scrub(reason);
+    const record: TransitionRecord = { seq: ++this.#seq, at: summary.since, actor: summary.actor, from, to, event: eventLabel(context.cause) };
+    // The same reason the `lifeline:slot:state` channel publishes (change-reason.ts).
+    const { reason, detail, errno } = changeReason(from, to, error, context.endReason, this.#scrubText);
+    if (reason !== undefined) record.reason = reason;
+    if (detail !== undefined) record.detail = detail;
+    if (errno !== undefined) record.errno = errno;
     track.ring.push(record);
     for (const listener of this.#listeners) listener(record);
   }
+
+  readonly #scrubText = (text: string): string => this.#options.redactor.text(text);
 
   #scrub(text: string | undefined): string | undefined {
     return text === undefined ? undefined : this.#options.redactor.text(text);

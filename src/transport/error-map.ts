@@ -77,3 +77,15 @@ export function requestError(error: Error, answered: boolean): LifelineError {
 export function poisonsConnection(error: LifelineError): boolean {
   return error.code !== 'INVALID_REQUEST';
 }
+
+/**
+ * Whether the socket refused to write the request: the write itself failed (`write ECONNRESET`,
+ * `EPIPE`), because the peer had already reset or closed the connection. The kernel took none of
+ * that write, so the server never had the request (a `read ECONNRESET` says nothing of the kind:
+ * the write went through, and the server may have read it). `error` is a request's LifelineError.
+ */
+export function refusedWrite(error: LifelineError): boolean {
+  const cause = error.cause as { syscall?: unknown; code?: unknown } | null | undefined;
+  if (typeof cause !== 'object' || cause === null) return false;
+  return cause.syscall === 'write' || cause.code === 'EPIPE';
+}

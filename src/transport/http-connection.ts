@@ -69,6 +69,20 @@ const IDLE_FOREVER = 600_000;
 const RETIRED = new LifelineError('CONNECTION_LOST', 'the connection was closed by lifeline');
 void RETIRED.stack;
 
+/** Why a request's error retires its connection (a `retired` outcome), as the slot records it. */
+const RETIRED_BY: Partial<Record<string, string>> = {
+  REQUEST_ABORTED: 'aborted',
+  DEADLINE_EXCEEDED: 'deadline',
+  LEASE_RELEASED: 'released',
+  BODY_TOO_LARGE: 'body-too-large',
+  BODY_DECODE_FAILED: 'body-decode-failed',
+};
+
+/** A failure with no error of its own (the server's FIN under a request): the slot still records why. */
+function closedUnder(): LifelineError {
+  return new LifelineError('CONNECTION_LOST', 'the server closed the connection before the response was complete');
+}
+
 export class HttpConnection implements SlotConnection {
   #client: Client | undefined;
   readonly closed: Promise<void>;
@@ -202,8 +216,8 @@ export class HttpConnection implements SlotConnection {
     this.#inFlight = true;
   }
 
-  /** The request begun last has settled; see {@link RequestOutcome}. */
-  finish(outcome: RequestOutcome): void {
+  /** The request begun last has settled; see {@link RequestOutcome}. `error`, its error: why a `retired` one retires it. */
+  finish(outcome: RequestOutcome, error?: LifelineError): void {
     this.#inFlight = false;
     switch (outcome) {
       case 'ok':
@@ -213,15 +227,15 @@ export class HttpConnection implements SlotConnection {
         if (this.#dead) this.#judgeIdleEnd();
         break;
       case 'retired':
-        this.#verdict({ clean: true, error: undefined, idleFor: -1 });
+        this.#verdict({ clean: true, error: undefined, idleFor: -1, reason: (error && RETIRED_BY[error.code]) ?? 'released' });
         break;
       case 'unanswered':
         // The stale race: the server closed the connection as idle while the request was on its way.
-        if (this.#served > 0) this.#verdict({ clean: true, error: undefined, idleFor: this.#options.now() - this.#lastResponseAt });
-        else this.#verdict({ clean: false, error: this.#failure, idleFor: -1 });
+        if (this.#served > 0) this.#verdict({ clean: true, error: undefined, idleFor: this.#options.now() - this.#lastResponseAt, reason: 'server-closed' });
+        else this.#verdict({ clean: false, error: this.#failure ?? error ?? closedUnder(), idleFor: -1 });
         break;
       case 'failed':
-        this.#verdict({ clean: false, error: this.#failure, idleFor: -1 });
+        this.#verdict({ clean: false, error: this.#failure ?? error ?? closedUnder(), idleFor: -1 });
         break;
       case 'unsent':
         if (this.#dead) this.#judgeIdleEnd();
@@ -233,7 +247,7 @@ export class HttpConnection implements SlotConnection {
   /** The response head said `Connection: close`: the slot may start its replacement now. */
   announceClose(): void {
     this.#closing = true;
-    this.#verdict({ clean: true, error: undefined, idleFor: -1 });
+    this.#verdict({ clean: true, error: undefined, idleFor: -1, reason: 'connection-close' });
   }
 
   destroy(): void {
@@ -278,10 +292,10 @@ export class HttpConnection implements SlotConnection {
     const error = this.#failure;
     const now = this.#options.now();
     if (error?.code === 'MALFORMED_RESPONSE') this.#verdict({ clean: false, error, idleFor: -1 });
-    else if (this.#served > 0) this.#verdict({ clean: true, error: undefined, idleFor: now - this.#lastResponseAt });
+    else if (this.#served > 0) this.#verdict({ clean: true, error: undefined, idleFor: now - this.#lastResponseAt, reason: 'server-closed' });
     // Never used: a server's close of a connection that sat idle a while is its policy for idle
     // connections; one that ends soon after the connect is a server refusing us.
-    else if (now - this.#connectedAt >= this.#options.stableAfter && !error) this.#verdict({ clean: true, error: undefined, idleFor: -1 });
+    else if (now - this.#connectedAt >= this.#options.stableAfter && !error) this.#verdict({ clean: true, error: undefined, idleFor: -1, reason: 'server-closed' });
     else this.#verdict({ clean: false, error: error ?? new LifelineError('CONNECTION_LOST', 'the server closed the connection before any response'), idleFor: -1 });
   }
 

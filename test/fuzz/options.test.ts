@@ -29,6 +29,7 @@ const NESTED_KEYS: Record<string, string[]> = {
   backoff: ['initial', 'max', 'factor', 'jitter', 'delay', 'maximum'],
   heartbeat: ['interval', 'timeout', 'every'],
   sendQueue: ['size', 'maxAge', 'ttl'],
+  requestLog: ['size', 'capacity'],
   perMessageDeflate: ['serverMaxWindowBits', 'clientMaxWindowBits', 'threshold', 'zlibDeflateOptions', 'zlibInflateOptions'],
   // An XState observer: only `next` is read; the rest of an observer is the user's.
   inspect: ['next', 'error', 'complete', 'nxt'],
@@ -130,6 +131,22 @@ describe('options fuzzing', () => {
         await expectWorksOrRefused(async () => Feed.connect(options as FeedOptions), field);
       }
     }
+  });
+
+  it('requestLog: an object with a whole `size`; each wrong one refused with what was expected and what came', () => {
+    const log = (requestLog: unknown) => resolvePoolOptions({ url: 'http://x', requestLog }).requestLog;
+    expect([log(undefined), log({}), log({ size: 0 }), log({ size: 7 })]).toEqual([0, 500, 0, 7]);
+    const refusal = (requestLog: unknown) => {
+      try {
+        log(requestLog);
+      } catch (error) {
+        return isLifelineError(error, 'INVALID_OPTIONS') ? error.message : String(error);
+      }
+      return 'accepted';
+    };
+    expect(refusal(true)).toMatch(/^Expected `requestLog` to be an object, got/);
+    expect(refusal({ capacity: 5 })).toMatch(/^Unknown option `requestLog.capacity`; known options are size/);
+    for (const size of [-1, 1.5, Number.NaN, Infinity, 100_001, '10']) expect(refusal({ size })).toMatch(/^Expected `requestLog.size` to be/);
   });
 
   it('options are never read through their prototype (a polluted Object.prototype cannot set one)', async () => {

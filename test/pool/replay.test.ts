@@ -52,10 +52,12 @@ describe('replay after the stale race', () => {
     }
     expect(seen).toEqual(['GET /warm #1', 'GET /ticker #2', 'GET /ticker #1']);
     expect(pool.stats()).toMatchObject({ replays: 1, resends: 0, failures: 0, backoffs: 0 });
-    expect(messages.map((m) => [m.attempt, m.error ?? m.status])).toEqual([
-      ['first', 'CONNECTION_LOST'],
-      ['replay', 200],
+    expect(messages.map((m) => [m.attempt, m.repeat, m.replayed, m.error ?? m.status])).toEqual([
+      [1, 'first', false, 'CONNECTION_LOST'],
+      [2, 'replay', true, 200],
     ]);
+    // One request, two sends: one id.
+    expect(messages[1]!.id).toBe(messages[0]!.id);
   });
 
   it('a POST is never replayed: CONNECTION_LOST says it was written, unanswered, on a reused connection', async () => {

@@ -93,8 +93,10 @@ describe('diagnostics channels: pools', () => {
     lease.release();
     const requests = seen[POOL_REQUEST_CHANNEL]!;
     expect(requests).toHaveLength(2);
-    expect(requests[0]).toEqual({ origin, slot: 0, method: 'PUT', status: 201, error: undefined, durationMs: expect.any(Number), attempt: 'first' });
-    expect(requests[1]).toEqual({ origin, slot: 0, method: 'GET', status: undefined, error: 'CONNECTION_LOST', durationMs: expect.any(Number), attempt: 'first' });
+    const first = { kind: 'request', id: expect.any(Number), origin, slot: 0, attempt: 1, replayed: false, repeat: 'first', durationMs: expect.any(Number), times: expect.any(Object), at: expect.any(Number) };
+    expect(requests[0]).toEqual({ ...first, method: 'PUT', path: '/orders?token=[redacted]', status: 201, error: undefined, sent: undefined });
+    expect(requests[1]).toEqual({ ...first, method: 'GET', path: '/cut', status: undefined, error: 'CONNECTION_LOST', sent: 'partial-response' });
+    expect(requests[1].id).toBe(requests[0].id + 1);
     expect(requests[0].durationMs).toBeGreaterThan(0);
 
     // The cut connection heals: every step of it is published, the loss with its reason.
@@ -109,7 +111,7 @@ describe('diagnostics channels: pools', () => {
     server.dropAll();
     await waitFor(() => seen[SLOT_STATE_CHANNEL]!.length === 7, () => seen[SLOT_STATE_CHANNEL]);
     expect(seen[SLOT_STATE_CHANNEL]!.slice(5).map(({ from, to }) => `${from}->${to}`)).toEqual(['healthy->connecting', 'connecting->healthy']);
-    expect(seen[SLOT_STATE_CHANNEL]![5]).toEqual({ origin, slot: 0, from: 'healthy', to: 'connecting', reason: 'ENDED' });
+    expect(seen[SLOT_STATE_CHANNEL]![5]).toEqual({ origin, slot: 0, from: 'healthy', to: 'connecting', reason: 'ENDED', detail: 'server-closed' });
 
     await pool.close();
     expect(seen[SLOT_STATE_CHANNEL]!.at(-1)).toMatchObject({ from: 'healthy', to: 'closed' });
