@@ -20,7 +20,9 @@ interface Card {
   chart: HTMLElement;
   /** What is lit now, so an unchanged view redraws nothing. */
   lit: string;
-  /** What badges may not cover in the chart, measured once (the chart never changes). */
+  /** The id of the template its chart was cloned from: charts of one template share their measurements. */
+  template: string;
+  /** What badges may not cover now: the chart's obstacles and the badges placed so far. */
   obstacles?: Obstacles;
 }
 
@@ -41,7 +43,8 @@ interface Box {
 
 /** What a badge must not cover: text and boxes (state titles, event labels, atomic states), and points along every line (arrows, borders). */
 interface Obstacles {
-  boxes: { box: Box; owner: Element | null }[];
+  /** `owner`: the state (its `data-state`) whose own badge may sit inside the box. */
+  boxes: { box: Box; owner: string | null }[];
   points: DOMPoint[];
   /** The machine's outer box: badges stay inside it. */
   bounds: Box;
@@ -109,6 +112,8 @@ let logRows = 0;
 const cards = new Map<string, Card>();
 const rows = new Map<string, Row>();
 const tracks = new Map<string, Track>();
+/** What each chart template's badges may not cover: measured once, as every clone of it is the same drawing. */
+const measured = new Map<string, Obstacles>();
 /** Set when the stream ended: the server's time of the last thing heard, where the page stops its clocks. */
 let goneAt: number | undefined;
 /** The server's time of the last event. */
@@ -157,7 +162,7 @@ function card(kind: keyof PageMachines, machine: PageMachine, id: string, label:
   article.appendChild(chart);
   cardsEl.appendChild(article);
   const states = new Map(machine.states.map((state) => [state.name, state]));
-  cards.set(id, { states, counters, timeline, chart, lit: '' });
+  cards.set(id, { states, counters, timeline, chart, lit: '', template: machine.chart });
 }
 
 /** A timeline row for each actor of a card, then the time axis under them. */
@@ -218,11 +223,11 @@ const boxOf = (node: SVGGraphicsElement): Box => {
   return { x: b.x, y: b.y, w: b.width, h: b.height };
 };
 
-/** Points every 2 px along `path` (a drawn line: an arrow, a divider, a border). */
+/** Points every 3 px along `path` (a drawn line: an arrow, a divider, a border); `free` keeps badges 4 px from each. */
 function along(path: SVGGeometryElement): DOMPoint[] {
   const length = path.getTotalLength();
   const points: DOMPoint[] = [];
-  for (let at = 0; at <= length; at += 2) points.push(path.getPointAtLength(at));
+  for (let at = 0; at <= length; at += 3) points.push(path.getPointAtLength(at));
   return points;
 }
 
@@ -235,7 +240,7 @@ function measure(svg: SVGSVGElement): Obstacles {
   for (const dot of svg.querySelectorAll<SVGCircleElement>('circle')) boxes.push({ box: grow(boxOf(dot), 2), owner: null });
   // A leaf state: the badge may sit inside its own box (clear of its title), never on another's.
   for (const rect of svg.querySelectorAll<SVGRectElement>('.state.atomic > rect:not(.inner), .state.final > rect:not(.inner)')) {
-    boxes.push({ box: grow(boxOf(rect), 2), owner: rect.parentElement });
+    boxes.push({ box: grow(boxOf(rect), 2), owner: rect.parentElement?.getAttribute('data-state') ?? null });
   }
   // Arrows (and their heads, about 4 px either side of the line's end), dividers, and the borders of compound states.
   for (const path of svg.querySelectorAll<SVGPathElement>('g path')) points.push(...along(path));
@@ -245,30 +250,40 @@ function measure(svg: SVGSVGElement): Obstacles {
   return { boxes, points, bounds };
 }
 
-/** Places of a `w` x `h` badge next to `b`, nearest first: inside its top-right corner, then around it, further and further out. */
+/**
+ * Places of a `w` x `h` badge near `b`, best first: inside its top-right corner, then beside
+ * it on the right, left, above and below, then every place on a 4 px grid up to 40 px away,
+ * nearest first (a crowded chart, a long label: a feed's `subscribing` has no free side).
+ */
 function candidates(b: Box, w: number, h: number): Box[] {
   const places: Box[] = [{ x: b.x + b.w - w - 4, y: b.y + 4, w, h }];
   const mid = b.y + b.h / 2 - h / 2;
-  for (const gap of [4, 10, 18, 30]) {
+  for (const gap of [4, 10]) {
     places.push(
       { x: b.x + b.w + gap, y: mid, w, h },
-      { x: b.x + b.w + gap, y: b.y, w, h },
-      { x: b.x + b.w + gap, y: b.y + b.h - h, w, h },
       { x: b.x - gap - w, y: mid, w, h },
       { x: b.x + b.w - w, y: b.y - gap - h, w, h },
       { x: b.x + b.w - w, y: b.y + b.h + gap, w, h },
-      { x: b.x, y: b.y - gap - h, w, h },
-      { x: b.x, y: b.y + b.h + gap, w, h },
     );
   }
-  return places;
+  const near: [number, Box][] = [];
+  for (let dy = -h - 40; dy <= b.h + 40; dy += 4) {
+    for (let dx = -w - 40; dx <= b.w + 40; dx += 4) {
+      const place = { x: b.x + dx, y: b.y + dy, w, h };
+      const apartX = Math.max(b.x - (place.x + w), place.x - (b.x + b.w), 0);
+      const apartY = Math.max(b.y - (place.y + h), place.y - (b.y + b.h), 0);
+      if (apartX > 0 || apartY > 0) near.push([Math.hypot(apartX, apartY), place]);
+    }
+  }
+  near.sort((a, b) => a[0] - b[0]);
+  return [...places, ...near.map(([, place]) => place)];
 }
 
 /** Whether `place` (for `group`'s badge) stays in the chart and covers nothing. */
-function free(place: Box, group: Element, o: Obstacles): boolean {
+function free(place: Box, state: string | null, o: Obstacles): boolean {
   const { bounds } = o;
   if (place.x < bounds.x || place.y < bounds.y || place.x + place.w > bounds.x + bounds.w || place.y + place.h > bounds.y + bounds.h) return false;
-  if (o.boxes.some(({ box, owner }) => owner !== group && overlaps(place, box))) return false;
+  if (o.boxes.some(({ box, owner }) => owner !== state && overlaps(place, box))) return false;
   const reach = grow(place, 4);
   return !o.points.some((p) => inside(p, reach));
 }
@@ -277,7 +292,10 @@ function badge(entry: Card, group: SVGGElement, text: string): void {
   const svg = group.ownerSVGElement;
   const box = group.querySelector<SVGGraphicsElement>(':scope > rect');
   if (!svg || !box) return;
-  const o = (entry.obstacles ??= measure(svg));
+  let base = measured.get(entry.template);
+  if (!base) measured.set(entry.template, (base = measure(svg)));
+  // This card's own copy of the boxes: the badges it places are added to it.
+  const o = (entry.obstacles ??= { ...base, boxes: [...base.boxes] });
   const holder = document.createElementNS(SVG_NS, 'g');
   holder.setAttribute('class', 'badges');
   const bg = document.createElementNS(SVG_NS, 'rect');
@@ -292,7 +310,8 @@ function badge(entry: Card, group: SVGGElement, text: string): void {
   const width = Math.ceil(label.getComputedTextLength()) + 10;
   const places = candidates(boxOf(box), width, 16);
   // Nowhere free (a chart too crowded, a label too long): on the state's corner, covering the least.
-  const place = places.find((p) => free(p, group, o)) ?? places[0]!;
+  const state = group.getAttribute('data-state');
+  const place = places.find((p) => free(p, state, o)) ?? places[0]!;
   bg.setAttribute('x', String(place.x));
   bg.setAttribute('y', String(place.y));
   bg.setAttribute('width', String(width));
@@ -336,7 +355,7 @@ function light(entry: Card, actors: Lit[]): void {
     n.style.removeProperty('--lit');
   }
   for (const n of entry.chart.querySelectorAll('.badges')) n.remove();
-  // Badges placed earlier are gone: measure afresh (cheap next to a state change).
+  // The badges placed earlier are gone, and no longer in the way.
   delete entry.obstacles;
   for (const [node, lit] of byNode) {
     const group = entry.chart.querySelector<SVGGElement>('[data-state="' + CSS.escape(node) + '"]');
