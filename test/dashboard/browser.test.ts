@@ -338,6 +338,7 @@ describe('the dashboard in Chromium', () => {
     expect(await page.locator('.card[data-kind="feed"] .badge').allTextContents()).toEqual(feedStates);
 
     // The requests panel: pool 0's log, newest first; pool 1 named as having none.
+    expect(await page.locator('#requests').isVisible()).toBe(true);
     const rows = await page.$$eval('#requests tbody tr', (trs) => trs.map((tr) => [...tr.children].map((td) => td.textContent)));
     expect(rows.map((cells) => cells.slice(1))).toEqual([
       ['pool 0', '7', '1', 'POST /api/v3/order?token=[redacted]', '2 (replayed)', 'CONNECTION_LOST', '1.0 ms', '1.0 ms', '', '8.0 ms'],
