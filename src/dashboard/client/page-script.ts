@@ -517,6 +517,18 @@ function drawTimelines(): void {
   for (const track of tracks.values()) drawTrack(track, at);
 }
 
+let drawing = false;
+
+/** Draws the timelines at the next frame: a burst of records (every slot of a pool healing at once) draws once. */
+function drawSoon(): void {
+  if (drawing) return;
+  drawing = true;
+  requestAnimationFrame(() => {
+    drawing = false;
+    drawTimelines();
+  });
+}
+
 // --- the requests panel --------------------------------------------------------------------------
 
 /** Milliseconds from one step of a request to the next, when both happened. */
@@ -653,7 +665,7 @@ function connect(): void {
   on(source, 'stats', update);
   on(source, 'record', (r) => {
     record(r, true);
-    drawTimelines();
+    drawSoon();
   });
   source.addEventListener('error', gone);
 }
