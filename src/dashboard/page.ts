@@ -36,17 +36,18 @@ const STYLE = `
   --poisoned: #f85149; --closing: #8b949e; --closed: #6e7681; }
 * { box-sizing: border-box; }
 body { margin: 0; background: var(--bg); color: var(--text); font: 13px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; }
-header { display: flex; align-items: baseline; gap: 16px; padding: 12px 20px; border-bottom: 1px solid var(--line); background: var(--panel); }
+header { display: flex; flex-wrap: wrap; align-items: baseline; gap: 4px 16px; padding: 12px 20px; border-bottom: 1px solid var(--line); background: var(--panel); }
 header h1 { margin: 0; font-size: 17px; letter-spacing: .02em; }
 header .sub, h2 .sub { color: var(--dim); font-weight: 400; margin-left: 8px; }
 #status { margin-left: auto; padding: 2px 10px; border-radius: 10px; background: var(--closing); color: #000; font-weight: 600; }
 #status.live { background: var(--healthy); }
 #status.down { background: var(--poisoned); }
 main { padding: 16px 20px; display: grid; gap: 16px; }
-.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(560px, 1fr)); gap: 16px; }
+/* min(): a card narrower than 560 px on a narrow screen, rather than a page wider than the screen. */
+.cards { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(560px, 100%), 1fr)); gap: 16px; }
 .card, .panel { background: var(--panel); border: 1px solid var(--line); border-radius: 8px; padding: 12px 14px; min-width: 0; }
 .card h2, .panel h2 { margin: 0 0 6px; font-size: 14px; }
-.card h2 .label { color: var(--dim); font-weight: 400; margin-left: 8px; font-family: ui-monospace, monospace; }
+.card h2 .label { color: var(--dim); font-weight: 400; margin-left: 8px; font-family: ui-monospace, monospace; overflow-wrap: anywhere; }
 .counters { display: flex; flex-wrap: wrap; gap: 6px 14px; margin-bottom: 8px; color: var(--dim); }
 .counters b { color: var(--text); font-variant-numeric: tabular-nums; }
 .chart { display: flex; justify-content: center; }
@@ -69,7 +70,28 @@ main { padding: 16px 20px; display: grid; gap: 16px; }
 .chart svg.statechart .state.lit > .title { fill: #fff; }
 .chart svg.statechart .state.lit-parent > rect { stroke: #8193a6; stroke-width: 2; }
 .chart .badge { font: 700 11px ui-monospace, monospace; fill: #0f1419; }
-.chart .badge-bg { fill: var(--lit, var(--healthy)); }
+.chart .badge-bg { fill: var(--lit, var(--healthy)); stroke: var(--panel); stroke-width: 1.5; }
+/* Timelines: the last minute of each slot and feed, one track each, coloured by state. */
+.timeline { margin: 4px 0 10px; }
+.track-row { display: grid; grid-template-columns: 4.5em minmax(0, 1fr); align-items: center; gap: 8px; margin: 2px 0; }
+.track-name { color: var(--dim); font: 11px ui-monospace, monospace; white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+.track { position: relative; height: 12px; background: #0b1015; border-radius: 2px; overflow: hidden; }
+.seg { position: absolute; top: 0; bottom: 0; background: var(--seg, var(--dim)); }
+/* A short state is drawn at its minimum width over its neighbours, with a dark edge to tell it from them. */
+.seg.short { z-index: 1; box-shadow: 0 0 0 1px #0b1015; }
+/* The state before the first recorded change: how long it lasted is not known, so it is drawn faint. */
+.seg.before { opacity: .35; }
+.axis { display: grid; grid-template-columns: 4.5em minmax(0, 1fr); gap: 8px; color: var(--dim); font-size: 11px; }
+.axis span { display: flex; justify-content: space-between; }
+.timeline .note { color: var(--dim); font-size: 11px; }
+/* Wide tables scroll inside their panel: the page itself never gets wider than the screen. */
+.scroll { overflow-x: auto; }
+#requests td.error { color: var(--poisoned); }
+/* The stream ended: what is shown is the last the page heard, no longer live. */
+body.gone main { filter: grayscale(1); opacity: .6; }
+body.gone .chart .lit { --lit: var(--closed) !important; }
+#status.gone { background: var(--closed); color: #fff; }
+@media (max-width: 600px) { main { padding: 10px 8px; } .card, .panel { padding: 10px 8px; } header { padding: 10px 8px; } }
 table { width: 100%; border-collapse: collapse; font-variant-numeric: tabular-nums; }
 th { text-align: left; color: var(--dim); font-weight: 500; border-bottom: 1px solid var(--line); padding: 4px 8px; }
 td { padding: 3px 8px; border-bottom: 1px solid #1d2631; white-space: nowrap; }
@@ -105,14 +127,26 @@ export function dashboardPage(charts: readonly PageChart[]): string {
 <section id="cards" class="cards"></section>
 <section class="panel">
 <h2>Slots and feeds</h2>
+<div class="scroll">
 <table id="actors">
 <thead><tr><th>pool / feed</th><th>actor</th><th>state</th><th>time in state</th><th>attempts</th><th>last error</th><th>leases / messages</th></tr></thead>
 <tbody></tbody>
 </table>
+</div>
+</section>
+<section class="panel" id="requests-panel">
+<h2>Requests <span class="sub">newest first</span></h2>
+<p id="requests-off" class="empty">request log off: enable it with the pool option <code>requestLog</code></p>
+<div class="scroll">
+<table id="requests" hidden>
+<thead><tr><th>done</th><th>pool</th><th>id</th><th>slot</th><th>request</th><th>attempt</th><th>result</th><th>wait</th><th>write</th><th>server</th><th>total</th></tr></thead>
+<tbody></tbody>
+</table>
+</div>
 </section>
 <section class="panel">
 <h2>Event log <span class="sub">newest first, last ${LOG_ROWS}</span></h2>
-<div class="log-wrap">
+<div class="log-wrap scroll">
 <table id="log">
 <thead><tr><th>time</th><th>actor</th><th>from &rarr; to</th><th>event</th><th>reason</th></tr></thead>
 <tbody></tbody>

@@ -42,6 +42,40 @@ export interface PagePool {
   stats: PagePoolStats;
   /** One per slot, by index. */
   slots: ActorView[];
+  /** The pool's recent requests, newest last (at most `REQUEST_ROWS`); absent when its request log is off. */
+  requests?: PageRequest[];
+}
+
+/** When each step of a request happened (wall-clock ms since the epoch); a step not reached is absent. */
+export interface PageRequestTimes {
+  queued?: number | undefined;
+  acquired?: number | undefined;
+  written?: number | undefined;
+  headers?: number | undefined;
+  done: number;
+}
+
+/**
+ * One send of a request, as the requests panel shows it: the fields of the pool's
+ * request log (issue 17, item 2) that the page reads. Restated here, not imported,
+ * so the page depends only on what it shows; a record with more fields fits.
+ */
+export interface PageRequest {
+  /** Shared by every attempt of one `pool.request`. */
+  id: number;
+  origin: string;
+  slot: number;
+  method: string;
+  /** Secret query values already scrubbed by the pool. */
+  path: string;
+  /** 1 for the first send. */
+  attempt: number;
+  replayed: boolean;
+  /** The response status, or absent when the request failed. */
+  status?: number | undefined;
+  /** The error code it failed with, or absent when a response came. */
+  error?: string | undefined;
+  times: PageRequestTimes;
 }
 
 /** The counters of a feed the page shows. */

@@ -13,6 +13,7 @@ import { poolRecorder, type ClientPool, type PoolStats } from '../pool/client-po
 import type { TransitionRecord } from '../telemetry/recorder.js';
 import { redactUrl } from '../redact.js';
 import type { ActorView, PageFeed, PagePool, PageRecord, PageView } from './protocol.js';
+import { poolRequests } from './requests.js';
 
 /** A pool as the page receives it, with all of its stats. */
 export interface PoolView extends PagePool {
@@ -58,7 +59,10 @@ function poolView(pool: ClientPool, index: number): PoolView {
     }
     return view;
   });
-  return { id: poolId(index), origin: pool.origin, recording: poolRecorder(pool) !== undefined, stats: pool.stats(), slots };
+  const view: PoolView = { id: poolId(index), origin: pool.origin, recording: poolRecorder(pool) !== undefined, stats: pool.stats(), slots };
+  const requests = poolRequests(pool);
+  if (requests) view.requests = requests;
+  return view;
 }
 
 function feedView(feed: Feed, index: number): FeedView {

@@ -185,6 +185,14 @@ describe('serveDashboard', () => {
     expect(dashboardView({ pools: [single], feeds: [] }).pools[0]!.slots[0]!.origin).toBeUndefined();
   });
 
+  it('sends no request rows for a pool without a request log, so the page says how to turn one on', async () => {
+    const server = await startHttpServer();
+    const pool = await openPool({ url: server.url, connections: 1 });
+    await pool.request({ path: '/' });
+    const view = dashboardView({ pools: [pool], feeds: [] });
+    expect(view.pools[0]).not.toHaveProperty('requests');
+  });
+
   it('shows the stats of a pool that records nothing', async () => {
     const server = await startHttpServer();
     const pool = await openPool({ url: server.url, connections: 2, history: 0, backoff: { initial: 5, max: 20 } });
