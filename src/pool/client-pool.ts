@@ -301,8 +301,8 @@ export class ClientPool implements AsyncDisposable {
   history(options: { requests: true }): (TransitionRecord | RequestRecord)[];
   history(options?: { requests: true }): (TransitionRecord | RequestRecord)[] {
     const states = this.#recorder?.history() ?? [];
-    const requests = options?.requests === true ? this.#metrics.requestHistory() : [];
-    if (requests.length === 0) return states;
+    const requests = options?.requests === true ? this.requests() : undefined;
+    if (!requests?.length) return states;
     // Both are oldest first: merge by time (a state change before a request of the same ms).
     const merged: (TransitionRecord | RequestRecord)[] = [];
     let i = 0;
@@ -312,6 +312,14 @@ export class ClientPool implements AsyncDisposable {
       else merged.push(requests[j++]!);
     }
     return merged;
+  }
+
+  /**
+   * The requests the `requestLog` ring holds, oldest first (each attempt one record); undefined
+   * when the pool keeps no request log (the default): an empty list means none was made yet.
+   */
+  requests(): RequestRecord[] | undefined {
+    return this.#metrics.requestHistory();
   }
 
   /**

@@ -97,9 +97,9 @@ export class PoolObserver {
     return this.#instruments !== undefined || this.#requests !== undefined || requestChannel.hasSubscribers;
   }
 
-  /** The requests the `requestLog` ring holds, oldest first (empty when it is off). */
-  requestHistory(): RequestRecord[] {
-    return this.#requests?.toArray() ?? [];
+  /** The requests the `requestLog` ring holds, oldest first; undefined when it is off. */
+  requestHistory(): RequestRecord[] | undefined {
+    return this.#requests?.toArray();
   }
 
   /** An acquire was answered; `started` is its `performance.now()`, or -1 for a try (which never waits). */

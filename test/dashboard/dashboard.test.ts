@@ -3,6 +3,7 @@
  * stream follows a real pool and a real feed through a real fault, and no
  * secret reaches anything it serves.
  */
+import { REQUEST_ROWS } from '../../src/dashboard/requests.js';
 import { createHash } from 'node:crypto';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ClientPool, isLifelineError, serveDashboard, type Dashboard, type DashboardOptions } from '../../src/index.js';
@@ -191,6 +192,17 @@ describe('serveDashboard', () => {
     await pool.request({ path: '/' });
     const view = dashboardView({ pools: [pool], feeds: [] });
     expect(view.pools[0]).not.toHaveProperty('requests');
+  });
+
+  it("sends a pool's request log as its request rows, newest last, at most REQUEST_ROWS", async () => {
+    const server = await startHttpServer();
+    const pool = await openPool({ url: server.url, connections: 1, requestLog: {} });
+    expect(dashboardView({ pools: [pool], feeds: [] }).pools[0]!.requests).toEqual([]);
+    for (let i = 0; i < REQUEST_ROWS + 2; i++) await pool.request({ path: `/n${i}?token=hunter2` });
+    const rows = dashboardView({ pools: [pool], feeds: [] }).pools[0]!.requests!;
+    expect(rows).toHaveLength(REQUEST_ROWS);
+    expect(rows.at(-1)).toMatchObject({ method: 'GET', path: `/n${REQUEST_ROWS + 1}?token=[redacted]`, slot: 0, status: 200 });
+    expect(rows[0]!.id).toBeLessThan(rows.at(-1)!.id);
   });
 
   it('shows the stats of a pool that records nothing', async () => {
