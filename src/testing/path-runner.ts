@@ -74,6 +74,11 @@ export interface PathRunnerOptions {
   checkStates?: boolean;
   /** After this many paths failed running, the rest fail at once without running. Default 3. */
   maxFailures?: number;
+  /**
+   * Fail a path that begins with the steps an earlier path failed at, without running it
+   * (default true). The fast-check bridge turns this off: a shrunk sequence must really run.
+   */
+  rememberFailures?: boolean;
 }
 
 /** Real ms a step may take: loopback steps take milliseconds; this only bounds a failure. */
@@ -153,6 +158,7 @@ export function createPathRunner<R>(system: PathSystem<R>, options: PathRunnerOp
   const stepTimeout = options.stepTimeout ?? DEFAULT_STEP_TIMEOUT;
   const checkStates = options.checkStates ?? true;
   const maxFailures = options.maxFailures ?? 3;
+  const rememberFailures = options.rememberFailures ?? true;
   const transient = system.transient ?? {};
   const unseen = new Set(system.unseen ?? []);
   /** Failed runs: the steps up to the failing one, and the message. */
@@ -160,7 +166,7 @@ export function createPathRunner<R>(system: PathSystem<R>, options: PathRunnerOp
 
   function failedBefore(path: ModelPath): PathFailure | undefined {
     const keys = stepKeys(path);
-    for (const failure of failures) {
+    for (const failure of rememberFailures ? failures : []) {
       if (failure.keys.length <= keys.length && failure.keys.every((key, i) => keys[i] === key)) {
         const n = failure.keys.length;
         return new PathFailure(`not run: its first ${n} step(s) failed on an earlier path (${describePath(path, n)})\n${failure.message}`, n);
