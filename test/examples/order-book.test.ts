@@ -32,7 +32,6 @@ import {
   startFaultHttpServer,
   startFaultWsServer,
   StateLog,
-  testSeed,
   type FaultHttpServer,
   type FaultWsServer,
   type ModelPath,
@@ -40,6 +39,7 @@ import {
   type PathSystem,
 } from 'lifeline-supervisor/testing';
 import { modelCommands } from 'lifeline-supervisor/testing/fast-check';
+import { propertyParams } from '../helpers/seed.js';
 
 // ---- The app under test --------------------------------------------------------------------------
 
@@ -356,22 +356,18 @@ describe('order book: composed paths', () => {
 });
 
 describe('order book: fc.commands', () => {
-  const seed = testSeed();
-  const params = (numRuns: number) => {
-    console.log(`order book property: seed ${seed} (replay: LIFELINE_SEED=${seed}; explore: LIFELINE_SEED=random)`);
-    return { seed, numRuns };
-  };
+  // The suite's fixed, printed seed (testSeed() underneath: LIFELINE_SEED replays or explores).
 
   it('the fixed app: a live book is always the venue book', async () => {
     const { commands, run } = modelCommands(fc, model, orderBookSystem(bookMachine), { ...events, maxCommands: 30 });
-    await fc.assert(fc.asyncProperty(commands, run), params(15));
+    await fc.assert(fc.asyncProperty(commands, run), propertyParams('order book, fixed app', { numRuns: 15 }));
   });
 
   it('the buggy app: the property finds the old snapshot going live after two reconnects', async () => {
     const { commands, run } = modelCommands(fc, model, orderBookSystem(buggyBookMachine), { ...events, maxCommands: 30 });
     // endOnFailure: the first failing sequence is the finding; shrinking it (drop endOnFailure)
     // reruns hundreds of sequences on real sockets, about 40 s here, down to the 14 steps of two reconnects.
-    const result = await fc.check(fc.asyncProperty(commands, run), { ...params(60), endOnFailure: true });
+    const result = await fc.check(fc.asyncProperty(commands, run), propertyParams('order book, buggy app', { numRuns: 60, endOnFailure: true }));
     expect(result.failed, 'the property fails on the buggy app').toBe(true);
     const failure = String(result.errorInstance);
     console.log(`order book, buggy: failed at run ${result.numRuns}: ${failure.split('\n').slice(0, 2).join('\n')}`);
