@@ -91,6 +91,21 @@ export async function runModelPath<R extends { log: StateLog<string> }>(
   await modelRunner(system).run(path);
 }
 
+/** How many times a feed came back to healthy after a backoff on `path` (`region`: the feed's, in a composed model). */
+export function feedReconnects(path: ModelPath, region?: string): number {
+  let count = 0;
+  let backedOff = false;
+  for (const step of path.steps) {
+    const state = regionState(step.state.value, region);
+    if (state === 'backoff') backedOff = true;
+    if (state === 'healthy' && backedOff) {
+      count++;
+      backedOff = false;
+    }
+  }
+  return count;
+}
+
 /** Polls on a short real interval; the bound only limits how long a failing test takes. */
 export async function waitUntil(condition: () => boolean, what: string, timeout = 5_000): Promise<void> {
   const deadline = Date.now() + timeout;

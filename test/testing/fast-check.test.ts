@@ -8,24 +8,10 @@ import fc from 'fast-check';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { feedMachine, regionState, type ModelPath, type PathSystem } from '../../src/testing/index.js';
+import { feedMachine, type ModelPath, type PathSystem } from '../../src/testing/index.js';
 import { modelCommands } from '../../src/testing/fast-check.js';
 import { propertyParams } from '../helpers/seed.js';
-
-/** Feed reconnects on a path: backoff, then healthy again. */
-function reconnects(path: ModelPath): number {
-  let count = 0;
-  let backedOff = false;
-  for (const step of path.steps) {
-    const state = regionState(step.state.value);
-    if (state === 'backoff') backedOff = true;
-    if (state === 'healthy' && backedOff) {
-      count++;
-      backedOff = false;
-    }
-  }
-  return count;
-}
+import { feedReconnects } from '../helpers/model.js';
 
 describe('modelCommands', () => {
   it('runs sequences of steps the model takes, as one path each, deep enough for two reconnects', async () => {
@@ -48,7 +34,7 @@ describe('modelCommands', () => {
     expect(ran.length).toBe(30);
     // Every command was a step: the runner performed each event of its path, in order.
     expect(performed).toEqual(ran.map((path) => path.steps.slice(1).map((step) => step.event.type)));
-    const depth = ran.map(reconnects);
+    const depth = ran.map((path) => feedReconnects(path));
     console.log(`model commands: reconnects per sequence: ${depth.join(' ')}`);
     expect(depth.filter((n) => n >= 2).length).toBeGreaterThan(3);
   });

@@ -17,6 +17,7 @@ import {
   transitionKey,
   type ModelPath,
 } from '../../src/testing/index.js';
+import { feedReconnects } from '../helpers/model.js';
 
 /** An app that hears the feed's states: `feed.healthy` and `feed.poisoned`, as `feed.on('state')` would tell it. */
 const bookMachine = setup({
@@ -90,21 +91,6 @@ describe('maxSteps', () => {
   });
 });
 
-/** How many times the feed came back to healthy after a backoff on `path`. */
-function reconnects(path: ModelPath): number {
-  let count = 0;
-  let backedOff = false;
-  for (const step of path.steps) {
-    const state = regionState(step.state.value, 'feed');
-    if (state === 'backoff') backedOff = true;
-    if (state === 'healthy' && backedOff) {
-      count++;
-      backedOff = false;
-    }
-  }
-  return count;
-}
-
 describe('random walks', () => {
   const model = composeMachines('orderbook', { book: bookMachine, feed: feedMachine }, { announce: ['feed'] });
   // Faults and the way back only: subscriptions would dilute the walk, and giving up or closing end it.
@@ -123,10 +109,10 @@ describe('random walks', () => {
 
   it('reach two reconnects in a row, which no simple path does', () => {
     const { paths, seed } = walks(20_260_614);
-    console.log(`random walks: seed ${seed}, reconnects per walk: ${paths.map(reconnects).join(' ')}`);
-    expect(paths.some((p) => reconnects(p) >= 2)).toBe(true);
+    console.log(`random walks: seed ${seed}, reconnects per walk: ${paths.map((p) => feedReconnects(p, 'feed')).join(' ')}`);
+    expect(paths.some((p) => feedReconnects(p, 'feed') >= 2)).toBe(true);
     const simple = machinePaths(model, { ...feedEvents, filterEvents, strategy: 'simple', maxSteps: 30 });
-    expect(Math.max(...simple.paths.map(reconnects))).toBeLessThan(2);
+    expect(Math.max(...simple.paths.map((p) => feedReconnects(p, 'feed')))).toBeLessThan(2);
   });
 });
 
