@@ -188,7 +188,8 @@ export function createPathRunner<R>(system: PathSystem<R>, options: PathRunnerOp
     /** Steps performed ahead of their turn, inside a transient state: their action's outcome. */
     const ahead = new Map<number, Promise<unknown>>();
     const regions = () => Object.keys(logs);
-    const stateOf = (at: number, region: string) => regionState(path.steps[at]!.state.value, regions().length > 1 ? region : undefined);
+    // A log named after a region of a composed model follows that region; any other log, the whole model.
+    const stateOf = (at: number, region: string) => regionState(path.steps[at]!.state.value, region);
 
     const act = (at: number): Promise<unknown> => {
       const step = path.steps[at]!;

@@ -7,9 +7,10 @@
  * without running.
  */
 import { describe, expect, it } from 'vitest';
-import { SimulatedClock, type EventObject } from 'xstate';
+import { createMachine, SimulatedClock, type EventObject } from 'xstate';
 import { Feed } from '../../src/index.js';
 import {
+  composeMachines,
   createPathRunner,
   feedMachine,
   formatHistory,
@@ -68,6 +69,12 @@ function feedSystem(options: { transient?: boolean; retryBy?: (feed: Feed) => nu
 describe('createPathRunner', () => {
   it('runs a reconnect, reading each state the feed enters', async () => {
     await createPathRunner(feedSystem()).run(path(...live, drop, 'teardown.done', 'after.retryDelay', ...live));
+  });
+
+  it('follows a region of a composed model by the log named after it, though no other region has a log', async () => {
+    const composed = composeMachines('app', { app: createMachine({ id: 'idle', initial: 'idle', states: { idle: {} } }), feed: feedMachine });
+    const steps = [...live, drop, 'teardown.done', 'after.retryDelay', ...live].map((e) => (typeof e === 'string' ? { type: e } : e));
+    await createPathRunner(feedSystem()).run(pathFromEvents(composed, steps));
   });
 
   it('acts inside a state that lasts a millisecond: close while poisoned', async () => {
