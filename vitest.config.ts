@@ -5,6 +5,7 @@ export default defineConfig({
   // Examples import lifeline by its package name (lifeline-supervisor), as users do; tests run the sources.
   resolve: {
     alias: [
+      { find: /^lifeline-supervisor\/testing\/fast-check$/, replacement: fileURLToPath(new URL('./src/testing/fast-check.ts', import.meta.url)) },
       { find: /^lifeline-supervisor\/testing$/, replacement: fileURLToPath(new URL('./src/testing/index.ts', import.meta.url)) },
       { find: /^lifeline-supervisor$/, replacement: fileURLToPath(new URL('./src/index.ts', import.meta.url)) },
     ],

@@ -81,34 +81,46 @@ const MAIN = [
   'serveDashboard',
 ];
 
-/** The value exports of "lifeline-supervisor/testing": the fault servers, state logs, model paths, and the machines they need. */
+/** The value exports of "lifeline-supervisor/testing": the fault servers, state logs, model paths and their runner, and the machines they need. */
 const TESTING = [
+  'DEFAULT_STEP_TIMEOUT',
+  'DEFAULT_TEST_SEED',
   'FEED_BACKOFF',
   'FEED_STABLE_AFTER',
   'FaultHttpServer',
   'FaultServer',
   'FaultWsServer',
   'HeldResponses',
+  'PathFailure',
   'SLOT_BACKOFF',
   'SLOT_STABLE_AFTER',
   'StateLog',
   'ceilingDelay',
+  'composeMachines',
   'createBackoff',
+  'createPathRunner',
+  'describeEvent',
+  'describePath',
+  'distinctPaths',
   'feedMachine',
   'feedState',
+  'formatHistory',
   'logFeed',
   'logSlot',
   'machinePaths',
   'modelEventName',
   'pathFromEvents',
+  'regionState',
   'seededRandom',
   'slotMachine',
   'slotState',
   'startFaultHttpServer',
   'startFaultWsServer',
   'supervisorMachine',
+  'testSeed',
   'toTestMachine',
   'transitionKey',
+
 ];
 
 // Internals are not in the declarations: none of these names is a member (each line fails to compile if one is).

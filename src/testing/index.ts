@@ -11,9 +11,33 @@ export { FaultServer } from './fault-server.js';
 export { HeldResponses } from './held-responses.js';
 export type { LoggedRequest } from './request-log.js';
 export { StateLog, logSlot, logFeed } from './state-log.js';
-export { toTestMachine, modelEventName, transitionKey, type TestMachine, type ModelTransition } from './model.js';
-export { machinePaths, pathFromEvents, type MachinePaths, type MachinePathsOptions, type ModelPath, type ModelSnapshot } from './paths.js';
+export { toTestMachine, modelEventName, transitionKey, type TestMachine, type ModelTransition, type ModelSource } from './model.js';
+export { composeMachines, type ComposeOptions } from './compose.js';
+export {
+  machinePaths,
+  pathFromEvents,
+  distinctPaths,
+  type MachinePaths,
+  type MachinePathsOptions,
+  type ModelPath,
+  type ModelSnapshot,
+  type ModelStep,
+} from './paths.js';
+export {
+  createPathRunner,
+  describePath,
+  describeEvent,
+  regionState,
+  PathFailure,
+  DEFAULT_STEP_TIMEOUT,
+  type PathSystem,
+  type PathRunner,
+  type PathRunnerOptions,
+  type PathRun,
+} from './path-runner.js';
+export { formatHistory, type HasHistory } from './history.js';
 export { seededRandom } from './seeded-random.js';
+export { testSeed, DEFAULT_TEST_SEED } from './seed.js';
 
 // The machines, for machinePaths and for tests of their own
 export {

@@ -1,29 +1,38 @@
 /**
- * Shared pieces of the model-based tests: a model step, a model state as the
- * plain string a pool or feed reports, a readable name for a path, and a path
- * runner that checks the system after every step.
+ * lifeline's own model-based suites, on the runner `lifeline-supervisor/testing`
+ * exports (createPathRunner): a model state as the plain string a pool or feed
+ * reports, a readable name for a path, and `modelSuite`, which runs the
+ * shortest paths, the simple paths and the scenarios of a machine, each distinct
+ * path once, with a failure message that carries the pool's or feed's history.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import type { AnyStateMachine, EventObject } from 'xstate';
-import { machinePaths, type MachinePaths, type MachinePathsOptions, type ModelPath, type StateLog } from '../../src/testing/index.js';
+import type { AnyStateMachine } from 'xstate';
+import {
+  createPathRunner,
+  describePath as describeModelPath,
+  distinctPaths,
+  formatHistory,
+  machinePaths,
+  regionState,
+  type HasHistory,
+  type MachinePaths,
+  type MachinePathsOptions,
+  type ModelPath,
+  type ModelStep,
+  type PathRunnerOptions,
+  type StateLog,
+} from '../../src/testing/index.js';
 
-export type Step = ModelPath['steps'][number];
+export type Step = ModelStep;
 
 /** `{ connected: 'healthy' }` → `healthy`; a final state is `closed`. */
 export function plainState(snapshot: Step['state']): string {
-  const value = snapshot.value as string | Record<string, string>;
-  return typeof value === 'string' ? value : Object.values(value)[0]!;
+  return regionState(snapshot.value);
 }
 
 /** The events of a path, with the fault a `lost` stands for: `open.done → lost(reset) → close`. */
 export function describePath(path: ModelPath): string {
-  return path.steps
-    .slice(1)
-    .map(({ event }) => {
-      const fault = (event as EventObject & { fault?: string }).fault;
-      return fault ? `${event.type}(${fault})` : event.type;
-    })
-    .join(' → ');
+  return describeModelPath(path);
 }
 
 /** Whether a step left the model in the state it was in (a transition that stays put). */
@@ -47,42 +56,54 @@ export interface RealSystem<R extends { log: StateLog<string> }> {
    */
   transient: Record<string, string>;
   stop(run: R): Promise<void>;
+  /** More for a failure message; by default the history of `run.pool` or `run.feed`. */
+  describeFailure?(run: R): string | Promise<string>;
 }
 
-/** Runs `path` on a fresh real system with `model.testPath`, mapping each model event to a real action. */
+/** The pool's or feed's history, when the run has one. */
+function historyOf(run: { pool?: HasHistory; feed?: HasHistory }): string {
+  const source = run.pool ?? run.feed;
+  return source ? formatHistory(source) : '';
+}
+
+/** The exported runner, driving a RealSystem: its checks read the log themselves, so the runner's state checks are off. */
+export function modelRunner<R extends { log: StateLog<string> }>(system: RealSystem<R>, options: PathRunnerOptions = {}) {
+  return createPathRunner<R>(
+    {
+      start: (path) => system.start(path),
+      logs: (run) => ({ state: run.log }),
+      actions: (run, path) => system.actions(run, path),
+      check: (run, path, index) => system.check(run, path, index),
+      transient: system.transient,
+      stop: (run) => system.stop(run),
+      describeFailure: (run) => (system.describeFailure ? system.describeFailure(run) : historyOf(run as never)),
+    },
+    { checkStates: false, ...options },
+  );
+}
+
+/** Runs `path` on a fresh real system (a runner of its own: no fail-fast memory shared). */
 export async function runModelPath<R extends { log: StateLog<string> }>(
   system: RealSystem<R>,
-  model: MachinePaths['model'],
+  _model: MachinePaths['model'] | undefined,
   path: ModelPath,
 ): Promise<void> {
-  const run = await system.start(path);
-  const actions = system.actions(run, path);
-  let index = 0;
-  const early = new Set<Step>();
-  const events: Record<string, (step: Step) => unknown> = {};
-  for (const [type, action] of Object.entries(actions)) {
-    events[type] = (step) => {
-      if (early.has(step)) return;
-      const at = path.steps.indexOf(step);
-      const next = path.steps[at + 1];
-      const target = plainState(step.state);
-      const leaves = system.transient[target];
-      if (next && leaves !== undefined && next.event.type !== leaves && !stays(path, at)) {
-        early.add(next);
-        run.log.onEnter(target, () => void actions[next.event.type]!(next));
-      }
-      return action(step);
-    };
+  await modelRunner(system).run(path);
+}
+
+/** How many times a feed came back to healthy after a backoff on `path` (`region`: the feed's, in a composed model). */
+export function feedReconnects(path: ModelPath, region?: string): number {
+  let count = 0;
+  let backedOff = false;
+  for (const step of path.steps) {
+    const state = regionState(step.state.value, region);
+    if (state === 'backoff') backedOff = true;
+    if (state === 'healthy' && backedOff) {
+      count++;
+      backedOff = false;
+    }
   }
-  try {
-    await model.testPath(path, {
-      events: events as never,
-      states: { '*': () => system.check(run, path, index++) },
-    });
-  } finally {
-    run.log.stop();
-    await system.stop(run);
-  }
+  return count;
 }
 
 /** Polls on a short real interval; the bound only limits how long a failing test takes. */
@@ -95,11 +116,11 @@ export async function waitUntil(condition: () => boolean, what: string, timeout 
 }
 
 /**
- * The shortest and the simple paths of `machine`, each run on the real system
- * by `system`, with a test that the shortest paths cover every transition and
- * the simple ones all but those that stay put. Prints the counts. `scenarios`
- * are extra paths (see `pathFromEvents`) run the same way.
-
+ * The shortest and the simple paths of `machine` and the `scenarios` (see
+ * `pathFromEvents`), with a test that the shortest paths cover every transition
+ * and the simple ones all but those that stay put; then every distinct path of
+ * them all run once on the real system by `system` (a path that is a prefix of
+ * another is checked within the longer one). Prints the counts.
  */
 export function modelSuite(
   machine: AnyStateMachine,
@@ -107,33 +128,31 @@ export function modelSuite(
   transitionCount: number,
   system: RealSystem<any>,
   scenarios: ModelPath[] = [],
+  runnerOptions: PathRunnerOptions = {},
 ): void {
-  const summaries: string[] = [];
-  if (scenarios.length) {
-    describe(`${machine.id} machine, scenarios on real sockets`, () => {
-      const { model } = machinePaths(machine, options);
-      it.each(scenarios.map((path) => [describePath(path), path] as const))('%s', async (_name, path) => {
-        await runModelPath(system, model, path);
-      });
-    });
-  }
+  const generated = (['shortest', 'simple'] as const).map((strategy) => ({ strategy, ...machinePaths(machine, { ...options, strategy }) }));
+  const all = distinctPaths([...scenarios, ...generated.flatMap((g) => g.paths)]);
+  const summary =
+    generated.map((g) => g.summary).join('; ') +
+    `; ${all.length} distinct paths run (${all.reduce((sum, p) => sum + p.steps.length - 1, 0)} steps)`;
   afterAll(() => {
-    console.log(`${machine.id} model: ${summaries.join('; ')}`);
+    console.log(`${machine.id} model: ${summary}`);
   });
-  describe.each(['shortest', 'simple'] as const)(`${machine.id} machine, %s paths on real sockets`, (strategy) => {
-    const { model, paths, uncovered, transitions, summary } = machinePaths(machine, { ...options, strategy });
-    summaries.push(summary);
 
-    it(`covers the ${machine.id} machine's transitions (${summary})`, () => {
-      expect(paths.length).toBeGreaterThan(0);
-      expect(transitions.length).toBe(transitionCount);
-      if (strategy === 'shortest') expect(uncovered).toEqual([]);
+  describe(`${machine.id} machine, coverage`, () => {
+    it.each(generated.map((g) => [g.strategy, g] as const))(`%s paths cover the ${machine.id} machine's transitions`, (strategy, g) => {
+      expect(g.paths.length).toBeGreaterThan(0);
+      expect(g.transitions.length).toBe(transitionCount);
+      if (strategy === 'shortest') expect(g.uncovered).toEqual([]);
       // Simple paths leave out transitions that stay put; the shortest paths cover those.
-      else expect(uncovered.every((t) => t.targets.length === 0)).toBe(true);
+      else expect(g.uncovered.every((t) => t.targets.length === 0)).toBe(true);
     });
+  });
 
-    it.each(paths.map((path) => [describePath(path), path] as const))('%s', async (_name, path) => {
-      await runModelPath(system, model, path);
+  describe(`${machine.id} machine, paths on real sockets`, () => {
+    const runner = modelRunner(system, runnerOptions);
+    it.each(all.map((path) => [describePath(path), path] as const))('%s', async (_name, path) => {
+      await runner.run(path);
     });
   });
 }

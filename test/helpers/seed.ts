@@ -11,18 +11,13 @@
  * ```
  */
 import type fc from 'fast-check';
+import { DEFAULT_TEST_SEED, testSeed } from '../../src/testing/seed.js';
 
 /** The seed `npm test` uses. */
-export const DEFAULT_SEED = 20_260_614;
+export const DEFAULT_SEED = DEFAULT_TEST_SEED;
 
-/** The seed this run uses: LIFELINE_SEED if set, else the default. */
-export function propertySeed(env: string | undefined = process.env.LIFELINE_SEED): number {
-  if (env === undefined || env === '') return DEFAULT_SEED;
-  if (env === 'random') return Math.floor(Math.random() * 0x7fffffff);
-  const seed = Number(env);
-  if (!Number.isSafeInteger(seed)) throw new Error(`LIFELINE_SEED must be an integer or 'random', got ${JSON.stringify(env)}`);
-  return seed;
-}
+/** The seed this run uses: LIFELINE_SEED if set, else the default (the testing kit's own `testSeed`). */
+export const propertySeed = testSeed;
 
 const seed = propertySeed();
 
