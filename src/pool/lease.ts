@@ -21,6 +21,9 @@ import { deadlineExceeded, remainingUntil } from './deadline.js';
 import { buildDispatch, CollectHandler, type CheckedRequest, type RequestDefaults, type RequestOptions } from './request.js';
 import { readRequest } from './request-options.js';
 import type { LifelineResponse } from './response.js';
+import type { Governor, Ticket } from './governor/governor.js';
+import type { SignHook } from './governor/sign.js';
+import { gateSend } from './governor/send-gate.js';
 
 /** What a lease needs from its pool. */
 export interface LeaseOwner {
@@ -34,6 +37,10 @@ export interface LeaseOwner {
    * freeing it; `keepAlive` is the server's announced idle timeout (ms), or -1.
    */
   returnSlot(slot: number, lease: number, recycle: boolean, keepAlive: number, connection: HttpConnection): void;
+  /** The pool's request budget, if any: each send spends from it (governor/send-gate.ts). */
+  readonly governor?: Governor | undefined;
+  /** The pool's signer, if any. */
+  readonly sign?: SignHook | undefined;
 }
 
 /** Which attempt of a `pool.request` a send is, as request diagnostics report it. */
@@ -68,6 +75,7 @@ let grant: (owner: LeaseOwner, slot: number, lease: number, connection: HttpConn
 let sendChecked: (lease: Lease, options: CheckedRequest, attempt: Attempt) => Promise<LifelineResponse>;
 let connectionOf: (lease: Lease) => HttpConnection;
 let releaseWith: (lease: Lease, recycle: boolean, keepAlive: number) => void;
+let holdWith: (lease: Lease, ticket: Ticket) => void;
 
 /** @internal A lease of `slot` (lease number `lease`) on `connection`, handed back to `owner` on release. */
 export function newLease(owner: LeaseOwner, slot: number, lease: number, connection: HttpConnection): Lease {
@@ -88,6 +96,11 @@ export function releaseLease(lease: Lease, recycle: boolean, keepAlive: number):
 }
 
 /** @internal `lease.request` for options already read once (`readRequest`): what `pool.request` sends. */
+/** @internal `lease` holds `ticket` (the governor's weight taken at acquire) until its send spends it, or its release gives it back. */
+export function holdTicket(lease: Lease, ticket: Ticket): void {
+  holdWith(lease, ticket);
+}
+
 export function sendOnLease(lease: Lease, options: CheckedRequest, attempt: Attempt): Promise<LifelineResponse> {
   return sendChecked(lease, options, attempt);
 }
@@ -102,6 +115,9 @@ export class Lease implements Disposable {
       if (keepAlive >= 0) lease.#keepAlive = keepAlive;
       lease.release();
     };
+    holdWith = (lease, ticket) => {
+      lease.#ticket = ticket;
+    };
   }
 
   /** Index of the slot this lease holds. */
@@ -114,6 +130,8 @@ export class Lease implements Disposable {
   /** The idle timeout the server announced on this lease's last response (ms), or -1. */
   #keepAlive = -1;
   #inFlight: CollectHandler | undefined;
+  /** The governor's weight taken at acquire and not yet spent. */
+  #ticket: Ticket | undefined;
 
   private constructor(owner: LeaseOwner, slot: number, lease: number, connection: HttpConnection) {
     this.#owner = owner;
@@ -174,6 +192,14 @@ export class Lease implements Disposable {
       error.reused = connection.served > 0;
       return Promise.reject(error);
     }
+    const owner = this.#owner;
+    let ticket: Ticket | undefined;
+    if (owner.governor !== undefined || owner.sign !== undefined || options.sign !== undefined) {
+      const gated = gateSend(owner.governor, owner.sign, this.#ticket, options, dispatch, attempt);
+      this.#ticket = undefined;
+      if (gated instanceof LifelineError) return Promise.reject(gated);
+      ({ dispatch, ticket } = gated);
+    }
     const started = this.#owner.metrics.observesRequests ? performance.now() : -1;
     const reused = connection.served > 0;
     return new Promise<LifelineResponse>((resolve, reject) => {
@@ -188,6 +214,7 @@ export class Lease implements Disposable {
         if (onAbort) signal!.removeEventListener('abort', onAbort);
         if (timer !== undefined) clock.clearTimeout(timer);
         connection.finish(outcomeOf(error, handler, reused));
+        if (ticket) owner.governor!.settle(ticket, error, response);
         if (started >= 0) this.#owner.metrics.requested(this.slot, options.method, started, error, response, attempt);
         if (error) reject(error);
         else resolve(response!);
@@ -217,6 +244,10 @@ export class Lease implements Disposable {
     if (inFlight) {
       this.#recycle = true;
       inFlight.abort(new LifelineError('LEASE_RELEASED', 'the lease was released while its request was in flight'));
+    }
+    if (this.#ticket) {
+      this.#owner.governor?.release(this.#ticket);
+      this.#ticket = undefined;
     }
     const connection = this.#connection;
     this.#owner.returnSlot(this.slot, this.#lease, this.#recycle || !connection.usable, this.#keepAlive, connection);

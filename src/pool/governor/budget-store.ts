@@ -1,0 +1,79 @@
+/**
+ * Where a governor keeps its count of spent weight: the seam between the governor (waiters,
+ * priorities, pauses, the venue's headers) and the arithmetic of the windows.
+ *
+ * The in-process store below is the default. A store shared by a fleet (issue 18, item 4:
+ * Redis, one atomic script per call) implements the same four calls with an id per
+ * reservation: `reserve` trims each window's sorted set (ZREMRANGEBYSCORE), sums it,
+ * and adds the member at `now` only if every cap holds, else returns the wait;
+ * `commit` re-scores the member to the send time (ZADD XX); `cancel` and `refund`
+ * remove it (ZREM); `correct` adds or trims a synthetic member. Those calls are a
+ * network round trip, so a shared store answers with a promise; the governor's
+ * promise-free path is the in-process store's alone, and a shared store would fall
+ * back to an in-process one holding a conservative share of the caps
+ * (`localShare`) whenever the shared one cannot be reached.
+ *
+ * A reservation counts against every window from the moment it is made (it may be sent at
+ * any instant from now on), and is spent, at its send time, by `commit`.
+ */
+import { WindowLog } from './window-log.js';
+
+export interface BudgetStore {
+  /** Reserves `weight` if each window's spent + reserved + `weight` stays within `caps[i]`: 0, else ms until it might. */
+  reserve(weight: number, caps: readonly number[], now: number): number;
+  /** Spends a reservation of `weight` at `now` (the request is being sent). */
+  commit(weight: number, now: number): void;
+  /** Drops a reservation of `weight` that was never spent. */
+  cancel(weight: number): void;
+  /** Gives back `weight` committed at `at`: the request never left the process. */
+  refund(weight: number, at: number): void;
+  /** The venue said window `index` holds `used` (its own count) when answering a request sent at `sentAt`. */
+  correct(index: number, used: number, sentAt: number, now: number): void;
+  /** Spent + reserved weight in each window. */
+  used(now: number): number[];
+}
+
+/** The default store: this process's own count, synchronous, no allocation per reservation. */
+export class LocalBudgetStore implements BudgetStore {
+  readonly #logs: WindowLog[];
+  /** Reserved weight not yet spent (counted against every window). */
+  #reserved = 0;
+
+  constructor(pers: readonly number[]) {
+    this.#logs = pers.map((per) => new WindowLog(per));
+  }
+
+  reserve(weight: number, caps: readonly number[], now: number): number {
+    let wait = 0;
+    for (let i = 0; i < this.#logs.length; i++) {
+      const log = this.#logs[i]!;
+      const over = log.used(now) + this.#reserved + weight - caps[i]!;
+      if (over > 0) wait = Math.max(wait, log.waitToFree(over, now));
+    }
+    if (wait === 0) this.#reserved += weight;
+    return wait;
+  }
+
+  commit(weight: number, now: number): void {
+    this.#reserved -= weight;
+    for (const log of this.#logs) log.add(weight, now);
+  }
+
+  cancel(weight: number): void {
+    this.#reserved -= weight;
+  }
+
+  refund(weight: number, at: number): void {
+    for (const log of this.#logs) log.remove(weight, at);
+  }
+
+  correct(index: number, used: number, sentAt: number, now: number): void {
+    const log = this.#logs[index];
+    // What went out after that request, the venue had not counted yet when it answered.
+    if (log) log.correct(used + log.spentAfter(sentAt), now);
+  }
+
+  used(now: number): number[] {
+    return this.#logs.map((log) => log.used(now) + this.#reserved);
+  }
+}
