@@ -273,7 +273,7 @@ export class ClientPool implements AsyncDisposable {
         governor.release(ticket);
         throw acquireError('POOL_CLOSED');
       }
-      return this.#leaseWith(governor, ticket, Math.max(0, full - (now() - began)), signal, deadline);
+      return this.#leaseWith(governor, ticket, Math.max(0, Math.floor(full - (now() - began))), signal, deadline);
     });
   }
 
