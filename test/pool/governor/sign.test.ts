@@ -99,7 +99,9 @@ describe('sign: per attempt, at send time', () => {
     const published: unknown[] = [];
     const listener = (message: unknown) => published.push(message);
     diagnostics.subscribe('lifeline:pool:request', listener);
-    onTestFinished(() => diagnostics.unsubscribe('lifeline:pool:request', listener));
+    onTestFinished(() => {
+      diagnostics.unsubscribe('lifeline:pool:request', listener);
+    });
     const seen: SignRequest[] = [];
     const { server, signatures } = await verifyingVenue((arrival) => arrival === 2);
     const pool = await openPool({ url: server.url, connections: 1, sign: exchangeSigner(seen), history: 50 });
@@ -112,7 +114,7 @@ describe('sign: per attempt, at send time', () => {
       .request({ path: '/b', sign: () => { throw new TypeError(`bad key ${SECRET}`); } })
       .catch((e: unknown) => e as Error & { cause?: unknown });
     expect(thrown).toMatchObject({ code: 'SIGN_FAILED', delivery: 'unsent', message: 'the `sign` hook threw a TypeError; nothing was sent' });
-    expect(thrown.cause).toBeUndefined();
+    expect((thrown as Error).cause).toBeUndefined();
     const bad = await pool.request({ path: '/c', sign: () => ({ headers: { 'x-sig': `${SECRET}\r\n` } }) }).catch((e: unknown) => e as Error);
     expect(bad).toMatchObject({ code: 'SIGN_FAILED', delivery: 'unsent' });
     expect(server.requests).toBe(2);
