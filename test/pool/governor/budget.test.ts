@@ -152,4 +152,20 @@ describe('Governor: fail fast or wait', () => {
     lease.release();
     expect(governor.stats().used).toEqual([0]);
   });
+
+  it('a request spent and then given up before undici wrote it gets its weight back', async () => {
+    const { governor, pool, server } = await setup({ windows: [{ weight: 5, per: 1_000 }] }, 1);
+    const lease = await pool.acquire({ weight: 3 });
+    const controller = new AbortController();
+    const sending = rejection(lease.request({ path: '/', weight: 3, signal: controller.signal }));
+    // Spent at the send, in this turn...
+    expect(governor.stats().used).toEqual([3]);
+    // ...and aborted before undici's write, one turn later: unsent, so refunded.
+    controller.abort();
+    expect(await sending).toMatchObject({ code: 'REQUEST_ABORTED', delivery: 'unsent' });
+    lease.release();
+    expect(governor.stats().used).toEqual([0]);
+    await settle();
+    expect(server.requests).toBe(0);
+  });
 });

@@ -112,14 +112,14 @@ describe('Governor: pauses and bans', () => {
     const { clock, governor } = governed({ windows: [{ weight: 100, per: 60_000 }], meter });
     const { server, replies } = await venue();
     const pool = await openPool({ url: server.url, connections: 1, governor });
-    const until = new Date(Date.now() + 120_000).toUTCString();
+    const until = new Date(Date.now() + 300_000).toUTCString();
     replies.push((_req, res) => res.writeHead(418, { 'retry-after': until }).end('banned'));
     expect((await pool.request({ path: '/' })).status).toBe(418);
     const stats = governor.stats();
     expect(stats).toMatchObject({ state: 'banned', bans: 1 });
-    // An HTTP date has whole seconds: between 119 and 120 s from now.
-    expect(stats.pausedFor).toBeGreaterThan(118_000);
-    expect(stats.pausedFor).toBeLessThanOrEqual(120_000);
+    // An HTTP date has whole seconds: between 299 and 300 s from now (not banDefault's 120 s).
+    expect(stats.pausedFor).toBeGreaterThan(298_000);
+    expect(stats.pausedFor).toBeLessThanOrEqual(300_000);
     expect(added).toContainEqual(['lifeline.governor.pauses', 1, { state: 'banned' }]);
     expect(await rejection(pool.request({ path: '/', timeout: 0 }))).toMatchObject({ code: 'RATE_LIMITED', message: expect.stringContaining('the venue banned requests') });
     expect(added).toContainEqual(['lifeline.governor.rate_limited', 1, { priority: 'normal' }]);
