@@ -63,33 +63,24 @@ describe('Governor: priorities', () => {
     expect(arrived.slice(4, 6).sort()).toEqual(['/bg1', '/bg2']);
   });
 
-  it('a new caller does not jump the queue of its own priority, but an order jumps the background queue', async () => {
+  it('a new caller does not jump a waiter of its own priority, even when its smaller weight would fit; an order may', async () => {
     const clock = new SimulatedClock();
-    const governor = new Governor({ windows: [{ weight: 1, per: 1_000 }], clock });
+    const governor = new Governor({ windows: [{ weight: 5, per: 1_000 }], clock });
     const server = await startHttpServer();
     const pool = await openPool({ url: server.url, connections: 2, governor });
-    await pool.request({ path: '/' });
-    const waiting = pool.request({ path: '/bg', priority: 'background', timeout: 10_000 });
+    await pool.request({ path: '/', weight: 4 });
+    // Needs 3, 1 is left: it waits, at the head of the normal queue.
+    const heavy = pool.request({ path: '/heavy', weight: 3, timeout: 10_000 });
     await settle();
+    expect(governor.stats().waiting.normal).toBe(1);
+    // Weight 1 would fit, but it would take what the waiter ahead of it is waiting for.
+    await expect(pool.request({ path: '/light', weight: 1, timeout: 0 })).rejects.toMatchObject({ code: 'RATE_LIMITED' });
+    expect(() => pool.tryAcquire()).toThrow(/rate limited/);
+    // An order is served ahead of normal waiters: it takes the 1 at once.
+    await pool.request({ path: '/order', method: 'POST', priority: 'order', timeout: 0 });
+    expect(server.requests).toBe(2);
     clock.increment(1_000);
-    await waiting;
-    // Budget is back after another second, with a background caller queued first.
-    const queued = pool.request({ path: '/bg', priority: 'background', timeout: 10_000 });
-    await settle();
-    clock.increment(1_000);
-    await queued;
+    await heavy;
     expect(server.requests).toBe(3);
-    const bg = pool.request({ path: '/bg', priority: 'background', timeout: 10_000 });
-    await settle();
-    // Nothing free yet: the order waits too, ahead of the background one.
-    const order = pool.request({ path: '/o', priority: 'order', timeout: 10_000 });
-    await settle();
-    expect(governor.stats().waiting).toEqual({ order: 1, normal: 0, background: 1 });
-    clock.increment(1_000);
-    await order;
-    await settle();
-    expect(governor.stats().waiting).toEqual({ order: 0, normal: 0, background: 1 });
-    clock.increment(1_000);
-    await bg;
   });
 });
