@@ -42,6 +42,22 @@ export interface PagePool {
   stats: PagePoolStats;
   /** One per slot, by index. */
   slots: ActorView[];
+  /** The pool's rate-limit governor, if it has one (issue 18): the data of a badge the page does not draw yet. */
+  governor?: PageGovernor;
+}
+
+/** A governor as the page receives it: its state, budget used against each window's limit, waiters by priority. */
+export interface PageGovernor {
+  /** `open`, `paused` or `banned`. */
+  state: string;
+  /** ms until a pause or ban ends; 0 when open. */
+  pausedFor: number;
+  used: number[];
+  limits: number[];
+  waiting: Record<string, number>;
+  pauses: number;
+  bans: number;
+  rateLimited: number;
 }
 
 /** The counters of a feed the page shows. */

@@ -58,7 +58,10 @@ function poolView(pool: ClientPool, index: number): PoolView {
     }
     return view;
   });
-  return { id: poolId(index), origin: pool.origin, recording: poolRecorder(pool) !== undefined, stats: pool.stats(), slots };
+  const view: PoolView = { id: poolId(index), origin: pool.origin, recording: poolRecorder(pool) !== undefined, stats: pool.stats(), slots };
+  // Counters and a state name only: nothing of a governor can carry a secret.
+  if (pool.governor) view.governor = pool.governor.stats();
+  return view;
 }
 
 function feedView(feed: Feed, index: number): FeedView {
