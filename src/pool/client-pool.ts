@@ -38,6 +38,9 @@ import { LifelineDispatcher } from './dispatcher.js';
 export type { PoolStats } from '../telemetry/stats.js';
 export type { AcquireOptions, PoolRequestOptions } from './request-options.js';
 
+/** A `tryAcquire()` without options: weight 1, normal priority. */
+const NO_BUDGET: BudgetFields = Object.freeze({});
+
 /** Set by the class: what the dashboard and the tests read of a pool beyond its public API. */
 let internals: (pool: ClientPool) => { recorder: FlightRecorder | undefined; requestDefaults: RequestDefaults };
 
@@ -158,7 +161,8 @@ export class ClientPool implements AsyncDisposable {
   }
 
   #tryGoverned(governor: Governor, options: BudgetFields | undefined): Lease | undefined {
-    const { weight = 1, priority = 'normal' } = readAcquire(options);
+    // No options, no read: the common try allocates nothing but its ticket.
+    const { weight = 1, priority = 'normal' } = options === undefined ? NO_BUDGET : readAcquire(options);
     const taken = governor.take(weight, priority);
     if (typeof taken === 'number') throw governor.rateLimited(taken, priority);
     const lease = this.#acquirer.try();

@@ -84,12 +84,16 @@ export class Governor {
   #bans = 0;
   #rateLimited = 0;
   readonly #counters: { pauses: CounterLike; rateLimited: CounterLike } | undefined;
+  /** Each priority's smallest cap over the windows: a weight up to it fits every window. */
+  readonly #smallestCap: Record<Priority, number>;
 
   constructor(options: GovernorOptions) {
     this.#options = resolveGovernorOptions(options);
     this.#clock = this.#options.clock;
     this.#now = clockNow(this.#clock);
     this.#store = new LocalBudgetStore(this.#options.windows.map((window) => window.per));
+    const caps = this.#options.caps;
+    this.#smallestCap = { order: Math.min(...caps.order), normal: Math.min(...caps.normal), background: Math.min(...caps.background) };
     const meter = this.#options.meter;
     this.#counters = meter && {
       pauses: meter.createCounter('lifeline.governor.pauses', { description: 'Pauses a venue ordered (429) and bans (418), by state' }),
@@ -125,11 +129,16 @@ export class Governor {
    */
   take(weight: number, priority: Priority): Ticket | number {
     this.#fits(weight, priority);
-    const now = this.#now();
-    if (this.#until > now) return this.#until - now;
-    this.#reopenIfDue(now);
-    if (this.#waiting > 0 && this.#queuedAtOrAbove(priority)) return Number.isFinite(this.#timerAt) ? Math.max(1, this.#timerAt - now) : 1;
-    const wait = this.#store.reserve(weight, this.#options.caps[priority], now);
+    // The state is `open` only outside a pause (a pause sets it, its end resets it): no clock read while open.
+    if (this.#state !== 'open') {
+      const now = this.#now();
+      if (this.#until > now) return this.#until - now;
+      this.#reopenIfDue(now);
+    }
+    if (this.#waiting > 0 && this.#queuedAtOrAbove(priority)) {
+      return Number.isFinite(this.#timerAt) ? Math.max(1, this.#timerAt - this.#now()) : 1;
+    }
+    const wait = this.#store.reserve(weight, this.#options.caps[priority], this.#now);
     return wait > 0 ? wait : new Ticket(weight, priority);
   }
 
@@ -249,6 +258,8 @@ export class Governor {
   }
 
   #fits(weight: number, priority: Priority): void {
+    // One comparison on the hot path: most weights are far below every cap.
+    if (weight <= this.#smallestCap[priority]) return;
     const caps = this.#options.caps[priority];
     for (let i = 0; i < caps.length; i++) {
       if (weight > caps[i]!) {
@@ -284,7 +295,7 @@ export class Governor {
   #estimate(weight: number, priority: Priority): number {
     const now = this.#now();
     if (this.#until > now) return this.#until - now;
-    const wait = this.#store.reserve(weight, this.#options.caps[priority], now);
+    const wait = this.#store.reserve(weight, this.#options.caps[priority], this.#now);
     if (wait === 0) {
       this.#store.cancel(weight);
       return 1;
@@ -302,7 +313,7 @@ export class Governor {
       const queue = this.#queues[priority];
       while (queue.length > 0) {
         const waiter = queue[0]!;
-        const wait = this.#store.reserve(waiter.weight, this.#options.caps[priority], now);
+        const wait = this.#store.reserve(waiter.weight, this.#options.caps[priority], () => now);
         if (wait > 0) return this.#schedule(wait);
         queue.shift();
         this.#waiting--;

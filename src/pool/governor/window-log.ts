@@ -24,7 +24,14 @@ export class WindowLog {
     return this.#sum;
   }
 
+  /** Weight spent and not yet expired at the last look: never less than `used(now)`, and read without a clock. */
+  get upperBound(): number {
+    return this.#sum;
+  }
+
   add(weight: number, now: number): void {
+    // Expired entries go as new ones come, so a log read only through `upperBound` stays bounded.
+    this.#expire(now);
     if (weight <= 0) return;
     this.#times.push(now);
     this.#weights.push(weight);
