@@ -3,15 +3,23 @@
  * priorities, pauses, the venue's headers) and the arithmetic of the windows.
  *
  * The in-process store below is the default. A store shared by a fleet (issue 18, item 4:
- * Redis, one atomic script per call) implements the same four calls with an id per
- * reservation: `reserve` trims each window's sorted set (ZREMRANGEBYSCORE), sums it,
- * and adds the member at `now` only if every cap holds, else returns the wait;
- * `commit` re-scores the member to the send time (ZADD XX); `cancel` and `refund`
- * remove it (ZREM); `correct` adds or trims a synthetic member. Those calls are a
- * network round trip, so a shared store answers with a promise; the governor's
- * promise-free path is the in-process store's alone, and a shared store would fall
- * back to an in-process one holding a conservative share of the caps
- * (`localShare`) whenever the shared one cannot be reached.
+ * Redis, one atomic Lua script per call, keyed by API key and window) implements the same
+ * calls with an id per reservation, so the interface will grow a reservation handle
+ * (`reserve` returning `{ id } | wait`, the others taking the handle):
+ * - `reserve`: per window, ZREMRANGEBYSCORE the expired members, sum the live ones (a
+ *   member is `id:weight`, scored by its time), and only if every cap holds ZADD the
+ *   member at the server's time (`TIME`, so no two machines' clocks disagree), else return
+ *   the ms until the oldest members that must go have gone;
+ * - `commit`: ZADD XX the member at the send time; `cancel`, `refund`: ZREM it;
+ * - `correct`: a synthetic member up, or ZPOPMIN weight down, as here.
+ * A reservation that is never committed nor cancelled (its process died) carries a TTL in a
+ * side hash and is reaped by the next `reserve`. Those calls cost a round trip, so a shared
+ * store answers with a promise: the governor keeps its promise-free path for the local
+ * store and awaits a shared one at acquire only. When Redis cannot be reached (a timeout of
+ * a few ms on a call), the governor falls back to an in-process store holding a
+ * conservative share of every cap (`localShare`, e.g. 1 / the processes expected on the
+ * key), enters a `degraded` state, counts it in metrics, and goes back to the shared store
+ * once a call succeeds; the venue's used-weight headers keep correcting either one.
  *
  * A reservation counts against every window from the moment it is made (it may be sent at
  * any instant from now on), and is spent, at its send time, by `commit`.
