@@ -39,6 +39,8 @@ export const ERROR_CODES = {
   SEND_QUEUE_FULL: "a send({ queue: true }) found the feed's send queue full (sendQueue.size); the message was not queued",
   SEND_EXPIRED: 'a queued send waited sendQueue.maxAge without the feed going live; it was not sent',
   LISTEN_FAILED: 'the dashboard could not listen on its host and port',
+  RATE_LIMITED: "the pool's governor had no budget for the request in time, or the venue paused or banned it (`retryAfter`: ms until it may go); nothing was sent",
+  SIGN_FAILED: "the `sign` hook threw or returned something that is no headers or query to add; nothing was sent",
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;
@@ -87,6 +89,8 @@ export class LifelineError extends Error {
   origin: string | undefined;
   attempt: number | undefined;
   sent: Sent | undefined;
+  /** On `RATE_LIMITED`: ms until the governor expects budget for the request (or the venue's pause ends). */
+  retryAfter: number | undefined;
 
   constructor(code: ErrorCode, message: string = ERROR_CODES[code], options?: { cause?: unknown }) {
     super(message, options);

@@ -38,6 +38,22 @@ export {
   DEFAULT_POOL_HISTORY,
 } from './pool/options.js';
 export type { SlotState } from './machines/slot.js';
+
+// Rate limits and signing (README, "Rate limits")
+export { Governor, type GovernorState, type GovernorStats } from './pool/governor/governor.js';
+export {
+  type GovernorOptions,
+  type GovernorWindow,
+  type Priority,
+  DEFAULT_PAUSE,
+  DEFAULT_BAN,
+  DEFAULT_PAUSE_STATUSES,
+  DEFAULT_BAN_STATUSES,
+  DEFAULT_RESERVE,
+} from './pool/governor/governor-options.js';
+export type { BudgetStore } from './pool/governor/budget-store.js';
+export type { SignHook, SignRequest, SignResult } from './pool/governor/sign.js';
+export type { BudgetFields } from './pool/governor/request-fields.js';
 export type { SupervisorActor } from './machines/supervisor.js';
 
 // Options pools and feeds share

@@ -44,6 +44,8 @@ export interface PagePool {
   slots: ActorView[];
   /** The pool's recent requests, newest last (at most `REQUEST_ROWS`); absent when its request log is off. */
   requests?: PageRequest[];
+  /** The pool's rate-limit governor, if it has one (issue 18): the data of a badge the page does not draw yet. */
+  governor?: PageGovernor;
 }
 
 /** When each step of a request happened (wall-clock ms since the epoch); a step not reached is absent. */
@@ -76,6 +78,20 @@ export interface PageRequest {
   /** The error code it failed with, or absent when a response came. */
   error?: string | undefined;
   times: PageRequestTimes;
+}
+
+/** A governor as the page receives it: its state, budget used against each window's limit, waiters by priority. */
+export interface PageGovernor {
+  /** `open`, `paused` or `banned`. */
+  state: string;
+  /** ms until a pause or ban ends; 0 when open. */
+  pausedFor: number;
+  used: number[];
+  limits: number[];
+  waiting: Record<string, number>;
+  pauses: number;
+  bans: number;
+  rateLimited: number;
 }
 
 /** The counters of a feed the page shows. */

@@ -62,6 +62,8 @@ function poolView(pool: ClientPool, index: number): PoolView {
   const view: PoolView = { id: poolId(index), origin: pool.origin, recording: poolRecorder(pool) !== undefined, stats: pool.stats(), slots };
   const requests = poolRequests(pool);
   if (requests) view.requests = requests;
+  // Counters and a state name only: nothing of a governor can carry a secret.
+  if (pool.governor) view.governor = pool.governor.stats();
   return view;
 }
 

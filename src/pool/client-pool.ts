@@ -19,13 +19,15 @@ import { PoolObserver } from './observer.js';
 import type { FlightRecorder, TransitionRecord } from '../telemetry/recorder.js';
 import { slotState, type SlotState } from '../machines/slot.js';
 import { slotStates, supervisorMachine, type SupervisorActor } from '../machines/supervisor.js';
-import { remainingUntil } from './deadline.js';
+import { deadlineExceeded, remainingUntil } from './deadline.js';
 import { Acquirer, acquireError, type Failing, type WaitSignal } from './acquire.js';
-import { Lease, newLease, sendOnLease, streamOnLease, type LeaseOwner } from './lease.js';
+import { holdTicket, Lease, newLease, sendOnLease, streamOnLease, type LeaseOwner } from './lease.js';
 import { nextRequestId, stampFacts, wallNow, type Attempt, type AttemptInfo } from './request-trace.js';
 import type { RequestRecord } from '../telemetry/request-record.js';
+import { Ticket, type Governor } from './governor/governor.js';
+import type { BudgetFields } from './governor/request-fields.js';
 import { OriginList } from './origin-list.js';
-import { nextAttempt, repeatBudget } from './retry.js';
+import { nextAttempt, repeatBudget, UNSENT_ATTEMPTS } from './retry.js';
 import { replayable } from './request-body.js';
 import { resolveOrigins, resolvePoolOptions, type ClientPoolOptions, type ResolvedPoolOptions } from './options.js';
 import type { CheckedRequest, RequestDefaults, RequestOptions } from './request.js';
@@ -41,6 +43,9 @@ import { LifelineDispatcher } from './dispatcher.js';
 export type { PoolStats } from '../telemetry/stats.js';
 export type { AcquireOptions, PoolRequestOptions } from './request-options.js';
 export type { StreamOptions, PoolStreamOptions } from './stream-options.js';
+
+/** A `tryAcquire()` without options: weight 1, normal priority. */
+const NO_BUDGET: BudgetFields = Object.freeze({});
 
 /** Set by the class: what the dashboard and the tests read of a pool beyond its public API. */
 let internals: (pool: ClientPool) => { recorder: FlightRecorder | undefined; requestDefaults: RequestDefaults };
@@ -107,6 +112,8 @@ export class ClientPool implements AsyncDisposable {
       },
       clock: options.clock,
       metrics: this.#metrics,
+      governor: options.governor,
+      sign: options.sign,
       returnSlot: (slot, lease, recycle, keepAlive, connection) =>
         this.#acquirer.release(slot, lease, recycle, keepAlive, recycle ? -1 : connection.settlesAt),
     };
@@ -149,12 +156,29 @@ export class ClientPool implements AsyncDisposable {
 
   /**
    * The most recently released healthy connection, or `undefined` at once if
-   * none is free. Never waits. Throws `POOL_CLOSED` after `close()`.
+   * none is free. Never waits. Throws `POOL_CLOSED` after `close()`. With a `governor`, takes
+   * `weight` (default 1) at `priority` first, and throws `RATE_LIMITED` (with `retryAfter`)
+   * when there is no room; the lease's first request spends it.
    */
-  tryAcquire(): Lease | undefined {
+  tryAcquire(options?: BudgetFields): Lease | undefined {
     if (this.#closing) throw acquireError('POOL_CLOSED');
+    const governor = this.#options.governor;
+    if (governor !== undefined) return this.#tryGoverned(governor, options);
+    if (options !== undefined) readAcquire(options);
     const lease = this.#acquirer.try();
     if (this.#metrics.observesAcquire) this.#metrics.acquired('try', -1, lease ? 'granted' : 'unavailable');
+    return lease;
+  }
+
+  #tryGoverned(governor: Governor, options: BudgetFields | undefined): Lease | undefined {
+    // No options, no read: the common try allocates nothing but its ticket.
+    const { weight = 1, priority = 'normal' } = options === undefined ? NO_BUDGET : readAcquire(options);
+    const taken = governor.take(weight, priority);
+    if (typeof taken === 'number') throw governor.rateLimited(taken, priority);
+    const lease = this.#acquirer.try();
+    if (this.#metrics.observesAcquire) this.#metrics.acquired('try', -1, lease ? 'granted' : 'unavailable');
+    if (lease) holdTicket(lease, taken);
+    else governor.release(taken);
     return lease;
   }
 
@@ -166,8 +190,8 @@ export class ClientPool implements AsyncDisposable {
   acquire(options: AcquireOptions = {}): Promise<Lease> {
     try {
       // Read once and checked (INVALID_REQUEST): a bad signal must fail here, not in the supervisor's reply.
-      const { timeout, signal } = readAcquire(options);
-      const lease = this.#acquire(timeout, signal);
+      const { timeout, signal, weight, priority } = readAcquire(options);
+      const lease = this.#acquire(timeout, signal, undefined, { weight, priority });
       return lease instanceof Lease ? Promise.resolve(lease) : lease;
     } catch (error) {
       return Promise.reject(error);
@@ -215,12 +239,13 @@ export class ClientPool implements AsyncDisposable {
     const budget = repeatBudget(options.method, idempotent, options.retry ?? this.#options.retry, options.replay ?? this.#options.replay);
     const id = nextRequestId();
     let repeat: Attempt = 'first';
+    let paused = 0;
     for (let attempt = 1; ; attempt++) {
       const watched = this.#metrics.observesRequests;
       const queued = watched ? wallNow() : -1;
       let lease: Lease;
       try {
-        const acquired = this.#acquire(options.timeout, options.signal, deadline);
+        const acquired = this.#acquire(options.timeout, options.signal, deadline, options);
         lease = acquired instanceof Lease ? acquired : await acquired;
       } catch (error) {
         // No connection: the error names the request and its attempt, and nothing left.
@@ -234,6 +259,8 @@ export class ClientPool implements AsyncDisposable {
         return response;
       } catch (error) {
         if (!(error instanceof LifelineError)) throw error;
+        // A pause began between the acquire and the send: acquire again, which waits it out within the timeout or fails fast.
+        if (error.code === 'RATE_LIMITED' && error.delivery === 'unsent' && paused++ < UNSENT_ATTEMPTS) continue;
         const next = nextAttempt(budget, error, deadline === undefined || remainingUntil(deadline) > 0);
         if (next === undefined) throw error;
         if (next === 'resend') this.#resends++;
@@ -270,10 +297,66 @@ export class ClientPool implements AsyncDisposable {
     return this.#dispatcher;
   }
 
-  /** A lease at once when a slot is free, else a promise of one (see `Acquirer.wait`). */
-  #acquire(timeout: number | undefined, signal: WaitSignal | undefined, deadline?: number): Lease | Promise<Lease> {
+  /** A lease at once when a slot is free, else a promise of one (see `Acquirer.wait`); with a governor, its budget first. */
+  #acquire(timeout: number | undefined, signal: WaitSignal | undefined, deadline?: number, budget?: BudgetFields): Lease | Promise<Lease> {
     if (this.#closing) throw acquireError('POOL_CLOSED');
-    return this.#acquirer.wait(timeout, signal, deadline);
+    const governor = this.#options.governor;
+    if (governor === undefined || budget === undefined) return this.#acquirer.wait(timeout, signal, deadline);
+    return this.#governedAcquire(governor, timeout, signal, deadline, budget);
+  }
+
+  /**
+   * Budget, then a slot, within one timeout (or deadline): the wait for budget comes first, so a
+   * caller waiting for it holds no slot. The weight stays with the lease until its send spends it.
+   */
+  #governedAcquire(governor: Governor, timeout: number | undefined, signal: WaitSignal | undefined, deadline: number | undefined, budget: BudgetFields): Lease | Promise<Lease> {
+    const full = timeout ?? this.#options.acquireTimeout;
+    let wait = full;
+    if (deadline !== undefined) {
+      const remaining = remainingUntil(deadline);
+      if (remaining <= 0) throw deadlineExceeded('acquire');
+      wait = Math.min(wait, remaining);
+    }
+    const taken = governor.acquire(budget.weight ?? 1, budget.priority ?? 'normal', wait, signal);
+    if (taken instanceof Ticket) return this.#leaseWith(governor, taken, timeout, signal, deadline);
+    const now = this.#options.supervisor.now;
+    const began = now();
+    return taken.then((ticket) => {
+      if (this.#closing) {
+        governor.release(ticket);
+        throw acquireError('POOL_CLOSED');
+      }
+      return this.#leaseWith(governor, ticket, Math.max(0, Math.floor(full - (now() - began))), signal, deadline);
+    });
+  }
+
+  #leaseWith(governor: Governor, ticket: Ticket, timeout: number | undefined, signal: WaitSignal | undefined, deadline: number | undefined): Lease | Promise<Lease> {
+    let acquired: Lease | Promise<Lease>;
+    try {
+      acquired = this.#acquirer.wait(timeout, signal, deadline);
+    } catch (error) {
+      governor.release(ticket);
+      throw error;
+    }
+    if (acquired instanceof Lease) {
+      holdTicket(acquired, ticket);
+      return acquired;
+    }
+    return acquired.then(
+      (lease) => {
+        holdTicket(lease, ticket);
+        return lease;
+      },
+      (error: unknown) => {
+        governor.release(ticket);
+        throw error;
+      },
+    );
+  }
+
+  /** The governor given as the `governor` option, if any: its `state` and `stats()` are the pool's budget. */
+  get governor(): Governor | undefined {
+    return this.#options.governor;
   }
 
   /** When no slot is up and some have failed to connect: how many, and the last error, for the caller's ACQUIRE_TIMEOUT. */

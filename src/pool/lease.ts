@@ -20,11 +20,14 @@ import type { PoolObserver } from './observer.js';
 import { deadlineExceeded, remainingUntil } from './deadline.js';
 import { buildDispatch, CollectHandler, type CheckedRequest, type RequestDefaults, type RequestOptions } from './request.js';
 import { readRequest } from './request-options.js';
-import type { LifelineResponse } from './response.js';
+import type { LifelineResponse, ResponseHead } from './response.js';
 import { StreamHandler, type StreamLimits } from './stream-handler.js';
 import type { StreamedResponse } from './streamed-response.js';
 import { DEFAULT_READ_TIMEOUT, STREAM_KEYS, type StreamOptions } from './stream-options.js';
 import { firstAttempt, ownError, sentOf, stampFacts, StepTimes, wallNow, type AttemptInfo } from './request-trace.js';
+import type { Governor, Ticket } from './governor/governor.js';
+import type { SignHook } from './governor/sign.js';
+import { gateSend } from './governor/send-gate.js';
 
 export type { Attempt } from './request-trace.js';
 
@@ -40,6 +43,10 @@ export interface LeaseOwner {
    * freeing it; `keepAlive` is the server's announced idle timeout (ms), or -1.
    */
   returnSlot(slot: number, lease: number, recycle: boolean, keepAlive: number, connection: HttpConnection): void;
+  /** The pool's request budget, if any: each send spends from it (governor/send-gate.ts). */
+  readonly governor?: Governor | undefined;
+  /** The pool's signer, if any. */
+  readonly sign?: SignHook | undefined;
 }
 
 /** Errors of lifeline's own making on a request: the connection is retired, not failed. */
@@ -82,6 +89,7 @@ let sendChecked: (lease: Lease, options: CheckedRequest, info: AttemptInfo) => P
 let streamChecked: (lease: Lease, options: CheckedRequest<StreamOptions>, info: AttemptInfo) => Promise<StreamedResponse>;
 let connectionOf: (lease: Lease) => HttpConnection;
 let releaseWith: (lease: Lease, recycle: boolean, keepAlive: number) => void;
+let holdWith: (lease: Lease, ticket: Ticket) => void;
 
 /** @internal A lease of `slot` (lease number `lease`) on `connection`, handed back to `owner` on release. */
 export function newLease(owner: LeaseOwner, slot: number, lease: number, connection: HttpConnection): Lease {
@@ -104,6 +112,11 @@ export function releaseLease(lease: Lease, recycle: boolean, keepAlive: number):
 /** @internal `lease.stream` for options already read once: what `pool.stream` sends, as its attempt `info`; the lease is released when the request is over. */
 export function streamOnLease(lease: Lease, options: CheckedRequest<StreamOptions>, info: AttemptInfo): Promise<StreamedResponse> {
   return streamChecked(lease, options, info);
+}
+
+/** @internal `lease` holds `ticket` (the governor's weight taken at acquire) until its send spends it, or its release gives it back. */
+export function holdTicket(lease: Lease, ticket: Ticket): void {
+  holdWith(lease, ticket);
 }
 
 /** @internal `lease.request` for options already read once (`readRequest`): what `pool.request` sends, as its attempt `info`. */
@@ -133,6 +146,9 @@ export class Lease implements Disposable {
       if (keepAlive >= 0) lease.#keepAlive = keepAlive;
       lease.release();
     };
+    holdWith = (lease, ticket) => {
+      lease.#ticket = ticket;
+    };
   }
 
   /** Index of the slot this lease holds. */
@@ -147,6 +163,8 @@ export class Lease implements Disposable {
   #inFlight: InFlight | undefined;
   /** When the lease was granted (`wallNow()`), while requests are watched; else -1. */
   readonly #grantedAt: number;
+  /** The governor's weight taken at acquire and not yet spent. */
+  #ticket: Ticket | undefined;
 
   private constructor(owner: LeaseOwner, slot: number, lease: number, connection: HttpConnection) {
     this.#owner = owner;
@@ -240,7 +258,7 @@ export class Lease implements Disposable {
    * the connection's verdict and the metrics once it is over. The handler `create` makes calls
    * `settle` once, when the request is over, and may `answer` before (a streamed head).
    */
-  #run<T extends { status: number }>(
+  #run<T extends ResponseHead>(
     options: CheckedRequest,
     info: AttemptInfo,
     releaseWhenDone: boolean,
@@ -279,6 +297,14 @@ export class Lease implements Disposable {
       error.reused = connection.served > 0;
       return this.#refuse(error, info);
     }
+    const owner = this.#owner;
+    let ticket: Ticket | undefined;
+    if (owner.governor !== undefined || owner.sign !== undefined || options.sign !== undefined) {
+      const gated = gateSend(owner.governor, owner.sign, this.#ticket, options, dispatch, info.repeat);
+      this.#ticket = undefined;
+      if (gated instanceof LifelineError) return this.#refuse(gated, info);
+      ({ dispatch, ticket } = gated);
+    }
     const started = this.#owner.metrics.observesRequests ? performance.now() : -1;
     const steps = started >= 0 ? new StepTimes(info) : undefined;
     const reused = connection.served > 0;
@@ -301,6 +327,7 @@ export class Lease implements Disposable {
         connection.finish(outcomeOf(error, handler, reused), error);
         if (error) stampRequestError(error, info, this.slot, this.#owner, handler);
         head = response ?? head;
+        if (ticket) owner.governor!.settle(ticket, error, head);
         if (steps) this.#owner.metrics.requested(this.slot, options.method, dispatch.path, started, info, steps, error, error ? undefined : head);
         if (releaseWhenDone) this.release();
         if (error) reject(error);
@@ -332,6 +359,10 @@ export class Lease implements Disposable {
     if (inFlight) {
       this.#recycle = true;
       inFlight.abort(new LifelineError('LEASE_RELEASED', 'the lease was released while its request was in flight'));
+    }
+    if (this.#ticket) {
+      this.#owner.governor?.release(this.#ticket);
+      this.#ticket = undefined;
     }
     const connection = this.#connection;
     this.#owner.returnSlot(this.slot, this.#lease, this.#recycle || !connection.usable, this.#keepAlive, connection);

@@ -6,6 +6,9 @@ import { clockNow, type Clock } from '../clock.js';
 import { checkTls, type TlsOptions } from '../transport/tls-options.js';
 import { checkProxy, type ProxyTarget } from '../transport/proxy-options.js';
 import { checkDialLimiter, type DialLimiter } from '../transport/dial-limiter.js';
+import { checkGovernor, checkSignOption } from './governor/checks.js';
+import type { Governor } from './governor/governor.js';
+import type { SignHook } from './governor/sign.js';
 import { checkBackoff, SLOT_BACKOFF, type BackoffOptions, type BackoffPolicy } from '../machines/backoff.js';
 import { SLOT_STABLE_AFTER } from '../machines/slot.js';
 import type { SupervisorOptions } from '../machines/supervisor.js';
@@ -134,6 +137,18 @@ export interface ClientPoolOptions extends InspectionOptions {
   replay?: boolean;
   /** Shared bound on dials (under way at once, started per second) across the pools and feeds given the same one. Default none. */
   dialLimiter?: DialLimiter;
+  /**
+   * A venue's request budget, shared by every pool given the same one: requests wait for (or
+   * fail fast without) room in its windows, and the venue's 429s and bans pause them all.
+   * README, "Rate limits". Default none (no check at all).
+   */
+  governor?: Governor;
+  /**
+   * Signs each attempt of each request at send time (a resend, a replay, a retry is signed
+   * again), and returns headers and query parameters to add; a request's own `sign` (or
+   * `sign: false`) wins. See `SignHook`. Default none.
+   */
+  sign?: SignHook;
   /** The clock of the pool's actors (backoff, deadlines); tests pass xstate's `SimulatedClock`. Default: real, unref'd timers. */
   clock?: Clock;
   /** Random source for jitter, returning [0, 1). Default `Math.random`. */
@@ -186,6 +201,8 @@ export interface ResolvedPoolOptions {
   retry: number;
   replay: boolean;
   dialLimiter: DialLimiter | undefined;
+  governor: Governor | undefined;
+  sign: SignHook | undefined;
   clock: Clock;
   /** Recorder capacity and the scrubber of everything inspection produces. */
   inspection: ResolvedInspection;
@@ -251,6 +268,8 @@ const POOL_OPTIONS = {
   retry: integer(DEFAULT_RETRY, { max: MAX_RETRIES }),
   replay: flag(DEFAULT_REPLAY),
   dialLimiter: (_field, value) => checkDialLimiter(value),
+  governor: (_field, value) => checkGovernor(value),
+  sign: checkSignOption,
   clock,
   random: checkRandom,
   requestLog: checkRequestLog,

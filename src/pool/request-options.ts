@@ -15,8 +15,11 @@ import { flattenHeaders } from '../transport/headers.js';
 import { MAX_RETRIES } from './options.js';
 import type { CheckedRequest, RequestOptions } from './request.js';
 import { isStreamedBody, type RequestBody } from './request-body.js';
+import { checkPriority, checkSignRequest, checkWeight } from './governor/checks.js';
+import type { BudgetFields } from './governor/request-fields.js';
+import type { Priority } from './governor/governor-options.js';
 
-export interface AcquireOptions {
+export interface AcquireOptions extends BudgetFields {
   /** How long to wait for a free connection (ms). Default: the pool's `acquireTimeout`. */
   timeout?: number;
   /** Aborting it rejects the wait with `ACQUIRE_ABORTED`. */
@@ -280,9 +283,12 @@ const CHECKS: Record<string, (value: unknown) => unknown> = {
   decompress: (value) => checkBoolean('decompress', value),
   readTimeout: (value) => checkInteger('readTimeout', value, 1, MAX_TIMEOUT),
   maxBodySize: (value) => checkInteger('maxBodySize', value, 0, Number.MAX_SAFE_INTEGER),
+  weight: checkWeight,
+  priority: checkPriority,
+  sign: checkSignRequest,
 };
 
-const REQUEST_KEYS = ['method', 'path', 'query', 'headers', 'body', 'json', 'decompress', 'headersTimeout', 'bodyTimeout', 'signal', 'deadline'] as const;
+const REQUEST_KEYS = ['method', 'path', 'query', 'headers', 'body', 'json', 'decompress', 'headersTimeout', 'bodyTimeout', 'signal', 'deadline', 'weight', 'priority', 'sign'] as const;
 
 /**
  * The request options as checked plain data, each field read once, here. `extra`
@@ -315,13 +321,20 @@ function readInto(copy: Record<string, unknown>, options: object, keys: readonly
 export interface CheckedAcquireOptions {
   timeout: number | undefined;
   signal: AbortSignal | undefined;
+  weight: number | undefined;
+  priority: Priority | undefined;
 }
 
 /** `pool.acquire`'s options, read once and checked as a request's are (`INVALID_REQUEST`). */
 export function readAcquire(options: unknown): CheckedAcquireOptions {
-  if (options === undefined) return { timeout: undefined, signal: undefined };
+  if (options === undefined) return { timeout: undefined, signal: undefined, weight: undefined, priority: undefined };
   if (typeof options !== 'object' || options === null) throw invalidRequest('options', 'an object', options);
   const copy: Record<string, unknown> = {};
-  readInto(copy, options, ['timeout', 'signal']);
-  return { timeout: copy.timeout as number | undefined, signal: copy.signal as AbortSignal | undefined };
+  readInto(copy, options, ['timeout', 'signal', 'weight', 'priority']);
+  return {
+    timeout: copy.timeout as number | undefined,
+    signal: copy.signal as AbortSignal | undefined,
+    weight: copy.weight as number | undefined,
+    priority: copy.priority as Priority | undefined,
+  };
 }

@@ -16,12 +16,13 @@ import { DispatchProgress } from './dispatch-progress.js';
 import type { RequestBody } from './request-body.js';
 import { LifelineResponse } from './response.js';
 import type { StepTimes } from './request-trace.js';
+import type { BudgetFields, SignFields } from './governor/request-fields.js';
 
 /** A query value; a bigint is sent in decimal. Non-finite numbers and lone surrogates are refused. */
 export type QueryValue = string | number | boolean | bigint;
 export type Query = Record<string, QueryValue | readonly (QueryValue | undefined)[] | undefined>;
 
-export interface RequestOptions {
+export interface RequestOptions extends BudgetFields, SignFields {
   /** Default `GET`. */
   method?: string;
   /** Appended to the pool's `basePath`; must start with `/`. */

@@ -9,7 +9,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { ClientPool, Feed, isLifelineError, type ClientPoolOptions, type FeedOptions } from '../../src/index.js';
+import { ClientPool, Feed, Governor, isLifelineError, type ClientPoolOptions, type FeedOptions } from '../../src/index.js';
 import { SLOT_BACKOFF } from '../../src/testing/index.js';
 import { FEED_OPTION_KEYS } from '../../src/feed/options.js';
 import { POOL_OPTION_KEYS, resolvePoolOptions } from '../../src/pool/options.js';
@@ -184,11 +184,42 @@ describe('options fuzzing', () => {
     ['tls.rejectUnauthorized that is merely falsy', { url: 'https://x', tls: { rejectUnauthorized: 0 } }, 'Expected `tls.rejectUnauthorized` to be a boolean, got 0 (number)'],
     ['a basePath with NUL', { url: 'http://x', basePath: '/a\0b' }, 'Expected `basePath` to be a path string of visible ASCII characters, without query or fragment, got a string of 4 characters'],
     ['a revoked Proxy as dialLimiter', { url: 'http://x', dialLimiter: revokedProxy() }, 'Expected `dialLimiter` to be a DialLimiter (new DialLimiter({ concurrency, perSecond })), got an object'],
+    ['a revoked Proxy as governor', { url: 'http://x', governor: revokedProxy() }, 'Expected `governor` to be a Governor (new Governor({ windows: [{ weight, per }] })), got an object'],
+    ['a plain object as governor', { url: 'http://x', governor: { windows: [{ weight: 1, per: 1 }] } }, 'Expected `governor` to be a Governor (new Governor({ windows: [{ weight, per }] })), got an object'],
+    ['a string as sign', { url: 'http://x', sign: 'hmac' }, 'Expected `sign` to be a function (request) => { headers?, query? }, got a string of 4 characters'],
     ['a bigint of 401 digits', { url: 'http://x', connections: 10n ** 400n }, 'Expected `connections` to be an integer from 1 to 1024, got a 401-digit number (bigint)'],
   ])('ClientPool.connect refuses %s', async (_name, options, message) => {
     const error = await ClientPool.connect(options as unknown as ClientPoolOptions).catch((e: unknown) => e);
     expect(isLifelineError(error, 'INVALID_OPTIONS'), String(error)).toBe(true);
     expect((error as Error).message).toBe(message);
+  });
+
+  it.each([
+    ['no windows', {}, 'Expected `governor.windows` to be a non-empty array of { weight, per } windows, got undefined'],
+    ['an empty windows list', { windows: [] }, 'Expected `governor.windows` to be an array of 1 to 16 windows, got 0'],
+    ['a window without per', { windows: [{ weight: 10 }] }, 'Expected `governor.windows[0].per` to be a duration in ms, got undefined'],
+    ['a window weight of 0', { windows: [{ weight: 0, per: 1 }] }, 'Expected `governor.windows[0].weight` to be an integer from 1 to 9007199254740991, got 0 (number)'],
+    ['a window per of NaN', { windows: [{ weight: 1, per: Number.NaN }] }, 'Expected `governor.windows[0].per` to be an integer from 1 to 2147483647, got NaN (number)'],
+    ['a header that is no token', { windows: [{ weight: 1, per: 1, header: 'x used' }] }, 'Expected `governor.windows[0].header` to be a header name (an HTTP token), got a string of 6 characters'],
+    ['an unknown window key', { windows: [{ weight: 1, per: 1, limit: 2 }] }, 'Unknown option `governor.windows[0].limit`; known options are weight, per, header'],
+    ['reserves adding up to 1', { windows: [{ weight: 1, per: 1 }], reserve: { order: 0.5, normal: 0.5 } }, 'Expected `governor.reserve` to be shares adding up to less than 1, got 1'],
+    ['a reserve as a string', { windows: [{ weight: 1, per: 1 }], reserve: { order: '20%' } }, 'Expected `governor.reserve.order` to be a number from 0 to 0.99, got a string of 3 characters'],
+    ['a ban status of 200', { windows: [{ weight: 1, per: 1 }], banStatuses: [200] }, 'Expected `governor.banStatuses[0]` to be an integer from 400 to 599, got 200 (number)'],
+    ['pause statuses not an array', { windows: [{ weight: 1, per: 1 }], pauseStatuses: 429 }, 'Expected `governor.pauseStatuses` to be an array of HTTP statuses (400 to 599), got 429 (number)'],
+    ['a negative pauseDefault', { windows: [{ weight: 1, per: 1 }], pauseDefault: -1 }, 'Expected `governor.pauseDefault` to be an integer from 1 to 2147483647, got -1 (number)'],
+    ['a clock without timers', { windows: [{ weight: 1, per: 1 }], clock: {} }, 'Expected `governor.clock` to be an object with setTimeout and clearTimeout, got an object'],
+    ['an unknown key', { windows: [{ weight: 1, per: 1 }], perMinute: 1200 }, 'Unknown option `governor.perMinute`; known options are windows, reserve, pauseStatuses, banStatuses, pauseDefault, banDefault, clock, meter'],
+    ['a revoked Proxy', revokedProxy(), undefined],
+  ])('new Governor refuses %s with INVALID_OPTIONS naming the field', (_name, options, message) => {
+    let error: unknown;
+    try {
+      new Governor(options as never);
+    } catch (e) {
+      error = e;
+    }
+    expect(isLifelineError(error, 'INVALID_OPTIONS'), String(error)).toBe(true);
+    if (message) expect((error as Error).message).toBe(message);
+    else expect((error as Error).message).toContain('`governor');
   });
 
   it.each([

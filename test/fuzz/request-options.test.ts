@@ -20,7 +20,7 @@ import { anyValue, apply, HOSTILE_MAKERS, mutation } from './hostile-values.js';
 const SECRET = 'fz-REQ-SECRET-41d2';
 const RUNS = 300;
 
-const LEASE_FIELDS = ['method', 'path', 'query', 'headers', 'body', 'json', 'decompress', 'headersTimeout', 'bodyTimeout', 'signal', 'deadline'];
+const LEASE_FIELDS = ['method', 'path', 'query', 'headers', 'body', 'json', 'decompress', 'headersTimeout', 'bodyTimeout', 'signal', 'deadline', 'weight', 'priority', 'sign'];
 const POOL_FIELDS = [...LEASE_FIELDS, 'timeout', 'retry', 'idempotent'];
 /** Keys of the nested option objects: real ones, and ones that are refused themselves. */
 const NESTED_KEYS: Record<string, string[]> = {
@@ -50,6 +50,19 @@ const REQUEST_MAKERS: (() => unknown)[] = [
   () => ({ symbol: 'BTC\udc00' }),
   () => ({ ids: [1, { a: 1 }] }),
   () => ({ get symbol(): string { throw new Error('query getter'); } }),
+  // The governor's and the signer's fields (issue 18): valid, out of range, and hooks that misbehave.
+  () => 'order',
+  () => 'background',
+  () => 'urgent',
+  () => 1.5,
+  () => 1_000_001,
+  () => false,
+  () => () => ({ query: { timestamp: '1', signature: 'abc' } }),
+  () => () => ({ query: 5 }),
+  () => () => ({ headers: { 'x-sig': 'a\r\nb' } }),
+  () => () => {
+    throw new Error(SECRET);
+  },
 ];
 
 /**
@@ -100,6 +113,11 @@ async function outcomeOf(send: () => Promise<unknown>, field: string, value: unk
   }
   if (isLifelineError(error, 'DEADLINE_EXCEEDED') && field === 'deadline') return 'not sent';
   if (isLifelineError(error, 'CONNECTION_LOST') && unknownMethod(field, value)) return 'server refused';
+  // A signer that throws or returns garbage is a valid option that failed at send: nothing went out, and its error says so.
+  if (isLifelineError(error, 'SIGN_FAILED') && field === 'sign') {
+    expect((error as Error).message).not.toContain(SECRET);
+    return 'not sent';
+  }
   expect(isLifelineError(error, 'INVALID_REQUEST'), `not INVALID_REQUEST: ${String(error)}`).toBe(true);
   const message = (error as Error).message;
   expect(message, 'the message names the offending field').toContain(field);
@@ -196,7 +214,7 @@ describe('request options fuzzing', () => {
     const { pool } = await fuzzPool();
     const outcomes = { granted: 0, refused: 0, timedOut: 0 };
     await fc.assert(
-      fc.asyncProperty(mutation(['timeout', 'signal'], {}, hostile), fc.boolean(), async (m, held) => {
+      fc.asyncProperty(mutation(['timeout', 'signal', 'weight', 'priority'], {}, hostile), fc.boolean(), async (m, held) => {
         const { options, field } = apply(BASE, m);
         // Held: the acquire would have to wait, so a bad signal would be listened to and its waiter queued.
         const holder = held ? pool.tryAcquire()! : undefined;

@@ -1,0 +1,94 @@
+/**
+ * Where a governor keeps its count of spent weight: the seam between the governor (waiters,
+ * priorities, pauses, the venue's headers) and the arithmetic of the windows.
+ *
+ * The in-process store below is the default. A store shared by a fleet (issue 18, item 4:
+ * Redis, one atomic Lua script per call, keyed by API key and window) implements the same
+ * calls with an id per reservation, so the interface will grow a reservation handle
+ * (`reserve` returning `{ id } | wait`, the others taking the handle):
+ * - `reserve`: per window, ZREMRANGEBYSCORE the expired members, sum the live ones (a
+ *   member is `id:weight`, scored by its time), and only if every cap holds ZADD the
+ *   member at the server's time (`TIME`, so no two machines' clocks disagree), else return
+ *   the ms until the oldest members that must go have gone;
+ * - `commit`: ZADD XX the member at the send time; `cancel`, `refund`: ZREM it;
+ * - `correct`: a synthetic member up, or ZPOPMIN weight down, as here.
+ * A reservation that is never committed nor cancelled (its process died) carries a TTL in a
+ * side hash and is reaped by the next `reserve`. Those calls cost a round trip, so a shared
+ * store answers with a promise: the governor keeps its promise-free path for the local
+ * store and awaits a shared one at acquire only. When Redis cannot be reached (a timeout of
+ * a few ms on a call), the governor falls back to an in-process store holding a
+ * conservative share of every cap (`localShare`, e.g. 1 / the processes expected on the
+ * key), enters a `degraded` state, counts it in metrics, and goes back to the shared store
+ * once a call succeeds; the venue's used-weight headers keep correcting either one.
+ *
+ * A reservation counts against every window from the moment it is made (it may be sent at
+ * any instant from now on), and is spent, at its send time, by `commit`.
+ */
+import { WindowLog } from './window-log.js';
+
+export interface BudgetStore {
+  /**
+   * Reserves `weight` if each window's spent + reserved + `weight` stays within `caps[i]`: 0, else ms
+   * until it might. `now` is read only when needed (a clock read costs more than the rest of a reservation).
+   */
+  reserve(weight: number, caps: readonly number[], now: () => number): number;
+  /** Spends a reservation of `weight` at `now` (the request is being sent). */
+  commit(weight: number, now: number): void;
+  /** Drops a reservation of `weight` that was never spent. */
+  cancel(weight: number): void;
+  /** Gives back `weight` committed at `at`: the request never left the process. */
+  refund(weight: number, at: number): void;
+  /** The venue said window `index` holds `used` (its own count) when answering a request sent at `sentAt`. */
+  correct(index: number, used: number, sentAt: number, now: number): void;
+  /** Spent + reserved weight in each window. */
+  used(now: number): number[];
+}
+
+/** The default store: this process's own count, synchronous, no allocation per reservation. */
+export class LocalBudgetStore implements BudgetStore {
+  readonly #logs: WindowLog[];
+  /** Reserved weight not yet spent (counted against every window). */
+  #reserved = 0;
+
+  constructor(pers: readonly number[]) {
+    this.#logs = pers.map((per) => new WindowLog(per));
+  }
+
+  reserve(weight: number, caps: readonly number[], now: () => number): number {
+    let wait = 0;
+    let time = -1;
+    for (let i = 0; i < this.#logs.length; i++) {
+      const log = this.#logs[i]!;
+      // Room even counting what may have expired: no need to know the time.
+      if (log.upperBound + this.#reserved + weight <= caps[i]!) continue;
+      if (time < 0) time = now();
+      const over = log.used(time) + this.#reserved + weight - caps[i]!;
+      if (over > 0) wait = Math.max(wait, log.waitToFree(over, time));
+    }
+    if (wait === 0) this.#reserved += weight;
+    return wait;
+  }
+
+  commit(weight: number, now: number): void {
+    this.#reserved -= weight;
+    for (const log of this.#logs) log.add(weight, now);
+  }
+
+  cancel(weight: number): void {
+    this.#reserved -= weight;
+  }
+
+  refund(weight: number, at: number): void {
+    for (const log of this.#logs) log.remove(weight, at);
+  }
+
+  correct(index: number, used: number, sentAt: number, now: number): void {
+    const log = this.#logs[index];
+    // What went out after that request, the venue had not counted yet when it answered.
+    if (log) log.correct(used + log.spentAfter(sentAt), now);
+  }
+
+  used(now: number): number[] {
+    return this.#logs.map((log) => log.used(now) + this.#reserved);
+  }
+}

@@ -1,0 +1,338 @@
+/**
+ * A venue's request budget, shared like a `DialLimiter` by every pool given the same
+ * governor: weight per window, spent at send, corrected by the venue's own count, paused
+ * by its 429s and bans, reserved by priority.
+ *
+ * ```ts
+ * const governor = new Governor({
+ *   windows: [{ weight: 6_000, per: 60_000, header: 'x-mbx-used-weight-1m' }],
+ *   reserve: { order: 0.2 },
+ * });
+ * const pool = await ClientPool.connect({ url, governor });
+ * await pool.request({ path: '/api/v3/depth', query: { symbol: 'BTCUSDT', limit: 1000 }, weight: 50, priority: 'background' });
+ * ```
+ *
+ * The life of a request's weight (a `Ticket`):
+ * ```
+ *  take (at acquire, before a slot) --room--> held ----send----> spent at the send time
+ *     | no room: fail fast (RATE_LIMITED)      | released unsent    | never left (delivery unsent)
+ *     | or wait, by priority then FIFO         v                    v
+ *     +----------------------------------> cancelled           refunded
+ * ```
+ * States: `open`; `paused` (a pause status, until its Retry-After); `banned` (a ban
+ * status). Nothing is taken or sent while paused or banned.
+ */
+import { clockNow, type Clock } from '../../clock.js';
+import { LifelineError } from '../../errors.js';
+import type { CounterLike } from '../../telemetry/meter.js';
+import { acquireError, type WaitSignal } from '../acquire.js';
+import type { ResponseHead } from '../response.js';
+import { LocalBudgetStore, type BudgetStore } from './budget-store.js';
+import { PRIORITIES, resolveGovernorOptions, type GovernorOptions, type Priority, type ResolvedGovernorOptions } from './governor-options.js';
+import { headerValue, retryAfterMs, usedWeight } from './venue-reply.js';
+
+export type GovernorState = 'open' | 'paused' | 'banned';
+
+export interface GovernorStats {
+  state: GovernorState;
+  /** ms until the pause or ban ends; 0 when open. */
+  pausedFor: number;
+  /** Weight spent or reserved in each window, in the order of `windows`. */
+  used: number[];
+  /** Each window's limit. */
+  limits: number[];
+  /** Callers waiting for budget, by priority. */
+  waiting: Record<Priority, number>;
+  /** Pauses and bans so far (a venue's pause status or ban status). */
+  pauses: number;
+  bans: number;
+  /** Requests refused with RATE_LIMITED so far. */
+  rateLimited: number;
+}
+
+/** Weight held for one request, from acquire to its send (or its release unsent). */
+export class Ticket {
+  readonly weight: number;
+  readonly priority: Priority;
+  /** When it was spent, on the governor's clock; -1 while held, -2 once given back. */
+  sentAt = -1;
+
+  constructor(weight: number, priority: Priority) {
+    this.weight = weight;
+    this.priority = priority;
+  }
+}
+
+interface Waiter {
+  weight: number;
+  grant(ticket: Ticket): void;
+}
+
+export class Governor {
+  readonly #options: ResolvedGovernorOptions;
+  readonly #clock: Clock;
+  readonly #now: () => number;
+  readonly #store: BudgetStore;
+  readonly #queues: Record<Priority, Waiter[]> = { order: [], normal: [], background: [] };
+  #waiting = 0;
+  #state: GovernorState = 'open';
+  /** When the pause or ban ends, on the clock's scale. */
+  #until = -Infinity;
+  #timer: unknown;
+  #timerAt = Infinity;
+  #pauses = 0;
+  #bans = 0;
+  #rateLimited = 0;
+  readonly #counters: { pauses: CounterLike; rateLimited: CounterLike } | undefined;
+  /** Each priority's smallest cap over the windows: a weight up to it fits every window. */
+  readonly #smallestCap: Record<Priority, number>;
+
+  constructor(options: GovernorOptions) {
+    this.#options = resolveGovernorOptions(options);
+    this.#clock = this.#options.clock;
+    this.#now = clockNow(this.#clock);
+    this.#store = new LocalBudgetStore(this.#options.windows.map((window) => window.per));
+    const caps = this.#options.caps;
+    this.#smallestCap = { order: Math.min(...caps.order), normal: Math.min(...caps.normal), background: Math.min(...caps.background) };
+    const meter = this.#options.meter;
+    this.#counters = meter && {
+      pauses: meter.createCounter('lifeline.governor.pauses', { description: 'Pauses a venue ordered (429) and bans (418), by state' }),
+      rateLimited: meter.createCounter('lifeline.governor.rate_limited', { description: 'Requests refused with RATE_LIMITED, by priority' }),
+    };
+  }
+
+  get state(): GovernorState {
+    this.#reopenIfDue(this.#now());
+    return this.#state;
+  }
+
+  stats(): GovernorStats {
+    const now = this.#now();
+    this.#reopenIfDue(now);
+    const q = this.#queues;
+    return {
+      state: this.#state,
+      pausedFor: this.#state === 'open' ? 0 : Math.max(0, this.#until - now),
+      used: this.#store.used(now),
+      limits: this.#options.windows.map((window) => window.weight),
+      waiting: { order: q.order.length, normal: q.normal.length, background: q.background.length },
+      pauses: this.#pauses,
+      bans: this.#bans,
+      rateLimited: this.#rateLimited,
+    };
+  }
+
+  /**
+   * @internal Weight for one request at once, or the ms until there may be some: while a
+   * pause lasts, while a caller of the same or a higher priority waits (first come, first
+   * served), or while a window is full. No promise, one small object when granted.
+   */
+  take(weight: number, priority: Priority): Ticket | number {
+    this.#fits(weight, priority);
+    // The state is `open` only outside a pause (a pause sets it, its end resets it): no clock read while open.
+    if (this.#state !== 'open') {
+      const now = this.#now();
+      if (this.#until > now) return this.#until - now;
+      this.#reopenIfDue(now);
+    }
+    if (this.#waiting > 0 && this.#queuedAtOrAbove(priority)) {
+      return Number.isFinite(this.#timerAt) ? Math.max(1, this.#timerAt - this.#now()) : 1;
+    }
+    const wait = this.#store.reserve(weight, this.#options.caps[priority], this.#now);
+    return wait > 0 ? wait : new Ticket(weight, priority);
+  }
+
+  /**
+   * @internal Weight for one request: at once when there is room, else once there is, within
+   * `timeout` ms. Rejects with RATE_LIMITED (timeout 0, a pause past the timeout, or none came
+   * in time), `ACQUIRE_ABORTED` when `signal` fires.
+   */
+  acquire(weight: number, priority: Priority, timeout: number, signal: WaitSignal | undefined): Ticket | Promise<Ticket> {
+    const taken = this.take(weight, priority);
+    if (taken instanceof Ticket) return taken;
+    const pausedFor = this.#until - this.#now();
+    if (timeout <= 0 || pausedFor > timeout) throw this.rateLimited(taken, priority);
+    if (signal?.aborted) throw acquireError('ACQUIRE_ABORTED');
+    return new Promise<Ticket>((resolve, reject) => {
+      let timer: unknown;
+      const queue = this.#queues[priority];
+      const withdraw = () => {
+        const index = queue.indexOf(waiter);
+        if (index < 0) return false;
+        queue.splice(index, 1);
+        this.#waiting--;
+        this.#clock.clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        // The head may have been the one holding the others back.
+        this.#pump();
+        return true;
+      };
+      const onAbort = () => withdraw() && reject(acquireError('ACQUIRE_ABORTED'));
+      const waiter: Waiter = {
+        weight,
+        grant: (ticket) => {
+          this.#clock.clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          resolve(ticket);
+        },
+      };
+      queue.push(waiter);
+      this.#waiting++;
+      signal?.addEventListener('abort', onAbort, { once: true });
+      timer = this.#clock.setTimeout(() => {
+        if (withdraw()) reject(this.rateLimited(this.#estimate(weight, priority), priority));
+      }, timeout);
+      this.#schedule(taken);
+    });
+  }
+
+  /**
+   * @internal Spends `ticket` now: the request is about to be written. RATE_LIMITED (nothing
+   * is sent into a pause) hands its weight back first.
+   */
+  spend(ticket: Ticket): LifelineError | undefined {
+    const now = this.#now();
+    if (this.#until > now) {
+      this.release(ticket);
+      const error = this.rateLimited(this.#until - now, ticket.priority);
+      error.delivery = 'unsent';
+      return error;
+    }
+    this.#store.commit(ticket.weight, now);
+    ticket.sentAt = now;
+    return undefined;
+  }
+
+  /** @internal Gives back a ticket never spent (its lease released, its request refused before the send). Idempotent. */
+  release(ticket: Ticket): void {
+    if (ticket.sentAt !== -1) return;
+    ticket.sentAt = -2;
+    this.#store.cancel(ticket.weight);
+    this.#pump();
+  }
+
+  /**
+   * @internal The request of a spent ticket settled: its weight comes back if it never left
+   * the process; the venue's answer corrects the count, and may pause every pool.
+   */
+  settle(ticket: Ticket, error: LifelineError | undefined, response: ResponseHead | undefined): void {
+    const sentAt = ticket.sentAt;
+    if (sentAt < 0) return;
+    ticket.sentAt = -2;
+    if (error?.delivery === 'unsent') {
+      this.#store.refund(ticket.weight, sentAt);
+      this.#pump();
+    }
+    if (response) this.observe(response, sentAt);
+  }
+
+  /** @internal What a venue's response says: used weight per window, and a pause or a ban. */
+  observe(response: ResponseHead, sentAt: number): void {
+    const options = this.#options;
+    const status = response.status;
+    const ban = options.banStatuses.has(status);
+    if (ban || options.pauseStatuses.has(status)) {
+      const told = retryAfterMs(headerValue(response.headers, 'retry-after'), Date.now());
+      this.#pause(ban ? 'banned' : 'paused', told ?? (ban ? options.banDefault : options.pauseDefault));
+    }
+    const windows = options.windows;
+    for (let i = 0; i < windows.length; i++) {
+      const header = windows[i]!.header;
+      if (header === undefined) continue;
+      const used = usedWeight(headerValue(response.headers, header));
+      if (used !== undefined) this.#store.correct(i, used, sentAt, this.#now());
+    }
+    // A correction downwards may have made room.
+    if (this.#waiting > 0) this.#pump();
+  }
+
+  /** @internal A RATE_LIMITED error, counted. */
+  rateLimited(retryAfter: number, priority: Priority): LifelineError {
+    this.#rateLimited++;
+    this.#counters?.rateLimited.add(1, { priority });
+    const paused = this.#state !== 'open' && this.#until > this.#now();
+    const why = paused ? `the venue ${this.#state === 'banned' ? 'banned' : 'paused'} requests` : 'no budget was left in a window';
+    const error = new LifelineError('RATE_LIMITED', `rate limited: ${why}; retry after ${Math.ceil(retryAfter)} ms; nothing was sent`);
+    error.retryAfter = Math.ceil(retryAfter);
+    return error;
+  }
+
+  #fits(weight: number, priority: Priority): void {
+    // One comparison on the hot path: most weights are far below every cap.
+    if (weight <= this.#smallestCap[priority]) return;
+    const caps = this.#options.caps[priority];
+    for (let i = 0; i < caps.length; i++) {
+      if (weight > caps[i]!) {
+        throw new LifelineError('INVALID_REQUEST', `Expected \`weight\` to fit in the governor's window ${i} for priority '${priority}' (${caps[i]}), got ${weight}`);
+      }
+    }
+  }
+
+  #pause(state: 'paused' | 'banned', ms: number): void {
+    const now = this.#now();
+    this.#until = Math.max(this.#until, now + ms);
+    // A ban outranks a pause that overlaps it.
+    if (this.#state !== 'banned' || state === 'banned') this.#state = state;
+    if (state === 'banned') this.#bans++;
+    else this.#pauses++;
+    this.#counters?.pauses.add(1, { state });
+    this.#schedule(this.#until - now);
+  }
+
+  #reopenIfDue(now: number): void {
+    if (this.#state !== 'open' && this.#until <= now) this.#state = 'open';
+  }
+
+  #queuedAtOrAbove(priority: Priority): boolean {
+    for (const each of PRIORITIES) {
+      if (this.#queues[each].length > 0) return true;
+      if (each === priority) return false;
+    }
+    return false;
+  }
+
+  /** A rough wait for a caller refused at its timeout: the store's own estimate. */
+  #estimate(weight: number, priority: Priority): number {
+    const now = this.#now();
+    if (this.#until > now) return this.#until - now;
+    const wait = this.#store.reserve(weight, this.#options.caps[priority], this.#now);
+    if (wait === 0) {
+      this.#store.cancel(weight);
+      return 1;
+    }
+    return wait;
+  }
+
+  /** Serves waiters by priority, then first come first served, while there is room; stops at the first that must wait. */
+  #pump(): void {
+    if (this.#waiting === 0) return;
+    const now = this.#now();
+    if (this.#until > now) return this.#schedule(this.#until - now);
+    this.#reopenIfDue(now);
+    for (const priority of PRIORITIES) {
+      const queue = this.#queues[priority];
+      while (queue.length > 0) {
+        const waiter = queue[0]!;
+        const wait = this.#store.reserve(waiter.weight, this.#options.caps[priority], () => now);
+        if (wait > 0) return this.#schedule(wait);
+        queue.shift();
+        this.#waiting--;
+        waiter.grant(new Ticket(waiter.weight, priority));
+      }
+    }
+  }
+
+  /** One timer for the whole governor, at the earliest moment something may change. */
+  #schedule(ms: number): void {
+    const at = this.#now() + Math.max(1, ms);
+    if (this.#timer !== undefined && this.#timerAt <= at) return;
+    if (this.#timer !== undefined) this.#clock.clearTimeout(this.#timer);
+    this.#timerAt = at;
+    this.#timer = this.#clock.setTimeout(() => {
+      this.#timer = undefined;
+      this.#timerAt = Infinity;
+      this.#reopenIfDue(this.#now());
+      this.#pump();
+    }, Math.ceil(at - this.#now()));
+  }
+}
