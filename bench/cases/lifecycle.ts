@@ -420,29 +420,32 @@ export const lifecycleCase: BenchCase = {
   title: 'The normal life of connections: real servers ending connections on purpose',
   async run(context) {
     const plan = planFor(context.settings.quick);
+    // LIFECYCLE_ROWS=a,g runs only those rows: for exploring one figure, never for BENCHMARKS.md.
+    const rows = new Set((process.env.LIFECYCLE_ROWS ?? 'abcdefgh').split(/[\s,]*/).filter(Boolean));
+    const row = (letter: string) => rows.has(letter);
     const hasNginx = available('nginx');
     const reloadColumns: Column[] = [
       { key: 'reloads', label: 'reloads', format: 'int' },
       { key: 'notUp', label: 'not all up %', format: 'num' },
     ];
 
-    if (hasNginx) {
+    if (hasNginx && row('a')) {
       await closedLoopRow(context, plan, () => startNginx({ config: 'keepalive_requests 10;' }), {
         title: 'a. nginx `keepalive_requests 10;` (Connection: close on every 10th response)',
         target: 'a. nginx keepalive_requests 10',
         bar: 0.8,
       });
-    } else skipped('nginx');
+    } else if (!hasNginx) skipped('nginx');
 
-    if (available('python')) {
+    if (available('python') && row('b')) {
       await closedLoopRow(context, plan, () => startPythonHttpServer(), {
         title: 'b. python3 -m http.server --protocol HTTP/1.0 (a close after every response)',
         target: 'b. python3 http.server',
         bar: 0.5,
       });
-    } else skipped('python3');
+    } else if (!available('python')) skipped('python3');
 
-    if (hasNginx) {
+    if (hasNginx && (row('c') || row('h'))) {
       const sparseNote = `${SPARSE_CALLERS} callers on one client (${CONNECTIONS} connections, default options), each request 0.9-1.1 s after the previous one, ${plan.sparseMs / 1e3} s; both clients at once, each against its own nginx. Max ms includes failed requests.`;
       const [announced, silent] = await Promise.all([
         sparse(plan, 'keepalive_timeout 1s 1s;', 'GET'),
@@ -450,7 +453,11 @@ export const lifecycleCase: BenchCase = {
       ]);
       failureTable(context, 'c. nginx `keepalive_timeout 1s 1s;` (announces Keep-Alive: timeout=1), sparse GETs', `${sparseNote} Goal: no failures, no waits.`, announced);
       failureTarget(context, 'c. nginx Keep-Alive: timeout=1, sparse', announced);
+      failureTable(context, 'h. nginx `keepalive_timeout 1s;` (silent: no Keep-Alive header), sparse POSTs: the idle-timeout race', `${sparseNote} Ran with row c. Goal: no POST lost.`, silent);
+      failureTarget(context, 'h. nginx silent keepalive_timeout 1s, POSTs', silent);
+    }
 
+    if (hasNginx && row('d')) {
       const outcomes = await underReloads(plan, 3_000, plan.reload3Ms);
       rateTable(
         context,
@@ -460,23 +467,18 @@ export const lifecycleCase: BenchCase = {
         reloadColumns,
       );
       failureTarget(context, 'd. nginx reloaded every 3 s', outcomes);
+    }
 
-      // Row e sits between d and f so that both reload rows do not run back to back on one nginx.
-      await finRows(context, plan);
+    // Row e sits between d and f so that both reload rows do not run back to back on one nginx.
+    if (row('e')) await finRows(context, plan);
 
+    if (hasNginx && row('f')) {
       const reloads = await underReloads(plan, 2_000, plan.reload2Ms);
       rateTable(context, 'f. nginx reloaded every 2 s under load, GETs', `${LOAD_NOTE}; one round of ${plan.reload2Ms / 1e3} s per client. Failed: lost requests.`, reloads, reloadColumns);
       failureTarget(context, 'f. nginx reloaded every 2 s', reloads);
-
-      dropTable(context, plan, await drops(plan));
-
-      failureTable(context, 'h. nginx `keepalive_timeout 1s;` (silent: no Keep-Alive header), sparse POSTs: the idle-timeout race', `${sparseNote} Ran with row c. Goal: no POST lost.`, silent);
-      failureTarget(context, 'h. nginx silent keepalive_timeout 1s, POSTs', silent);
-    } else {
-      skipped('nginx');
-      await finRows(context, plan);
-      dropTable(context, plan, await drops(plan));
     }
+
+    if (row('g')) dropTable(context, plan, await drops(plan));
   },
 };
 

@@ -313,6 +313,9 @@ function readInto(copy: Record<string, unknown>, options: object, keys: readonly
     } catch {
       throw unreadable(key);
     }
+    // An option left out stays out, unchecked (every check passes undefined through), but the
+    // one that is required: a request names most of its 20 options by leaving them out.
+    if (value === undefined && key !== 'path') continue;
     const checked = CHECKS[key] ? CHECKS[key](value) : value;
     if (checked !== undefined) copy[key] = checked;
   }
