@@ -25,7 +25,9 @@
  * With a shared `store` (Redis), weight is taken by a round trip, so only `acquire` takes it
  * (awaiting the store, then polling it at the wait it names); the synchronous `take` (a pool's
  * `tryAcquire`, a lease's second request) fails fast with RATE_LIMITED, since it cannot wait for
- * the answer. While the store is unreachable (`storeState` `degraded`) every path runs on the
+ * the answer. A shared reservation is dated when its request settles, not when it is sent: a
+ * venue counts arrivals, which the send time only bounds from below and the answer from above,
+ * so the fleet stays within the budget as the venue counts it, whatever the latency. While the store is unreachable (`storeState` `degraded`) every path runs on the
  * local store, capped at `localShare` of each window, until a try every `store.retry` ms succeeds.
  */
 import { clockNow, type Clock } from '../../clock.js';
@@ -237,8 +239,8 @@ export class Governor {
       error.delivery = 'unsent';
       return error;
     }
+    // A shared reservation already counts (until ttl + per from its reserve): its settle dates it.
     if (ticket.id === undefined) this.#store.commit(ticket.weight, now);
-    else this.#shared!.commit(ticket.id, ticket.weight, this.#pers).catch(this.#degrade);
     ticket.sentAt = now;
     return undefined;
   }
@@ -260,9 +262,12 @@ export class Governor {
     const sentAt = ticket.sentAt;
     if (sentAt < 0) return;
     ticket.sentAt = -2;
-    if (error?.delivery === 'unsent') {
-      if (ticket.id !== undefined) this.#cancelShared(ticket);
-      else this.#store.refund(ticket.weight, sentAt);
+    if (ticket.id !== undefined) {
+      // Never left: it counts no more. Else it counts from now, when the venue has surely had it.
+      if (error?.delivery === 'unsent') this.#cancelShared(ticket);
+      else this.#shared!.commit(ticket.id, ticket.weight, this.#pers).catch(this.#degrade);
+    } else if (error?.delivery === 'unsent') {
+      this.#store.refund(ticket.weight, sentAt);
       this.#pump();
     }
     if (response) this.observe(response, sentAt);

@@ -5,10 +5,12 @@
  * Each window is a sorted set (KEYS[i]); a member is `id:weight`, scored by the time it counts from:
  * ```
  *  reserve: trim expired, sum, and only if every window holds sum + weight <= cap,
- *           add the member scored at now + ttl (a held reservation counts until ttl + per from now,
- *           so one whose process died frees itself; a live one is re-scored at its send)
+ *           add the member scored at now + ttl (a held or in-flight reservation counts until
+ *           ttl + per from now, so one whose process died frees itself; a live one is re-scored
+ *           when its request settles)
  *           -> { 1, sums... } or { 0, wait ms, sums... }
- *  commit:  re-score the member at now (the send time): it counts for one window from the send
+ *  commit:  re-score the member at now (its request settled, so the venue has had it): it counts
+ *           for one window from then
  *  cancel, refund: remove the member (never sent, or never left the process)
  *  add:     a synthetic member per window, ARGV weights (a degraded process's own spend, pushed on recovery)
  *  used:    trim and sum -> { sums... }
@@ -22,10 +24,11 @@ local member = ARGV[2] .. ':' .. ARGV[3]
 local weight = tonumber(ARGV[3])
 local ttl = tonumber(ARGV[4])
 local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- Microseconds kept: a window that frees at exactly score + per must not free a ms early.
+local now = tonumber(t[1]) * 1000 + tonumber(t[2]) / 1000
 
 local function sum(key, per)
-  redis.call('ZREMRANGEBYSCORE', key, '-inf', now - per)
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', string.format('%.3f', now - per))
   local total = 0
   for _, m in ipairs(redis.call('ZRANGE', key, 0, -1)) do
     total = total + tonumber(string.match(m, ':(%d+)$'))
@@ -40,7 +43,7 @@ end
 
 if op == 'commit' then
   for i = 1, #KEYS do
-    redis.call('ZADD', KEYS[i], now, member)
+    redis.call('ZADD', KEYS[i], string.format('%.3f', now), member)
     redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[3 + 2 * i]) + ttl)
   end
   return { 1 }
@@ -50,7 +53,7 @@ if op == 'add' then
   for i = 1, #KEYS do
     local w = tonumber(ARGV[4 + 2 * i])
     if w > 0 then
-      redis.call('ZADD', KEYS[i], now, ARGV[2] .. ':' .. w)
+      redis.call('ZADD', KEYS[i], string.format('%.3f', now), ARGV[2] .. ':' .. w)
       redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[3 + 2 * i]) + ttl)
     end
   end
@@ -91,7 +94,7 @@ end
 local reply = { 1 }
 for i = 1, #KEYS do
   local per = tonumber(ARGV[3 + 2 * i])
-  redis.call('ZADD', KEYS[i], now + ttl, member)
+  redis.call('ZADD', KEYS[i], string.format('%.3f', now + ttl), member)
   redis.call('PEXPIRE', KEYS[i], per + 2 * ttl)
   reply[i + 1] = sums[i] + weight
 end

@@ -125,17 +125,34 @@ class RedisStore implements SharedBudgetStore {
     });
   }
 
+  /**
+   * The call, or a rejection after `timeout` ms. The verdict waits for the check phase
+   * (setImmediate): an event loop that was blocked past the timeout (a GC, a burst of work) runs
+   * its due timers before it reads its sockets, and a reply already in the socket must win then, or
+   * a busy process would count a healthy Redis as unreachable.
+   */
   #bounded<T>(call: () => Promise<T>): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new LifelineError('RATE_LIMITED', `redis did not answer within ${this.#timeout} ms`)), this.#timeout);
+      let settled = false;
+      const timer = setTimeout(() => {
+        setImmediate(() => {
+          if (settled) return;
+          settled = true;
+          reject(new LifelineError('RATE_LIMITED', `redis did not answer within ${this.#timeout} ms`));
+        });
+      }, this.#timeout);
       timer.unref();
       call().then(
         (value) => {
           clearTimeout(timer);
+          if (settled) return;
+          settled = true;
           resolve(value);
         },
         (error: unknown) => {
           clearTimeout(timer);
+          if (settled) return;
+          settled = true;
           reject(error as Error);
         },
       );

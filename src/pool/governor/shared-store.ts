@@ -4,7 +4,8 @@
  * sends the others without waiting (a failed one leaves the reservation to its TTL, which only
  * ever over-counts).
  *
- * A reservation has an id: `commit` re-scores it at the send time, `cancel` drops it.
+ * A reservation has an id: it counts from its reserve until `ttl` + a window (in flight, or its
+ * process died); `commit` dates it at its request's settle, `cancel` drops it.
  */
 export interface SharedReply {
   /** The reservation's id when it was made, else undefined. */
@@ -20,7 +21,7 @@ export interface SharedBudgetStore {
   readonly retry: number;
   /** Reserves `weight` if every window's count + `weight` stays within `caps[i]` (windows of `pers[i]` ms). */
   reserve(weight: number, caps: readonly number[], pers: readonly number[]): Promise<SharedReply>;
-  /** The reservation is being sent: it counts from now for one window. */
+  /** The reservation's request settled (the venue has had it): it counts from now for one window. */
   commit(id: string, weight: number, pers: readonly number[]): Promise<void>;
   /** The reservation was never sent, or never left the process: it counts no more. */
   cancel(id: string, weight: number, pers: readonly number[]): Promise<void>;

@@ -15,8 +15,6 @@ import { saturate } from '../../helpers/saturate.js';
 
 const CAP = 20;
 const PER = 500;
-/** See redis-store.test.ts: the governor's window is the venue's plus a margin for arrival jitter. */
-const MARGIN = 20;
 const GOVERNORS = 2;
 const SHARE = 1 / GOVERNORS;
 const RETRY = 200;
@@ -31,7 +29,7 @@ it('falls back to the local share while Redis is down, within the bound, and goe
   for (let g = 0; g < GOVERNORS; g++) {
     const client = await openRedisClient(redis.url);
     const store = redisStore(client, { key: 'outage', timeout: 100, retry: RETRY });
-    const governor = new Governor({ windows: [{ weight: CAP, per: PER + MARGIN }], store, localShare: SHARE });
+    const governor = new Governor({ windows: [{ weight: CAP, per: PER }], store, localShare: SHARE });
     governors.push(governor);
     for (let p = 0; p < 2; p++) pools.push(await openPool({ url: venue.url, connections: 4, governor, acquireTimeout: 300 }));
   }
@@ -59,11 +57,11 @@ it('falls back to the local share while Redis is down, within the bound, and goe
   // The README's bound: a window that meets an outage holds at most (1 + processes x localShare) x the cap.
   expect(maxInWindow(times, PER)).toBeLessThanOrEqual((1 + GOVERNORS * SHARE) * CAP);
   // A window wholly in the outage: only the local shares, processes x localShare x the cap.
-  const outage = times.filter((t) => t >= killedAt + PER + MARGIN && t < restartedAt);
+  const outage = times.filter((t) => t >= killedAt + PER && t < restartedAt);
   expect(outage.length).toBeGreaterThan(0);
   expect(maxInWindow(outage, PER)).toBeLessThanOrEqual(GOVERNORS * SHARE * CAP);
   // Back on Redis (every governor's retry has come, and a window has passed): the cap again.
-  const back = times.filter((t) => t >= restartedAt + RETRY + PER + MARGIN);
+  const back = times.filter((t) => t >= restartedAt + RETRY + PER);
   expect(back.length).toBeGreaterThan(0);
   expect(maxInWindow(back, PER)).toBeLessThanOrEqual(CAP);
 });
