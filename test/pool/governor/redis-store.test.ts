@@ -63,4 +63,19 @@ describe('Governor with a Redis store', () => {
     const inRun = times.filter((t) => t < first + 3 * PER).length;
     expect(inRun / (3 * CAP)).toBeGreaterThanOrEqual(0.9);
   });
+
+  it('refuses bad options, saying what was expected', async () => {
+    const redis = await startRedis();
+    const client = await openRedisClient(redis.url);
+    const windows = [{ weight: CAP, per: PER }];
+    expect(() => new Governor({ windows, localShare: 0.5 })).toThrow('Expected `governor.localShare` to be a `store` to share (localShare is its fallback), got no store');
+    expect(() => new Governor({ windows, store: redisStore(client, { key: 'k' }), localShare: 2 })).toThrow(/governor\.localShare/);
+    expect(() => redisStore(client, { key: '' })).toThrow(/redisStore options\.key/);
+    expect(() => redisStore({} as never, { key: 'k' })).toThrow(/node-redis client/);
+    expect(() => redisStore(client, { key: 'k', ttl: 0 })).toThrow(/redisStore options\.ttl/);
+    // Without a store the governor is as before: local, its synchronous path open.
+    const local = new Governor({ windows });
+    expect(local.storeState).toBe('local');
+    expect(typeof local.take(1, 'normal')).toBe('object');
+  });
 });
