@@ -27,8 +27,10 @@
  * `tryAcquire`, a lease's second request) fails fast with RATE_LIMITED, since it cannot wait for
  * the answer. A shared reservation is dated when its request settles, not when it is sent: a
  * venue counts arrivals, which the send time only bounds from below and the answer from above,
- * so the fleet stays within the budget as the venue counts it, whatever the latency. While the store is unreachable (`storeState` `degraded`) every path runs on the
- * local store, capped at `localShare` of each window, until a try every `store.retry` ms succeeds.
+ * so the fleet stays within the budget as the venue counts it, whatever the latency. While the
+ * store is unreachable (`storeState` `degraded`) every path runs on the local store, capped at
+ * `localShare` of each window, until a try every `store.retry` ms succeeds; the callers then
+ * queued move over to the shared store.
  */
 import { clockNow, type Clock } from '../../clock.js';
 import { LifelineError } from '../../errors.js';
@@ -86,6 +88,8 @@ export class Ticket {
 interface Waiter {
   weight: number;
   grant(ticket: Ticket): void;
+  /** Hands a waiter queued on the local share over to the shared store, which takes over its wait. */
+  handOver(): void;
 }
 
 export class Governor {
@@ -209,12 +213,18 @@ export class Governor {
         return true;
       };
       const onAbort = () => withdraw() && reject(acquireError('ACQUIRE_ABORTED'));
+      const began = this.#now();
       const waiter: Waiter = {
         weight,
         grant: (ticket) => {
           this.#clock.clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
           resolve(ticket);
+        },
+        handOver: () => {
+          this.#clock.clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          this.#acquireShared(weight, priority, Math.max(0, timeout - (this.#now() - began)), signal).then(resolve, reject);
         },
       };
       queue.push(waiter);
@@ -430,6 +440,18 @@ export class Governor {
     this.#shared!.cancel(ticket.id!, ticket.weight, this.#pers).catch(this.#degrade);
   }
 
+  /**
+   * Back on the shared store: callers still queued for the local share ask it instead, or they
+   * would go on spending a local share the fleet's count does not see, for as long as they wait.
+   */
+  #handOver(): void {
+    for (const priority of PRIORITIES) {
+      const queue = this.#queues[priority];
+      this.#waiting -= queue.length;
+      for (const waiter of queue.splice(0)) waiter.handOver();
+    }
+  }
+
   /** The synchronous path cannot wait for a shared store's answer: it fails fast, nothing sent. */
   #sharedOnly(priority: Priority): LifelineError {
     const error = this.rateLimited(0, priority);
@@ -468,6 +490,7 @@ export class Governor {
       () => {
         this.#lastUsed = spent;
         this.#storeState = 'shared';
+        this.#handOver();
       },
       () => this.#clock.setTimeout(this.#retryShared, this.#shared!.retry),
     );
