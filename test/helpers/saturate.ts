@@ -1,6 +1,7 @@
 /**
  * Saturates pools: `loops` callers per pool, each sending one request after another until `until`
- * (performance.now()); a refusal (RATE_LIMITED) is counted and the caller goes on.
+ * (performance.now()); a refusal (RATE_LIMITED, or ACQUIRE_TIMEOUT: more callers than connections,
+ * and a loaded machine's slot wait is not what these runs measure) is counted and the caller goes on.
  */
 import { performance } from 'node:perf_hooks';
 import { isLifelineError, type ClientPool } from '../../src/index.js';
@@ -13,7 +14,7 @@ export async function saturate(pools: ClientPool[], loops: number, until: number
         await pool.request({ path: '/' });
         counts.sent++;
       } catch (error) {
-        if (!isLifelineError(error) || error.code !== 'RATE_LIMITED') throw error;
+        if (!isLifelineError(error) || (error.code !== 'RATE_LIMITED' && error.code !== 'ACQUIRE_TIMEOUT')) throw error;
         counts.refused++;
       }
     }

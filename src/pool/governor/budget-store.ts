@@ -25,6 +25,10 @@ export interface BudgetStore {
   cancel(weight: number): void;
   /** Gives back `weight` committed at `at`: the request never left the process. */
   refund(weight: number, at: number): void;
+  /** Counts `weight` sent at `now` that was never reserved here (a shared reservation sent while its store is out of reach). */
+  add(weight: number, now: number): void;
+  /** Moves `weight` committed at `at` to `now`: its request settled, so the venue has had it by then. */
+  redate(weight: number, at: number, now: number): void;
   /** The venue said window `index` holds `used` (its own count) when answering a request sent at `sentAt`. */
   correct(index: number, used: number, sentAt: number, now: number): void;
   /** Spent + reserved weight in each window. */
@@ -67,6 +71,17 @@ export class LocalBudgetStore implements BudgetStore {
 
   refund(weight: number, at: number): void {
     for (const log of this.#logs) log.remove(weight, at);
+  }
+
+  add(weight: number, now: number): void {
+    for (const log of this.#logs) log.add(weight, now);
+  }
+
+  redate(weight: number, at: number, now: number): void {
+    for (const log of this.#logs) {
+      log.remove(weight, at);
+      log.add(weight, now);
+    }
   }
 
   correct(index: number, used: number, sentAt: number, now: number): void {

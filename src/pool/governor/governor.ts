@@ -250,7 +250,9 @@ export class Governor {
       return error;
     }
     // A shared reservation already counts (until ttl + per from its reserve): its settle dates it.
+    // Sent while the store is out of reach, the local share must see it too.
     if (ticket.id === undefined) this.#store.commit(ticket.weight, now);
+    else if (this.#storeState === 'degraded') this.#store.add(ticket.weight, now);
     ticket.sentAt = now;
     return undefined;
   }
@@ -279,6 +281,10 @@ export class Governor {
     } else if (error?.delivery === 'unsent') {
       this.#store.refund(ticket.weight, sentAt);
       this.#pump();
+    } else if (this.#shared) {
+      // The local share of a fleet dates a spend at its settle, as the shared store does (a venue
+      // counts arrivals, and a loaded venue or network delays them); a lone governor keeps the send.
+      this.#store.redate(ticket.weight, sentAt, this.#now());
     }
     if (response) this.observe(response, sentAt);
   }
