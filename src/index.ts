@@ -40,7 +40,7 @@ export {
 export type { SlotState } from './machines/slot.js';
 
 // Rate limits and signing (README, "Rate limits")
-export { Governor, type GovernorState, type GovernorStats } from './pool/governor/governor.js';
+export { Governor, type GovernorState, type GovernorStats, type StoreState } from './pool/governor/governor.js';
 export {
   type GovernorOptions,
   type GovernorWindow,
@@ -50,8 +50,18 @@ export {
   DEFAULT_PAUSE_STATUSES,
   DEFAULT_BAN_STATUSES,
   DEFAULT_RESERVE,
+  DEFAULT_LOCAL_SHARE,
 } from './pool/governor/governor-options.js';
 export type { BudgetStore } from './pool/governor/budget-store.js';
+export type { SharedBudgetStore, SharedReply } from './pool/governor/shared-store.js';
+export {
+  redisStore,
+  type RedisCommander,
+  type RedisStoreOptions,
+  DEFAULT_REDIS_TTL,
+  DEFAULT_REDIS_TIMEOUT,
+  DEFAULT_REDIS_RETRY,
+} from './pool/governor/redis-store.js';
 export type { SignHook, SignRequest, SignResult } from './pool/governor/sign.js';
 export type { BudgetFields } from './pool/governor/request-fields.js';
 export type { SupervisorActor } from './machines/supervisor.js';

@@ -27,6 +27,8 @@ describe('dashboard: the governor', () => {
       pauses: 1,
       bans: 0,
       rateLimited: 0,
+      store: 'local',
+      degradations: 0,
     });
     expect(second!.governor).toBeUndefined();
   });

@@ -208,7 +208,7 @@ describe('options fuzzing', () => {
     ['pause statuses not an array', { windows: [{ weight: 1, per: 1 }], pauseStatuses: 429 }, 'Expected `governor.pauseStatuses` to be an array of HTTP statuses (400 to 599), got 429 (number)'],
     ['a negative pauseDefault', { windows: [{ weight: 1, per: 1 }], pauseDefault: -1 }, 'Expected `governor.pauseDefault` to be an integer from 1 to 2147483647, got -1 (number)'],
     ['a clock without timers', { windows: [{ weight: 1, per: 1 }], clock: {} }, 'Expected `governor.clock` to be an object with setTimeout and clearTimeout, got an object'],
-    ['an unknown key', { windows: [{ weight: 1, per: 1 }], perMinute: 1200 }, 'Unknown option `governor.perMinute`; known options are windows, reserve, pauseStatuses, banStatuses, pauseDefault, banDefault, clock, meter'],
+    ['an unknown key', { windows: [{ weight: 1, per: 1 }], perMinute: 1200 }, 'Unknown option `governor.perMinute`; known options are windows, reserve, pauseStatuses, banStatuses, pauseDefault, banDefault, clock, meter, store, localShare'],
     ['a revoked Proxy', revokedProxy(), undefined],
   ])('new Governor refuses %s with INVALID_OPTIONS naming the field', (_name, options, message) => {
     let error: unknown;

@@ -2,24 +2,11 @@
  * Where a governor keeps its count of spent weight: the seam between the governor (waiters,
  * priorities, pauses, the venue's headers) and the arithmetic of the windows.
  *
- * The in-process store below is the default. A store shared by a fleet (issue 18, item 4:
- * Redis, one atomic Lua script per call, keyed by API key and window) implements the same
- * calls with an id per reservation, so the interface will grow a reservation handle
- * (`reserve` returning `{ id } | wait`, the others taking the handle):
- * - `reserve`: per window, ZREMRANGEBYSCORE the expired members, sum the live ones (a
- *   member is `id:weight`, scored by its time), and only if every cap holds ZADD the
- *   member at the server's time (`TIME`, so no two machines' clocks disagree), else return
- *   the ms until the oldest members that must go have gone;
- * - `commit`: ZADD XX the member at the send time; `cancel`, `refund`: ZREM it;
- * - `correct`: a synthetic member up, or ZPOPMIN weight down, as here.
- * A reservation that is never committed nor cancelled (its process died) carries a TTL in a
- * side hash and is reaped by the next `reserve`. Those calls cost a round trip, so a shared
- * store answers with a promise: the governor keeps its promise-free path for the local
- * store and awaits a shared one at acquire only. When Redis cannot be reached (a timeout of
- * a few ms on a call), the governor falls back to an in-process store holding a
- * conservative share of every cap (`localShare`, e.g. 1 / the processes expected on the
- * key), enters a `degraded` state, counts it in metrics, and goes back to the shared store
- * once a call succeeds; the venue's used-weight headers keep correcting either one.
+ * The in-process store below is the default, synchronous and allocation-free. A store shared
+ * by a fleet (shared-store.ts, Redis in redis-store.ts) answers each call with a promise and
+ * names each reservation by an id, so it has an interface of its own; the governor awaits it at
+ * acquire only, and falls back to this store, at `localShare` of every cap, while it cannot be
+ * reached (governor.ts, `#degrade`).
  *
  * A reservation counts against every window from the moment it is made (it may be sent at
  * any instant from now on), and is spent, at its send time, by `commit`.
@@ -38,6 +25,10 @@ export interface BudgetStore {
   cancel(weight: number): void;
   /** Gives back `weight` committed at `at`: the request never left the process. */
   refund(weight: number, at: number): void;
+  /** Counts `weight` sent at `now` that was never reserved here (a shared reservation sent while its store is out of reach). */
+  add(weight: number, now: number): void;
+  /** Moves `weight` committed at `at` to `now`: its request settled, so the venue has had it by then. */
+  redate(weight: number, at: number, now: number): void;
   /** The venue said window `index` holds `used` (its own count) when answering a request sent at `sentAt`. */
   correct(index: number, used: number, sentAt: number, now: number): void;
   /** Spent + reserved weight in each window. */
@@ -80,6 +71,17 @@ export class LocalBudgetStore implements BudgetStore {
 
   refund(weight: number, at: number): void {
     for (const log of this.#logs) log.remove(weight, at);
+  }
+
+  add(weight: number, now: number): void {
+    for (const log of this.#logs) log.add(weight, now);
+  }
+
+  redate(weight: number, at: number, now: number): void {
+    for (const log of this.#logs) {
+      log.remove(weight, at);
+      log.add(weight, now);
+    }
   }
 
   correct(index: number, used: number, sentAt: number, now: number): void {

@@ -5,6 +5,7 @@ import type { Clock } from '../../clock.js';
 import { unrefClock } from '../../clock.js';
 import type { MeterLike } from '../../telemetry/meter.js';
 import { METER_METHODS } from '../../telemetry/otel.js';
+import type { SharedBudgetStore } from './shared-store.js';
 import { checkArray, checkInstance, checkKnownKeys, checkNumber, checkObject, invalid, invalidSaying, MAX_TIMEOUT } from '../../validate.js';
 
 /** A request's class: `order` may spend the whole budget, `normal` all but `reserve.order`, `background` all but both reserves. */
@@ -40,8 +41,19 @@ export interface GovernorOptions {
   banDefault?: number;
   /** Runs the windows and pauses; tests pass xstate's `SimulatedClock`. Default: real, unref'd timers, `performance.now()`. */
   clock?: Clock;
-  /** An OpenTelemetry Meter: `lifeline.governor.pauses` and `lifeline.governor.rate_limited` counters. Default none. */
+  /** An OpenTelemetry Meter: `lifeline.governor.pauses`, `lifeline.governor.rate_limited` and `lifeline.governor.degraded` counters. Default none. */
   meter?: MeterLike;
+  /**
+   * A budget shared across processes and machines (`redisStore(client, { key })`). Default none:
+   * this process's own count. See the README's "Shared across processes".
+   */
+  store?: SharedBudgetStore;
+  /**
+   * The share of every window this process may spend on its own while `store` is unreachable
+   * (0 to 1; 1 / the processes on the key keeps the fleet within the budget). Default
+   * {@link DEFAULT_LOCAL_SHARE} (0.1). Only with `store`.
+   */
+  localShare?: number;
 }
 
 export const DEFAULT_RESERVE = Object.freeze({ order: 0, normal: 0 });
@@ -49,11 +61,12 @@ export const DEFAULT_PAUSE_STATUSES: readonly number[] = Object.freeze([429]);
 export const DEFAULT_BAN_STATUSES: readonly number[] = Object.freeze([418]);
 export const DEFAULT_PAUSE = 60_000;
 export const DEFAULT_BAN = 120_000;
+export const DEFAULT_LOCAL_SHARE = 0.1;
 const MAX_WINDOWS = 16;
 /** A header name as undici hands it over, lower-cased: an RFC 9110 token. */
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9a-z]{1,128}$/;
 
-const KNOWN = ['windows', 'reserve', 'pauseStatuses', 'banStatuses', 'pauseDefault', 'banDefault', 'clock', 'meter'] as const;
+const KNOWN = ['windows', 'reserve', 'pauseStatuses', 'banStatuses', 'pauseDefault', 'banDefault', 'clock', 'meter', 'store', 'localShare'] as const;
 
 export interface ResolvedGovernorOptions {
   windows: { weight: number; per: number; header: string | undefined }[];
@@ -65,6 +78,11 @@ export interface ResolvedGovernorOptions {
   banDefault: number;
   clock: Clock;
   meter: MeterLike | undefined;
+  store: SharedBudgetStore | undefined;
+  /** `localShare`, 1 without a store. */
+  localShare: number;
+  /** Each priority's cap in each window while the shared store is unreachable: `localShare` of `caps`; `caps` itself without a store. */
+  localCaps: Record<Priority, number[]>;
 }
 
 function checkWindow(field: string, value: unknown): { weight: number; per: number; header: string | undefined } {
@@ -115,9 +133,22 @@ export function resolveGovernorOptions(value: unknown): ResolvedGovernorOptions 
   for (const priority of ['order', 'normal', 'background'] as const) {
     caps[priority] = windows.map((window) => Math.floor(window.weight * (1 - above[priority])));
   }
+  const store = checkInstance('governor.store', options.store, ['reserve', 'commit', 'cancel', 'add', 'used']) as SharedBudgetStore | undefined;
+  if (options.localShare !== undefined && store === undefined) throw invalidSaying('governor.localShare', 'a `store` to share (localShare is its fallback)', 'no store');
+  const share = store ? checkNumber('governor.localShare', options.localShare, DEFAULT_LOCAL_SHARE, { min: 0.001, max: 1, integer: false }) : 1;
+  let localCaps = caps;
+  if (store) {
+    localCaps = {} as Record<Priority, number[]>;
+    for (const priority of ['order', 'normal', 'background'] as const) {
+      localCaps[priority] = caps[priority].map((cap) => Math.floor(cap * share));
+    }
+  }
   return {
     windows,
     caps,
+    store,
+    localShare: share,
+    localCaps,
     pauseStatuses: checkStatuses('governor.pauseStatuses', options.pauseStatuses, DEFAULT_PAUSE_STATUSES),
     banStatuses: checkStatuses('governor.banStatuses', options.banStatuses, DEFAULT_BAN_STATUSES),
     pauseDefault: checkNumber('governor.pauseDefault', options.pauseDefault, DEFAULT_PAUSE, { min: 1, max: MAX_TIMEOUT }),

@@ -21,6 +21,16 @@
  * ```
  * States: `open`; `paused` (a pause status, until its Retry-After); `banned` (a ban
  * status). Nothing is taken or sent while paused or banned.
+ *
+ * With a shared `store` (Redis), weight is taken by a round trip, so only `acquire` takes it
+ * (awaiting the store, then polling it at the wait it names); the synchronous `take` (a pool's
+ * `tryAcquire`, a lease's second request) fails fast with RATE_LIMITED, since it cannot wait for
+ * the answer. A shared reservation is dated when its request settles, not when it is sent: a
+ * venue counts arrivals, which the send time only bounds from below and the answer from above,
+ * so the fleet stays within the budget as the venue counts it, whatever the latency. While the
+ * store is unreachable (`storeState` `degraded`) every path runs on the local store, capped at
+ * `localShare` of each window, until a try every `store.retry` ms succeeds; the callers then
+ * queued move over to the shared store.
  */
 import { clockNow, type Clock } from '../../clock.js';
 import { LifelineError } from '../../errors.js';
@@ -28,10 +38,16 @@ import type { CounterLike } from '../../telemetry/meter.js';
 import { acquireError, type WaitSignal } from '../acquire.js';
 import type { ResponseHead } from '../response.js';
 import { LocalBudgetStore, type BudgetStore } from './budget-store.js';
+import type { SharedBudgetStore } from './shared-store.js';
 import { PRIORITIES, resolveGovernorOptions, type GovernorOptions, type Priority, type ResolvedGovernorOptions } from './governor-options.js';
 import { headerValue, retryAfterMs, usedWeight } from './venue-reply.js';
 
 export type GovernorState = 'open' | 'paused' | 'banned';
+/** `local`: no shared store; `shared`: the store answers; `degraded`: it did not, the local share is in use. */
+export type StoreState = 'local' | 'shared' | 'degraded';
+
+/** The longest wait between two asks of a shared store that said no: a reservation it counted may be cancelled. */
+const MAX_POLL = 100;
 
 export interface GovernorStats {
   state: GovernorState;
@@ -48,6 +64,10 @@ export interface GovernorStats {
   bans: number;
   /** Requests refused with RATE_LIMITED so far. */
   rateLimited: number;
+  /** Where the budget is counted: see {@link StoreState}. */
+  store: StoreState;
+  /** Times the shared store became unreachable so far. */
+  degradations: number;
 }
 
 /** Weight held for one request, from acquire to its send (or its release unsent). */
@@ -56,6 +76,8 @@ export class Ticket {
   readonly priority: Priority;
   /** When it was spent, on the governor's clock; -1 while held, -2 once given back. */
   sentAt = -1;
+  /** The reservation's id in a shared store; undefined when taken from the local one. */
+  id: string | undefined = undefined;
 
   constructor(weight: number, priority: Priority) {
     this.weight = weight;
@@ -66,6 +88,8 @@ export class Ticket {
 interface Waiter {
   weight: number;
   grant(ticket: Ticket): void;
+  /** Hands a waiter queued on the local share over to the shared store, which takes over its wait. */
+  handOver(): void;
 }
 
 export class Governor {
@@ -83,7 +107,14 @@ export class Governor {
   #pauses = 0;
   #bans = 0;
   #rateLimited = 0;
-  readonly #counters: { pauses: CounterLike; rateLimited: CounterLike } | undefined;
+  readonly #counters: { pauses: CounterLike; rateLimited: CounterLike; degraded: CounterLike } | undefined;
+  readonly #shared: SharedBudgetStore | undefined;
+  /** Each window's length: the shared store's calls name them. */
+  readonly #pers: number[];
+  #storeState: StoreState;
+  #degradations = 0;
+  /** The shared store's count at its last answer (stats, and the seed of the local share on a fall back). */
+  #lastUsed: number[];
   /** Each priority's smallest cap over the windows: a weight up to it fits every window. */
   readonly #smallestCap: Record<Priority, number>;
 
@@ -91,14 +122,24 @@ export class Governor {
     this.#options = resolveGovernorOptions(options);
     this.#clock = this.#options.clock;
     this.#now = clockNow(this.#clock);
-    this.#store = new LocalBudgetStore(this.#options.windows.map((window) => window.per));
+    this.#pers = this.#options.windows.map((window) => window.per);
+    this.#store = new LocalBudgetStore(this.#pers);
+    this.#shared = this.#options.store;
+    this.#storeState = this.#shared ? 'shared' : 'local';
+    this.#lastUsed = this.#pers.map(() => 0);
     const caps = this.#options.caps;
     this.#smallestCap = { order: Math.min(...caps.order), normal: Math.min(...caps.normal), background: Math.min(...caps.background) };
     const meter = this.#options.meter;
     this.#counters = meter && {
       pauses: meter.createCounter('lifeline.governor.pauses', { description: 'Pauses a venue ordered (429) and bans (418), by state' }),
       rateLimited: meter.createCounter('lifeline.governor.rate_limited', { description: 'Requests refused with RATE_LIMITED, by priority' }),
+      degraded: meter.createCounter('lifeline.governor.degraded', { description: 'Times the shared budget store became unreachable (the local share took over)' }),
     };
+  }
+
+  /** Where the budget is counted: `local`, `shared` (the store answers) or `degraded` (it did not: the local share). */
+  get storeState(): StoreState {
+    return this.#storeState;
   }
 
   get state(): GovernorState {
@@ -113,12 +154,14 @@ export class Governor {
     return {
       state: this.#state,
       pausedFor: this.#state === 'open' ? 0 : Math.max(0, this.#until - now),
-      used: this.#store.used(now),
+      used: this.#storeState === 'shared' ? this.#lastUsed.slice() : this.#store.used(now),
       limits: this.#options.windows.map((window) => window.weight),
       waiting: { order: q.order.length, normal: q.normal.length, background: q.background.length },
       pauses: this.#pauses,
       bans: this.#bans,
       rateLimited: this.#rateLimited,
+      store: this.#storeState,
+      degradations: this.#degradations,
     };
   }
 
@@ -138,7 +181,8 @@ export class Governor {
     if (this.#waiting > 0 && this.#queuedAtOrAbove(priority)) {
       return Number.isFinite(this.#timerAt) ? Math.max(1, this.#timerAt - this.#now()) : 1;
     }
-    const wait = this.#store.reserve(weight, this.#options.caps[priority], this.#now);
+    if (this.#storeState === 'shared') throw this.#sharedOnly(priority);
+    const wait = this.#store.reserve(weight, this.#options.localCaps[priority], this.#now);
     return wait > 0 ? wait : new Ticket(weight, priority);
   }
 
@@ -148,6 +192,7 @@ export class Governor {
    * in time), `ACQUIRE_ABORTED` when `signal` fires.
    */
   acquire(weight: number, priority: Priority, timeout: number, signal: WaitSignal | undefined): Ticket | Promise<Ticket> {
+    if (this.#storeState === 'shared') return this.#acquireShared(weight, priority, timeout, signal);
     const taken = this.take(weight, priority);
     if (taken instanceof Ticket) return taken;
     const pausedFor = this.#until - this.#now();
@@ -168,12 +213,18 @@ export class Governor {
         return true;
       };
       const onAbort = () => withdraw() && reject(acquireError('ACQUIRE_ABORTED'));
+      const began = this.#now();
       const waiter: Waiter = {
         weight,
         grant: (ticket) => {
           this.#clock.clearTimeout(timer);
           signal?.removeEventListener('abort', onAbort);
           resolve(ticket);
+        },
+        handOver: () => {
+          this.#clock.clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          this.#acquireShared(weight, priority, Math.max(0, timeout - (this.#now() - began)), signal).then(resolve, reject);
         },
       };
       queue.push(waiter);
@@ -198,7 +249,10 @@ export class Governor {
       error.delivery = 'unsent';
       return error;
     }
-    this.#store.commit(ticket.weight, now);
+    // A shared reservation already counts (until ttl + per from its reserve): its settle dates it.
+    // Sent while the store is out of reach, the local share must see it too.
+    if (ticket.id === undefined) this.#store.commit(ticket.weight, now);
+    else if (this.#storeState === 'degraded') this.#store.add(ticket.weight, now);
     ticket.sentAt = now;
     return undefined;
   }
@@ -207,6 +261,7 @@ export class Governor {
   release(ticket: Ticket): void {
     if (ticket.sentAt !== -1) return;
     ticket.sentAt = -2;
+    if (ticket.id !== undefined) return this.#cancelShared(ticket);
     this.#store.cancel(ticket.weight);
     this.#pump();
   }
@@ -219,9 +274,17 @@ export class Governor {
     const sentAt = ticket.sentAt;
     if (sentAt < 0) return;
     ticket.sentAt = -2;
-    if (error?.delivery === 'unsent') {
+    if (ticket.id !== undefined) {
+      // Never left: it counts no more. Else it counts from now, when the venue has surely had it.
+      if (error?.delivery === 'unsent') this.#cancelShared(ticket);
+      else this.#shared!.commit(ticket.id, ticket.weight, this.#pers).catch(this.#degrade);
+    } else if (error?.delivery === 'unsent') {
       this.#store.refund(ticket.weight, sentAt);
       this.#pump();
+    } else if (this.#shared) {
+      // The local share of a fleet dates a spend at its settle, as the shared store does (a venue
+      // counts arrivals, and a loaded venue or network delays them); a lone governor keeps the send.
+      this.#store.redate(ticket.weight, sentAt, this.#now());
     }
     if (response) this.observe(response, sentAt);
   }
@@ -295,7 +358,7 @@ export class Governor {
   #estimate(weight: number, priority: Priority): number {
     const now = this.#now();
     if (this.#until > now) return this.#until - now;
-    const wait = this.#store.reserve(weight, this.#options.caps[priority], this.#now);
+    const wait = this.#store.reserve(weight, this.#options.localCaps[priority], this.#now);
     if (wait === 0) {
       this.#store.cancel(weight);
       return 1;
@@ -313,7 +376,7 @@ export class Governor {
       const queue = this.#queues[priority];
       while (queue.length > 0) {
         const waiter = queue[0]!;
-        const wait = this.#store.reserve(waiter.weight, this.#options.caps[priority], () => now);
+        const wait = this.#store.reserve(waiter.weight, this.#options.localCaps[priority], () => now);
         if (wait > 0) return this.#schedule(wait);
         queue.shift();
         this.#waiting--;
@@ -321,6 +384,123 @@ export class Governor {
       }
     }
   }
+
+  /**
+   * Weight from the shared store: a round trip per ask; a refusal is asked again after the wait it
+   * names (at most MAX_POLL ms), within `timeout`. Waiters of one process are not queued here: the
+   * store's caps per priority keep the reserves, fleet-wide. A store that fails or does not answer
+   * in time turns the governor `degraded` and the ask goes on on the local share.
+   */
+  async #acquireShared(weight: number, priority: Priority, timeout: number, signal: WaitSignal | undefined): Promise<Ticket> {
+    this.#fits(weight, priority);
+    const began = this.#now();
+    for (;;) {
+      if (signal?.aborted) throw acquireError('ACQUIRE_ABORTED');
+      const left = Math.max(0, timeout - (this.#now() - began));
+      if (this.#storeState !== 'shared') return this.acquire(weight, priority, left, signal);
+      const now = this.#now();
+      this.#reopenIfDue(now);
+      let wait: number;
+      if (this.#until > now) {
+        wait = this.#until - now;
+        if (wait > left) throw this.rateLimited(wait, priority);
+      } else {
+        let reply;
+        try {
+          reply = await this.#shared!.reserve(weight, this.#options.caps[priority], this.#pers);
+        } catch {
+          this.#degrade();
+          continue;
+        }
+        this.#lastUsed = reply.used;
+        if (reply.id !== undefined) {
+          const ticket = new Ticket(weight, priority);
+          ticket.id = reply.id;
+          if (!signal?.aborted) return ticket;
+          this.release(ticket);
+          throw acquireError('ACQUIRE_ABORTED');
+        }
+        wait = reply.wait;
+      }
+      const remaining = timeout - (this.#now() - began);
+      if (remaining <= 0) throw this.rateLimited(wait, priority);
+      await this.#sleep(Math.min(wait, remaining, MAX_POLL), signal);
+    }
+  }
+
+  #sleep(ms: number, signal: WaitSignal | undefined): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onAbort = () => {
+        this.#clock.clearTimeout(timer);
+        reject(acquireError('ACQUIRE_ABORTED'));
+      };
+      const timer = this.#clock.setTimeout(() => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      }, Math.max(1, Math.ceil(ms)));
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  #cancelShared(ticket: Ticket): void {
+    this.#shared!.cancel(ticket.id!, ticket.weight, this.#pers).catch(this.#degrade);
+  }
+
+  /**
+   * Back on the shared store: callers still queued for the local share ask it instead, or they
+   * would go on spending a local share the fleet's count does not see, for as long as they wait.
+   */
+  #handOver(): void {
+    for (const priority of PRIORITIES) {
+      const queue = this.#queues[priority];
+      this.#waiting -= queue.length;
+      for (const waiter of queue.splice(0)) waiter.handOver();
+    }
+  }
+
+  /** The synchronous path cannot wait for a shared store's answer: it fails fast, nothing sent. */
+  #sharedOnly(priority: Priority): LifelineError {
+    const error = this.rateLimited(0, priority);
+    error.message = 'rate limited: the budget is shared (a store across processes), and a synchronous take cannot wait for its answer: use acquire() or request(); nothing was sent';
+    error.delivery = 'unsent';
+    return error;
+  }
+
+  /**
+   * The shared store did not answer: count on the local share until it does. The local count starts
+   * at this process's share of what the fleet had spent at the store's last answer, so the rest of
+   * the window keeps the fleet near its budget rather than adding a whole share on top of it.
+   */
+  readonly #degrade = (): void => {
+    if (this.#storeState !== 'shared') return;
+    this.#storeState = 'degraded';
+    this.#degradations++;
+    this.#counters?.degraded.add(1);
+    const now = this.#now();
+    const local = this.#store.used(now);
+    for (let i = 0; i < this.#pers.length; i++) {
+      const seed = Math.ceil(this.#lastUsed[i]! * this.#options.localShare);
+      if (seed > local[i]!) this.#store.correct(i, seed, now, now);
+    }
+    this.#clock.setTimeout(this.#retryShared, this.#shared!.retry);
+  };
+
+  /**
+   * One try of the shared store while degraded; it pushes what this process counted on its local
+   * share in each window, so the fleet's count includes it once the store is back (even a store
+   * that restarted empty). Success: back to `shared`. Failure: again in `retry` ms.
+   */
+  readonly #retryShared = (): void => {
+    const spent = this.#store.used(this.#now());
+    this.#shared!.add(spent, this.#pers).then(
+      () => {
+        this.#lastUsed = spent;
+        this.#storeState = 'shared';
+        this.#handOver();
+      },
+      () => this.#clock.setTimeout(this.#retryShared, this.#shared!.retry),
+    );
+  };
 
   /** One timer for the whole governor, at the earliest moment something may change. */
   #schedule(ms: number): void {
