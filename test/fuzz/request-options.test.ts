@@ -94,7 +94,7 @@ type Outcome = 'sent' | 'refused' | 'not sent' | 'server refused';
 /**
  * Calls `send` and checks what came back: a response (sent), INVALID_REQUEST naming
  * `field` (refused), DEADLINE_EXCEEDED for a deadline already past, which is a valid
- * deadline (not sent), or CONNECTION_LOST for a valid method Node's server does not
+ * deadline (not sent), ACQUIRE_TIMEOUT for a valid timeout that ran out (not sent), or CONNECTION_LOST for a valid method Node's server does not
  * know (server refused: it closed in its parser, before any handler saw the request). Anything else, or a synchronous throw, fails.
  */
 async function outcomeOf(send: () => Promise<unknown>, field: string, value: unknown): Promise<Outcome> {
@@ -112,6 +112,9 @@ async function outcomeOf(send: () => Promise<unknown>, field: string, value: unk
     error = e;
   }
   if (isLifelineError(error, 'DEADLINE_EXCEEDED') && field === 'deadline') return 'not sent';
+  // A valid `timeout` that ran out: 0 (or 1 ms) gives up at once if the one connection is not free at
+  // that instant (still settling after the last response, or healing after a request that ended it).
+  if (isLifelineError(error, 'ACQUIRE_TIMEOUT') && field === 'timeout') return 'not sent';
   if (isLifelineError(error, 'CONNECTION_LOST') && unknownMethod(field, value)) return 'server refused';
   // A signer that throws or returns garbage is a valid option that failed at send: nothing went out, and its error says so.
   if (isLifelineError(error, 'SIGN_FAILED') && field === 'sign') {
