@@ -3,6 +3,7 @@
  * when the machine leaves `connecting`; each connect asks the providers (if any) for
  * its URL and headers, then dials through the dial limiter.
  */
+import type { Cancel } from '../transport/cancel.js';
 import { ConnectAttempt } from '../transport/connect-attempt.js';
 import { limitedDial } from '../transport/dial-limiter.js';
 import { openWebSocket, type MessageSink } from '../transport/websocket.js';
@@ -38,7 +39,7 @@ export class FeedConnector implements FeedOpener {
   open(endpoint: FeedEndpoint, index: number, report: (outcome: FeedOpenOutcome) => void): void {
     const field = this.listed ? `urls[${index}]` : 'url';
     const opening = this.#attempt.start(
-      (signal) => this.#dial(endpoint, field, signal),
+      (cancel) => this.#dial(endpoint, field, cancel),
       (connection) => report({ type: 'open.done', connection }),
       (error) => report({ type: 'open.error', error }),
     );
@@ -56,8 +57,10 @@ export class FeedConnector implements FeedOpener {
     await Promise.allSettled([...this.#opening]);
   }
 
-  async #dial(endpoint: FeedEndpoint, field: string, signal: AbortSignal): Promise<FeedConnection> {
+  async #dial(endpoint: FeedEndpoint, field: string, cancel: Cancel): Promise<FeedConnection> {
     const options = this.#options;
+    // The URL and header providers and ws take an AbortSignal; the dial limiter's turn needs none.
+    const signal = cancel.signal;
     const call: ProviderCall = { signal, timeout: options.connectTimeout, clock: options.machine.clock };
     const url = await endpointUrl(endpoint, field, call);
     const { headers, flat } = await connectHeaders(options.headers, call);
@@ -67,7 +70,7 @@ export class FeedConnector implements FeedOpener {
       options.inspection.redactor.remember([...urlSecrets(url, names), ...headerSecrets(flat, names)]);
     }
     this.url = redactUrl(url);
-    const connection = await limitedDial(options.dialLimiter, signal, () =>
+    const connection = await limitedDial(options.dialLimiter, cancel, () =>
       openWebSocket(
         {
           url,

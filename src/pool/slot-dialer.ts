@@ -4,6 +4,7 @@
  * connection bound to the socket it gets. It also keeps the sockets and dials
  * in flight, so `close()` can wait for the last of them.
  */
+import type { CancelSignal } from '../transport/cancel.js';
 import { ConnectAttempt } from '../transport/connect-attempt.js';
 import { dial, type DialTarget } from '../transport/dial.js';
 import { limitedDial } from '../transport/dial-limiter.js';
@@ -77,7 +78,7 @@ export class SlotDialer implements ConnectionDialer {
         keepAlive: options.keepAlive,
       },
       connection: {
-        origin: origin.origin,
+        origin: new URL(origin.origin),
         headersTimeout: options.headersTimeout,
         bodyTimeout: options.bodyTimeout,
         now: options.supervisor.now,
@@ -138,7 +139,7 @@ export class SlotDialer implements ConnectionDialer {
   }
 
   /** One connection for slot `index`: a socket from its origin (or, on a first connect, the next that answers) and the client bound to it. */
-  async #open(index: number, signal: AbortSignal): Promise<HttpConnection> {
+  async #open(index: number, signal: CancelSignal): Promise<HttpConnection> {
     const assignment = this.#assignment;
     const generation = assignment.generation;
     let origin = assignment.choose(index);
@@ -169,7 +170,7 @@ export class SlotDialer implements ConnectionDialer {
    * One dial on `origin`, in its turn with the shared `dialLimiter`, if any; its outcome is
    * counted against the origin, unless the origins were replaced since (its index may name another).
    */
-  async #dialOrigin(index: number, origin: number, dialed: OriginDial, generation: number, signal: AbortSignal) {
+  async #dialOrigin(index: number, origin: number, dialed: OriginDial, generation: number, signal: CancelSignal) {
     const dialing = limitedDial(this.#options.dialLimiter, signal, () => dial(dialed.target, signal));
     this.dials.add(dialing);
     const settled = () => this.dials.delete(dialing);

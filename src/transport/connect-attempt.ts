@@ -5,28 +5,30 @@
  * that arrives after the cancel is closed, never reported.
  */
 
+import { Cancel } from './cancel.js';
+
 /** A connection as far as a late arrival needs it: something to close. */
 interface Closeable {
   destroy(): void;
 }
 
 export class ConnectAttempt {
-  #current: AbortController | undefined;
+  #current: Cancel | undefined;
 
   /**
-   * Runs `connect` with a signal that aborts on `cancel()`; then calls `done` or `failed` (a
-   * turn later at the earliest) if no cancel came first, else closes what it brought.
+   * Runs `connect` with a {@link Cancel} that fires on `cancel()`; then calls `done` or `failed`
+   * (a turn later at the earliest) if no cancel came first, else closes what it brought.
    * Returns the connect's own promise, settled whatever happens.
    */
-  start<C extends Closeable>(connect: (signal: AbortSignal) => Promise<C>, done: (connection: C) => void, failed: (error: unknown) => void): Promise<C> {
-    const controller = new AbortController();
-    this.#current = controller;
+  start<C extends Closeable>(connect: (cancel: Cancel) => Promise<C>, done: (connection: C) => void, failed: (error: unknown) => void): Promise<C> {
+    const cancel = new Cancel();
+    this.#current = cancel;
     const current = () => {
-      if (this.#current !== controller) return false;
+      if (this.#current !== cancel) return false;
       this.#current = undefined;
       return true;
     };
-    const attempt = connect(controller.signal);
+    const attempt = connect(cancel);
     attempt.then(
       (connection) => (current() ? done(connection) : connection.destroy()),
       (error: unknown) => {
@@ -38,8 +40,8 @@ export class ConnectAttempt {
 
   /** Abandons the attempt under way, if any. */
   cancel(): void {
-    const controller = this.#current;
+    const current = this.#current;
     this.#current = undefined;
-    controller?.abort();
+    current?.cancel();
   }
 }

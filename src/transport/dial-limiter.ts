@@ -20,6 +20,7 @@
  * it from the queue.
  */
 import { clockNow, unrefClock, type Clock } from '../clock.js';
+import type { CancelSignal } from './cancel.js';
 import { WaitQueue } from './wait-queue.js';
 import { LifelineError } from '../errors.js';
 import { checkInstance, checkKnownKeys, checkNumber, checkObject, invalid, isInstance } from '../validate.js';
@@ -155,10 +156,25 @@ export class DialLimiter {
   }
 }
 
+/** A turn with `limiter`, when one comes before `signal` cancels (then CONNECT_FAILED). */
+function turnBefore(limiter: DialLimiter, signal: CancelSignal): Promise<() => void> {
+  if (signal.aborted) return Promise.reject(new LifelineError('CONNECT_FAILED', 'the dial was aborted'));
+  return new Promise((grant, fail) => {
+    const stopListening = signal.onCancel(() => {
+      withdraw();
+      fail(new LifelineError('CONNECT_FAILED', 'the dial was aborted'));
+    });
+    const withdraw = limiter.enqueue((release) => {
+      stopListening();
+      grant(release);
+    });
+  });
+}
+
 /** Runs `dial` in its turn when there is a limiter, at once when there is none; the turn ends when the dial settles. */
-export async function limitedDial<T>(limiter: DialLimiter | undefined, signal: AbortSignal, dial: () => Promise<T>): Promise<T> {
+export async function limitedDial<T>(limiter: DialLimiter | undefined, signal: CancelSignal, dial: () => Promise<T>): Promise<T> {
   if (!limiter) return dial();
-  const release = limiter.tryAcquire() ?? (await limiter.acquire(signal));
+  const release = limiter.tryAcquire() ?? (await turnBefore(limiter, signal));
   try {
     return await dial();
   } finally {

@@ -12,6 +12,7 @@ import WebSocket from 'ws';
 import { LifelineError } from '../errors.js';
 import type { FeedClock, FeedConnection, FeedConnectionEvent, FeedWatchEvent, FeedWatchOptions } from '../machines/feed.js';
 import { ConnectionWatch } from './watchdog.js';
+import { cancelOnAbort } from './cancel.js';
 import { dial, type TlsOptions } from './dial.js';
 import type { ProxyTarget } from './proxy-options.js';
 import type { PerMessageDeflateOptions } from './websocket-options.js';
@@ -215,7 +216,7 @@ export async function openWebSocket(target: WebSocketTarget, signal: AbortSignal
       noDelay: true, // what ws sets on its own sockets
       keepAlive: 0,
     },
-    signal,
+    cancelOnAbort(signal),
   );
   if (target.ref) tunnel.ref(); // dial unrefs, for a pool's idle sockets
   const left = Math.max(1, Math.ceil(target.connectTimeout - (performance.now() - started)));

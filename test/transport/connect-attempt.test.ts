@@ -3,6 +3,7 @@
  * way reports; one that arrives after a cancel, or after a newer start, is closed unreported.
  */
 import { describe, expect, it } from 'vitest';
+import type { Cancel } from '../../src/transport/cancel.js';
 import { ConnectAttempt } from '../../src/transport/connect-attempt.js';
 
 function connection() {
@@ -13,8 +14,8 @@ function connection() {
 function pending() {
   let resolve!: (value: ReturnType<typeof connection>) => void;
   let reject!: (error: Error) => void;
-  let signal!: AbortSignal;
-  const connect = (given: AbortSignal) => {
+  let signal!: Cancel;
+  const connect = (given: Cancel) => {
     signal = given;
     return new Promise<ReturnType<typeof connection>>((res, rej) => ((resolve = res), (reject = rej)));
   };
@@ -37,7 +38,7 @@ describe('ConnectAttempt', () => {
     expect(conn.destroyed).toBe(false);
   });
 
-  it('a cancel aborts the signal; what arrives after it is closed and never reported', async () => {
+  it('a cancel fires its Cancel; what arrives after it is closed and never reported', async () => {
     const attempt = new ConnectAttempt();
     const connect = pending();
     const reports: unknown[] = [];

@@ -8,6 +8,7 @@ import { once } from 'node:events';
 import net from 'node:net';
 import tls from 'node:tls';
 import { describe, expect, it, onTestFinished } from 'vitest';
+import { Cancel } from '../../src/transport/cancel.js';
 import { dial, type DialTarget } from '../../src/transport/dial.js';
 import { MAX_PROXY_HEAD } from '../../src/transport/proxy.js';
 import { checkProxy } from '../../src/transport/proxy-options.js';
@@ -67,7 +68,7 @@ async function dialed(promise: Promise<net.Socket>): Promise<net.Socket> {
 describe('dial through a CONNECT proxy', () => {
   it('sends CONNECT with Host and, from the URL credentials, Proxy-Authorization', async () => {
     const proxy = await startFakeProxy((socket) => socket.write('HTTP/1.1 200 Connection established\r\n\r\n'));
-    await dialed(dial(target(`http://us%40er:p%3Ass@127.0.0.1:${proxy.port}`), new AbortController().signal));
+    await dialed(dial(target(`http://us%40er:p%3Ass@127.0.0.1:${proxy.port}`), new Cancel()));
     expect(proxy.heads).toEqual([
       `CONNECT 127.0.0.1:4000 HTTP/1.1\r\nHost: 127.0.0.1:4000\r\nProxy-Authorization: Basic ${Buffer.from('us@er:p:ss').toString('base64')}\r\n\r\n`,
     ]);
@@ -75,7 +76,7 @@ describe('dial through a CONNECT proxy', () => {
 
   it('an IPv6 origin is written in brackets', async () => {
     const proxy = await startFakeProxy((socket) => socket.write('HTTP/1.0 200 OK\r\n\r\n'));
-    await dialed(dial(target(proxy.url, { host: '::1', port: 443 }), new AbortController().signal));
+    await dialed(dial(target(proxy.url, { host: '::1', port: 443 }), new Cancel()));
     expect(proxy.heads[0]).toBe('CONNECT [::1]:443 HTTP/1.1\r\nHost: [::1]:443\r\n\r\n');
   });
 
@@ -91,7 +92,7 @@ describe('dial through a CONNECT proxy', () => {
   ])('bytes behind the 2xx head belong to the tunnel: %s', async (_name, answer) => {
     const proxy = await startFakeProxy(answer);
     for (const mode of ['data', 'readable'] as const) {
-      const socket = await dialed(dial(target(proxy.url), new AbortController().signal));
+      const socket = await dialed(dial(target(proxy.url), new Cancel()));
       let received = '';
       if (mode === 'data') {
         socket.on('data', (chunk: Buffer) => (received += chunk.toString()));
@@ -115,31 +116,31 @@ describe('dial through a CONNECT proxy', () => {
     ['HTTP/2 text', 'HTTP/2 200\r\n\r\n', 'the proxy did not answer CONNECT with HTTP'],
   ])('%s fails the dial with CONNECT_FAILED, the socket gone', async (_name, head, reason) => {
     const proxy = await startFakeProxy((socket) => socket.write(head));
-    const error = await rejection(dial(target(proxy.url), new AbortController().signal));
+    const error = await rejection(dial(target(proxy.url), new Cancel()));
     expect(error.code).toBe('CONNECT_FAILED');
     expect(error.message).toBe(failure(proxy, reason));
   });
 
   it('a response head past MAX_PROXY_HEAD fails, whether or not it ever ends', async () => {
     const endless = await startFakeProxy((socket) => socket.write(`HTTP/1.1 200 OK\r\nX-Pad: ${'a'.repeat(MAX_PROXY_HEAD)}`));
-    expect((await rejection(dial(target(endless.url), new AbortController().signal))).message).toBe(
+    expect((await rejection(dial(target(endless.url), new Cancel()))).message).toBe(
       failure(endless, `the proxy's response head exceeds ${MAX_PROXY_HEAD} bytes`),
     );
     const long = await startFakeProxy((socket) => socket.write(`HTTP/1.1 200 OK\r\nX-Pad: ${'a'.repeat(MAX_PROXY_HEAD)}\r\n\r\n`));
-    expect((await rejection(dial(target(long.url), new AbortController().signal))).message).toBe(
+    expect((await rejection(dial(target(long.url), new Cancel()))).message).toBe(
       failure(long, `the proxy's response head exceeds ${MAX_PROXY_HEAD} bytes`),
     );
   });
 
   it('a proxy that closes before answering', async () => {
     const proxy = await startFakeProxy((socket) => socket.end('HTTP/1.1 200'));
-    const error = await rejection(dial(target(proxy.url), new AbortController().signal));
+    const error = await rejection(dial(target(proxy.url), new Cancel()));
     expect(error.message).toBe(failure(proxy, 'the proxy closed the connection before answering CONNECT'));
   });
 
   it('a proxy that never answers: connectTimeout covers the CONNECT, and the socket is closed', async () => {
     const proxy = await startFakeProxy(() => {});
-    const error = await rejection(dial(target(proxy.url, { connectTimeout: 50 }), new AbortController().signal));
+    const error = await rejection(dial(target(proxy.url, { connectTimeout: 50 }), new Cancel()));
     expect(error.message).toBe(failure(proxy, 'no connection within connectTimeout (50 ms)'));
     await waitFor(() => proxy.closed === 1, () => proxy);
   });
@@ -148,11 +149,11 @@ describe('dial through a CONNECT proxy', () => {
     const proxy = await startFakeProxy(() => {});
     const sockets = () => process.getActiveResourcesInfo().filter((r) => r === 'TCPSocketWrap').length;
     const before = sockets();
-    const controller = new AbortController();
-    const dialing = dial(target(proxy.url), controller.signal);
+    const cancel = new Cancel();
+    const dialing = dial(target(proxy.url), cancel);
     await waitFor(() => proxy.heads.length === 1, () => proxy);
     expect(sockets()).toBe(before + 2); // ours, and the proxy's end of it
-    controller.abort();
+    cancel.cancel();
     const error = await rejection(dialing);
     expect(error.message).toBe(failure(proxy, 'aborted'));
     // Ours is gone when the dial settles; the proxy's end goes once it has read our FIN.
@@ -174,7 +175,7 @@ describe('dial through a CONNECT proxy', () => {
       });
       upstream.on('error', () => socket.destroy());
     });
-    const secure = await dialed(dial(target(tunnel.url, { tls: { ca: TEST_CERT } }), new AbortController().signal));
+    const secure = await dialed(dial(target(tunnel.url, { tls: { ca: TEST_CERT } }), new Cancel()));
     expect(secure).toBeInstanceOf(tls.TLSSocket);
     let text = '';
     secure.on('data', (chunk: Buffer) => (text += chunk.toString()));
@@ -182,7 +183,7 @@ describe('dial through a CONNECT proxy', () => {
     expect(text).toBe('secret hello');
 
     const chatty = await startFakeProxy((socket) => socket.write('HTTP/1.1 200 OK\r\n\r\nnot TLS'));
-    const error = await rejection(dial(target(chatty.url, { tls: { ca: TEST_CERT } }), new AbortController().signal));
+    const error = await rejection(dial(target(chatty.url, { tls: { ca: TEST_CERT } }), new Cancel()));
     expect(error.message).toBe(failure(chatty, 'the proxy sent bytes before TLS began'));
   });
 });
