@@ -14,6 +14,7 @@
  *   f. nginx reloaded every 2 s under load, GETs         lost requests
  *   g. 16 idle connections all closed, then a request    time to its response (median, p90)
  *   h. nginx `keepalive_timeout 1s;` (silent), POSTs     lost requests
+ *   i. a FIN right after every response                  CPU per request, that is per replacement
  *
  * Sparse callers (c, h): 4 callers on one client, each request 0.9-1.1 s after the previous one
  * (seeded: both clients see the same gaps); both clients run at once, each against its own nginx.
@@ -121,14 +122,16 @@ interface Plan {
   /** Row f: reload every 2 s for this long. */
   reload2Ms: number;
   dropRounds: number;
+  /** Row i: requests per round, each on a connection of its own. */
+  replacements: number;
   /** How long a request may still run after its round (lifeline's acquire timeout is 5 s). */
   grace: number;
 }
 
 function planFor(quick: boolean): Plan {
   return quick
-    ? { rounds: 1, roundMs: 500, sparseMs: 3_000, reload3Ms: 3_500, reload2Ms: 2_500, dropRounds: 3, grace: 1_000 }
-    : { rounds: 3, roundMs: 2_000, sparseMs: 15_000, reload3Ms: 12_000, reload2Ms: 10_000, dropRounds: 20, grace: 6_000 };
+    ? { rounds: 1, roundMs: 500, sparseMs: 3_000, reload3Ms: 3_500, reload2Ms: 2_500, dropRounds: 3, replacements: 1_000, grace: 1_000 }
+    : { rounds: 5, roundMs: 2_000, sparseMs: 15_000, reload3Ms: 12_000, reload2Ms: 10_000, dropRounds: 20, replacements: 10_000, grace: 6_000 };
 }
 
 /** Opens a client, runs `body` with it, and closes it within CLOSE_BOUND whatever happened. */
@@ -421,7 +424,7 @@ export const lifecycleCase: BenchCase = {
   async run(context) {
     const plan = planFor(context.settings.quick);
     // LIFECYCLE_ROWS=a,g runs only those rows: for exploring one figure, never for BENCHMARKS.md.
-    const rows = new Set((process.env.LIFECYCLE_ROWS ?? 'abcdefgh').split(/[\s,]*/).filter(Boolean));
+    const rows = new Set((process.env.LIFECYCLE_ROWS ?? 'abcdefghi').split(/[\s,]*/).filter(Boolean));
     const row = (letter: string) => rows.has(letter);
     const hasNginx = available('nginx');
     const reloadColumns: Column[] = [
@@ -479,8 +482,97 @@ export const lifecycleCase: BenchCase = {
     }
 
     if (row('g')) dropTable(context, plan, await drops(plan));
+
+    if (row('i')) replacementTable(context, plan, await replacementCpu(plan));
   },
 };
+
+/** One round of row i: CPU (user and system, this process) per request, and the requests that failed. */
+interface CpuRound {
+  cpu: number;
+  /** Why requests failed: reason, count. */
+  failures: Map<string, number>;
+}
+
+/**
+ * Row i: what a replacement costs. The FIN server in its own process ends every connection as it
+ * writes its response, so each request needs a new connection: CPU per request is CPU per
+ * replacement (a dial, a connection's end, and the request on it). Fixed counts, not durations:
+ * the figure is CPU per request, whatever the rate. The rounds alternate, after a warm-up pass.
+ */
+async function replacementCpu(plan: Plan): Promise<Map<string, CpuRound[]>> {
+  const server = await startFinServerProcess(1);
+  try {
+    const round = (contender: Contender) =>
+      withClient(contender, server.origin, CONNECTIONS, async (client): Promise<CpuRound> => {
+        let left = plan.replacements;
+        const failures = new Map<string, number>();
+        const failed = (error: unknown) => {
+          const reason = failureReason(error);
+          failures.set(reason, (failures.get(reason) ?? 0) + 1);
+        };
+        const before = process.cpuUsage();
+        await Promise.all(
+          Array.from({ length: CALLERS }, async () => {
+            while (left-- > 0) await client.send('GET').catch(failed);
+          }),
+        );
+        const used = process.cpuUsage(before);
+        return { cpu: (used.user + used.system) / plan.replacements, failures };
+      });
+    return await alternate(CONTENDERS, plan.rounds, round);
+  } finally {
+    await server.stop();
+  }
+}
+
+function replacementTable(context: CaseContext, plan: Plan, results: Map<string, CpuRound[]>): void {
+  const median = (rounds: CpuRound[]) => summarize(rounds.map((r) => r.cpu)).median;
+  const theirs = median(results.get(UNDICI)!);
+  const rows = [...results].map(([contender, rounds]) => {
+    const cpu = summarize(rounds.map((r) => r.cpu));
+    const reasons = new Map<string, number>();
+    for (const round of rounds) for (const [reason, n] of round.failures) reasons.set(reason, (reasons.get(reason) ?? 0) + n);
+    return {
+      contender,
+      median: cpu.median,
+      min: cpu.min,
+      max: cpu.max,
+      ratio: cpu.median / theirs,
+      failed: [...reasons.values()].reduce((sum, n) => sum + n, 0),
+      why: [...reasons].map(([reason, n]) => `${reason} ${n}`).join(', ') || '-',
+      samples: rounds.map((r) => r.cpu),
+    };
+  });
+  context.table({
+    title: 'i. a FIN right after every response: the CPU of a replacement',
+    note: `The FIN server in its own process ends each connection as it writes its response, so every request is on a new connection; ${CONNECTIONS} connections, ${CALLERS} callers, ${plan.replacements} requests per round, ${plan.rounds} round(s) per client after a warm-up pass, alternating. CPU: user and system time of this process per request. Goal: <= 1.50x undici's (issue 14 found healing 3x undici's redials).`,
+    columns: [
+      { key: 'contender', label: 'client', format: 'text' },
+      { key: 'median', label: 'CPU us/request median', format: 'num' },
+      { key: 'min', label: 'min', format: 'num' },
+      { key: 'max', label: 'max', format: 'num' },
+      { key: 'ratio', label: 'ratio', format: 'ratio' },
+      { key: 'failed', label: 'failed', format: 'int' },
+      WHY,
+    ],
+    rows,
+  });
+  const ours = rows.find((r) => r.contender === LIFELINE)!;
+  context.target({
+    name: 'lifecycle i. CPU per replacement',
+    goal: "<= 1.50x undici Pool's",
+    measured: `${ours.ratio.toFixed(2)}x (${ours.median.toFixed(0)} us against ${theirs.toFixed(0)} us per request)`,
+    pass: ours.ratio <= 1.5,
+  });
+  const theirFailures = rows.find((r) => r.contender === UNDICI)!.failed;
+  context.target({
+    name: 'lifecycle i. FIN after every response: failed requests',
+    goal: '0 where undici has 0, fewer where it has any',
+    measured: `lifeline ${ours.failed}, undici ${theirFailures}`,
+    pass: theirFailures === 0 ? ours.failed === 0 : ours.failed < theirFailures,
+  });
+}
 
 /** Row e: the FIN server in its own process, GETs then POSTs. */
 async function finRows(context: CaseContext, plan: Plan): Promise<void> {
