@@ -10,7 +10,7 @@ import { createPool } from 'generic-pool';
 import { Pool as TarnPool } from 'tarn';
 import { ClientPool, Governor } from '../../src/index.js';
 import type { BenchCase } from '../lib/case.js';
-import { alternate } from '../lib/rounds.js';
+import { alternate, opsPerSecond } from '../lib/rounds.js';
 import { compareRates, rateColumns, rateRow, ratioOf } from '../lib/compare.js';
 
 const SIZE = 4;
@@ -29,19 +29,6 @@ const BARE = 'lifeline tryAcquire + release';
 const INSPECTED = 'lifeline, no-op inspector attached';
 const RECORDED = 'lifeline, history: 100 (recorder, the default)';
 const GOVERNED = 'lifeline, a governor with room (weight taken and given back)';
-
-async function cyclesPerSecond(contender: HotContender, durationMs: number): Promise<number> {
-  let cycles = 0;
-  const start = performance.now();
-  const deadline = start + durationMs;
-  let now = start;
-  while (now < deadline) {
-    await contender.batch(BATCH);
-    cycles += BATCH;
-    now = performance.now();
-  }
-  return cycles / ((now - start) / 1e3);
-}
 
 function lifelineTry(name: string, pool: ClientPool): HotContender {
   return {
@@ -117,7 +104,7 @@ export const hotPathCase: BenchCase = {
     const contenders = await openContenders(context.server.origin);
     let rounds: Map<string, number[]>;
     try {
-      rounds = await alternate(contenders, context.settings.rounds, (c) => cyclesPerSecond(c, context.settings.hotRoundMs));
+      rounds = await alternate(contenders, context.settings.rounds, (c) => opsPerSecond((n) => c.batch(n), context.settings.hotRoundMs, BATCH));
     } finally {
       for (const c of contenders) await c.close();
     }
