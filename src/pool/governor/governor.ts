@@ -171,7 +171,19 @@ export class Governor {
    * served), or while a window is full. No promise, one small object when granted.
    */
   take(weight: number, priority: Priority): Ticket | number {
-    this.#fits(weight, priority);
+    const wait = this.hold(weight, priority);
+    return wait > 0 ? wait : new Ticket(weight, priority);
+  }
+
+  /**
+   * @internal `take` without its ticket: 0 when `weight` is now held on this process's own count
+   * (give it back with `unhold`, or make it a `Ticket` to send), else the ms until there may be
+   * room. The hot path of `tryAcquire`: it allocates nothing, and reads no clock while the state is
+   * open and every window has room even counting what may have expired.
+   */
+  hold(weight: number, priority: Priority): number {
+    // One comparison on the hot path: most weights are far below every cap.
+    if (weight > this.#smallestCap[priority]) this.#fits(weight, priority);
     // The state is `open` only outside a pause (a pause sets it, its end resets it): no clock read while open.
     if (this.#state !== 'open') {
       const now = this.#now();
@@ -182,8 +194,13 @@ export class Governor {
       return Number.isFinite(this.#timerAt) ? Math.max(1, this.#timerAt - this.#now()) : 1;
     }
     if (this.#storeState === 'shared') throw this.#sharedOnly(priority);
-    const wait = this.#store.reserve(weight, this.#options.localCaps[priority], this.#now);
-    return wait > 0 ? wait : new Ticket(weight, priority);
+    return this.#store.reserve(weight, this.#options.localCaps[priority], this.#now);
+  }
+
+  /** @internal Gives back weight `hold` held and never sent (a lease released unused). */
+  unhold(weight: number): void {
+    this.#store.cancel(weight);
+    if (this.#waiting > 0) this.#pump();
   }
 
   /**
@@ -262,8 +279,7 @@ export class Governor {
     if (ticket.sentAt !== -1) return;
     ticket.sentAt = -2;
     if (ticket.id !== undefined) return this.#cancelShared(ticket);
-    this.#store.cancel(ticket.weight);
-    this.#pump();
+    this.unhold(ticket.weight);
   }
 
   /**
@@ -321,7 +337,6 @@ export class Governor {
   }
 
   #fits(weight: number, priority: Priority): void {
-    // One comparison on the hot path: most weights are far below every cap.
     if (weight <= this.#smallestCap[priority]) return;
     const caps = this.#options.caps[priority];
     for (let i = 0; i < caps.length; i++) {
