@@ -290,7 +290,10 @@ export class ClientPool implements AsyncDisposable {
       maxBodySize: options.maxBodySize,
       replay: options.replay,
       metrics: this.#metrics,
-      acquire: (signal) => this.#acquire(undefined, signal),
+      governor: options.governor,
+      sign: options.sign,
+      // With a governor, weight 1 at priority normal, held by the lease until the send spends it.
+      acquire: (signal) => this.#acquire(undefined, signal, undefined, NO_BUDGET),
       repeated: (attempt) => (attempt === 'resend' ? this.#resends++ : this.#replays++),
       close: () => this.close(),
     });

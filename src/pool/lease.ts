@@ -92,6 +92,7 @@ let connectionOf: (lease: Lease) => HttpConnection;
 let releaseWith: (lease: Lease, recycle: boolean, keepAlive: number) => void;
 let holdWith: (lease: Lease, ticket: Ticket) => void;
 let holdWeightWith: (lease: Lease, weight: number, priority: Priority) => void;
+let heldOf: (lease: Lease) => Ticket | undefined;
 
 /** @internal A lease of `slot` (lease number `lease`) on `connection`, handed back to `owner` on release. */
 export function newLease(owner: LeaseOwner, slot: number, lease: number, connection: HttpConnection): Lease {
@@ -130,6 +131,11 @@ export function holdWeight(lease: Lease, weight: number, priority: Priority): vo
   holdWeightWith(lease, weight, priority);
 }
 
+/** @internal The weight `lease` holds, as a ticket to send with, and no longer the lease's: the pool's dispatcher spends it (pooled-request.ts). */
+export function takeHeld(lease: Lease): Ticket | undefined {
+  return heldOf(lease);
+}
+
 /** @internal `lease.request` for options already read once (`readRequest`): what `pool.request` sends, as its attempt `info`. */
 export function sendOnLease(lease: Lease, options: CheckedRequest, info: AttemptInfo): Promise<LifelineResponse> {
   return sendChecked(lease, options, info);
@@ -164,6 +170,7 @@ export class Lease implements Disposable {
       lease.#heldWeight = weight;
       lease.#heldPriority = priority;
     };
+    heldOf = (lease) => lease.#takeHeld();
   }
 
   /** Index of the slot this lease holds. */
@@ -318,13 +325,7 @@ export class Lease implements Disposable {
     const owner = this.#owner;
     let ticket: Ticket | undefined;
     if (owner.governor !== undefined || owner.sign !== undefined || options.sign !== undefined) {
-      let held = this.#ticket;
-      if (this.#heldWeight > 0) {
-        held = new Ticket(this.#heldWeight, this.#heldPriority);
-        this.#heldWeight = 0;
-      }
-      const gated = gateSend(owner.governor, owner.sign, held, options, dispatch, info.repeat);
-      this.#ticket = undefined;
+      const gated = gateSend(owner.governor, owner.sign, this.#takeHeld(), options, dispatch, info.repeat);
       if (gated instanceof LifelineError) return this.#refuse(gated, info);
       ({ dispatch, ticket } = gated);
     }
@@ -369,6 +370,16 @@ export class Lease implements Disposable {
       connection.begin();
       connection.client.dispatch(dispatch, handler);
     });
+  }
+
+  /** The weight held since the acquire, as a ticket (made now when held without one), handed over: the lease holds none after. */
+  #takeHeld(): Ticket | undefined {
+    const ticket = this.#ticket;
+    this.#ticket = undefined;
+    if (this.#heldWeight === 0) return ticket;
+    const weight = this.#heldWeight;
+    this.#heldWeight = 0;
+    return new Ticket(weight, this.#heldPriority);
   }
 
   /**
