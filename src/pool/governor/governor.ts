@@ -14,11 +14,13 @@
  *
  * The life of a request's weight (a `Ticket`):
  * ```
- *  take (at acquire, before a slot) --room--> held ----send----> spent at the send time
+ *  take (at acquire, before a slot) --room--> held ----send----> spent ----settle----> dated at the settle
  *     | no room: fail fast (RATE_LIMITED)      | released unsent    | never left (delivery unsent)
  *     | or wait, by priority then FIFO         v                    v
  *     +----------------------------------> cancelled           refunded
  * ```
+ * A spend counts from its send until one window after its settle, in-process as in a shared
+ * store: the venue counts arrivals, which fall between the two.
  * States: `open`; `paused` (a pause status, until its Retry-After); `banned` (a ban
  * status). Nothing is taken or sent while paused or banned.
  *
@@ -297,10 +299,15 @@ export class Governor {
     } else if (error?.delivery === 'unsent') {
       this.#store.refund(ticket.weight, sentAt);
       this.#pump();
-    } else if (this.#shared) {
-      // The local share of a fleet dates a spend at its settle, as the shared store does (a venue
-      // counts arrivals, and a loaded venue or network delays them); a lone governor keeps the send.
+    } else {
+      // The venue's word first, while this spend is still dated at its send (what it counted then).
+      if (response) this.observe(response, sentAt);
+      // Then dated at its settle, as the shared store dates it: a venue counts arrivals, which the
+      // send bounds only from below; counted from the send until one window after the settle, no span
+      // of the venue's count holds more than ours (the governor bench's fleet, send-dated, saw 416
+      // arrivals in a window of 400 on a loaded machine).
       this.#store.redate(ticket.weight, sentAt, this.#now());
+      return;
     }
     if (response) this.observe(response, sentAt);
   }

@@ -169,6 +169,26 @@ describe('Governor: fail fast or wait', () => {
     expect(governor.stats().used).toEqual([0]);
   });
 
+  it('a spend counts from its send until a window after its settle: the venue may count it as late as its answer', async () => {
+    const clock = new SimulatedClock();
+    const governor = new Governor({ windows: [{ weight: 1, per: 1_000 }], clock });
+    const held: { end(): void }[] = [];
+    const server = await startHttpServer((_req, res) => held.push({ end: () => res.end('ok') }));
+    const pool = await openPool({ url: server.url, connections: 2, governor });
+    const answered = pool.request({ path: '/' });
+    await settle();
+    expect(held).toHaveLength(1);
+    // In flight for 600 ms of the governor's clock, then answered.
+    clock.increment(600);
+    held[0]!.end();
+    expect((await answered).status).toBe(200);
+    // One window after the send it still counts: one window after the answer it does not.
+    clock.increment(400);
+    expect(() => pool.tryAcquire()).toThrow(expect.objectContaining({ code: 'RATE_LIMITED', retryAfter: 600 }));
+    clock.increment(600);
+    pool.tryAcquire()!.release();
+  });
+
   it('a request that never left (its connection closed before the write) gets its weight back', async () => {
     const { governor, pool, server } = await setup({ windows: [{ weight: 5, per: 1_000 }] }, 1);
     const lease = await pool.acquire({ weight: 1 });
