@@ -15,7 +15,7 @@ export interface FleetProcessResult {
   stats: { store: string; degradations: number };
 }
 
-/** Runs the fixture with `args` (REDIS_URL VENUE_URL KEY CAP PER START DURATION); rejects if it exits other than 0. */
+/** Runs the fixture with `args` (REDIS_URL VENUE_URL KEY CAP PER START DURATION [TIMEOUT]); rejects if it exits other than 0. */
 export function runFleetProcess(args: string[]): Promise<FleetProcessResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
