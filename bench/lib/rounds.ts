@@ -27,3 +27,20 @@ export async function alternate<C extends Named, S>(
   }
   return samples;
 }
+
+/**
+ * Operations per second over one time-boxed round: `batch(n)` runs `n` operations, in a loop of the
+ * contender's own so its call sites stay monomorphic; the clock is read once a batch.
+ */
+export async function opsPerSecond(batch: (n: number) => void | Promise<void>, durationMs: number, size: number): Promise<number> {
+  let ops = 0;
+  const start = performance.now();
+  const deadline = start + durationMs;
+  let now = start;
+  while (now < deadline) {
+    await batch(size);
+    ops += size;
+    now = performance.now();
+  }
+  return ops / ((now - start) / 1e3);
+}

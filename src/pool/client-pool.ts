@@ -21,7 +21,7 @@ import { slotState, type SlotState } from '../machines/slot.js';
 import { slotStates, supervisorMachine, type SupervisorActor } from '../machines/supervisor.js';
 import { deadlineExceeded, remainingUntil } from './deadline.js';
 import { Acquirer, acquireError, type Failing, type WaitSignal } from './acquire.js';
-import { holdTicket, Lease, newLease, sendOnLease, streamOnLease, type LeaseOwner } from './lease.js';
+import { holdTicket, holdWeight, Lease, newLease, sendOnLease, streamOnLease, type LeaseOwner } from './lease.js';
 import { nextRequestId, stampFacts, wallNow, type Attempt, type AttemptInfo } from './request-trace.js';
 import type { RequestRecord } from '../telemetry/request-record.js';
 import { Ticket, type Governor } from './governor/governor.js';
@@ -171,14 +171,14 @@ export class ClientPool implements AsyncDisposable {
   }
 
   #tryGoverned(governor: Governor, options: BudgetFields | undefined): Lease | undefined {
-    // No options, no read: the common try allocates nothing but its ticket.
+    // No options, no read, no ticket: the common try allocates nothing of the governor's.
     const { weight = 1, priority = 'normal' } = options === undefined ? NO_BUDGET : readAcquire(options);
-    const taken = governor.take(weight, priority);
-    if (typeof taken === 'number') throw governor.rateLimited(taken, priority);
+    const wait = governor.hold(weight, priority);
+    if (wait > 0) throw governor.rateLimited(wait, priority);
     const lease = this.#acquirer.try();
     if (this.#metrics.observesAcquire) this.#metrics.acquired('try', -1, lease ? 'granted' : 'unavailable');
-    if (lease) holdTicket(lease, taken);
-    else governor.release(taken);
+    if (lease) holdWeight(lease, weight, priority);
+    else governor.unhold(weight);
     return lease;
   }
 
@@ -290,7 +290,10 @@ export class ClientPool implements AsyncDisposable {
       maxBodySize: options.maxBodySize,
       replay: options.replay,
       metrics: this.#metrics,
-      acquire: (signal) => this.#acquire(undefined, signal),
+      governor: options.governor,
+      sign: options.sign,
+      // With a governor, weight 1 at priority normal, held by the lease until the send spends it.
+      acquire: (signal) => this.#acquire(undefined, signal, undefined, NO_BUDGET),
       repeated: (attempt) => (attempt === 'resend' ? this.#resends++ : this.#replays++),
       close: () => this.close(),
     });

@@ -13,7 +13,9 @@
  * as they come), and gives the slot back when the response is over: a connection that ended,
  * said `Connection: close` or was aborted is retired and redialed in the background. A request
  * for another origin than the pool's is refused (ORIGIN_MISMATCH), as are upgrades and
- * CONNECT, which would take the connection out of the pool (INVALID_REQUEST).
+ * CONNECT, which would take the connection out of the pool (INVALID_REQUEST). With a governor,
+ * each request takes weight 1 with its lease and spends it at its send; with `sign`, each attempt
+ * is signed at its send, and a body the hook cannot see (a stream) is refused (SIGN_FAILED).
  *
  * A view of the pool rather than the pool itself: `Dispatcher` has its own `request`,
  * `close` and `destroy`, and `ClientPool.request` already means something else.
@@ -23,6 +25,7 @@ import { LifelineError } from '../errors.js';
 import { flattenHeaders, mergeHeaders } from '../transport/headers.js';
 import { toCallbackHandler, type CallbackHandler } from './handler-api.js';
 import { PooledRequest, type DispatchOwner } from './pooled-request.js';
+import { unsignableBody } from './governor/sign.js';
 
 /** What the dispatcher needs of its pool. */
 export interface DispatcherPool extends DispatchOwner {
@@ -99,8 +102,15 @@ export class LifelineDispatcher extends Dispatcher {
     if (options.upgrade || options.method === 'CONNECT') {
       throw new LifelineError('INVALID_REQUEST', 'upgrade and CONNECT requests take the connection out of the pool: use an undici Client for them');
     }
+    const sign = this.#pool.sign;
+    if (sign) {
+      // The hook signs the body too: one it cannot see is refused, not signed without it.
+      const unsignable = unsignableBody(options.body);
+      if (unsignable) throw unsignable;
+    }
     const defaults = this.#pool.headers;
-    if (defaults.length === 0) return options;
+    // A signer adds its headers to a flat array: the request's own, in whichever form, are flattened first.
+    if (defaults.length === 0 && !sign) return options;
     const headers = options.headers;
     const own = headers == null ? [] : flattenHeaders(Array.isArray(headers) && !Array.isArray(headers[0]) ? pairsOf(headers) : headers, 'INVALID_REQUEST', 'headers');
     return { ...options, headers: mergeHeaders(defaults, own) };

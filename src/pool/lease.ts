@@ -25,7 +25,8 @@ import { StreamHandler, type StreamLimits } from './stream-handler.js';
 import type { StreamedResponse } from './streamed-response.js';
 import { DEFAULT_READ_TIMEOUT, STREAM_KEYS, type StreamOptions } from './stream-options.js';
 import { firstAttempt, ownError, sentOf, stampFacts, StepTimes, wallNow, type AttemptInfo } from './request-trace.js';
-import type { Governor, Ticket } from './governor/governor.js';
+import { Ticket, type Governor } from './governor/governor.js';
+import type { Priority } from './governor/governor-options.js';
 import type { SignHook } from './governor/sign.js';
 import { gateSend } from './governor/send-gate.js';
 
@@ -90,6 +91,8 @@ let streamChecked: (lease: Lease, options: CheckedRequest<StreamOptions>, info: 
 let connectionOf: (lease: Lease) => HttpConnection;
 let releaseWith: (lease: Lease, recycle: boolean, keepAlive: number) => void;
 let holdWith: (lease: Lease, ticket: Ticket) => void;
+let holdWeightWith: (lease: Lease, weight: number, priority: Priority) => void;
+let heldOf: (lease: Lease) => Ticket | undefined;
 
 /** @internal A lease of `slot` (lease number `lease`) on `connection`, handed back to `owner` on release. */
 export function newLease(owner: LeaseOwner, slot: number, lease: number, connection: HttpConnection): Lease {
@@ -117,6 +120,20 @@ export function streamOnLease(lease: Lease, options: CheckedRequest<StreamOption
 /** @internal `lease` holds `ticket` (the governor's weight taken at acquire) until its send spends it, or its release gives it back. */
 export function holdTicket(lease: Lease, ticket: Ticket): void {
   holdWith(lease, ticket);
+}
+
+/**
+ * @internal `lease` holds `weight` at `priority` that `governor.hold` took from its own count: a
+ * ticket without the object (tryAcquire's hot path allocates none); its send makes the ticket,
+ * its release gives the weight back with `unhold`.
+ */
+export function holdWeight(lease: Lease, weight: number, priority: Priority): void {
+  holdWeightWith(lease, weight, priority);
+}
+
+/** @internal The weight `lease` holds, as a ticket to send with, and no longer the lease's: the pool's dispatcher spends it (pooled-request.ts). */
+export function takeHeld(lease: Lease): Ticket | undefined {
+  return heldOf(lease);
 }
 
 /** @internal `lease.request` for options already read once (`readRequest`): what `pool.request` sends, as its attempt `info`. */
@@ -149,6 +166,11 @@ export class Lease implements Disposable {
     holdWith = (lease, ticket) => {
       lease.#ticket = ticket;
     };
+    holdWeightWith = (lease, weight, priority) => {
+      lease.#heldWeight = weight;
+      lease.#heldPriority = priority;
+    };
+    heldOf = (lease) => lease.#takeHeld();
   }
 
   /** Index of the slot this lease holds. */
@@ -165,6 +187,9 @@ export class Lease implements Disposable {
   readonly #grantedAt: number;
   /** The governor's weight taken at acquire and not yet spent. */
   #ticket: Ticket | undefined;
+  /** Or the same without a ticket (`holdWeight`): 0 when none. */
+  #heldWeight = 0;
+  #heldPriority: Priority = 'normal';
 
   private constructor(owner: LeaseOwner, slot: number, lease: number, connection: HttpConnection) {
     this.#owner = owner;
@@ -300,8 +325,7 @@ export class Lease implements Disposable {
     const owner = this.#owner;
     let ticket: Ticket | undefined;
     if (owner.governor !== undefined || owner.sign !== undefined || options.sign !== undefined) {
-      const gated = gateSend(owner.governor, owner.sign, this.#ticket, options, dispatch, info.repeat);
-      this.#ticket = undefined;
+      const gated = gateSend(owner.governor, owner.sign, this.#takeHeld(), options, dispatch, info.repeat);
       if (gated instanceof LifelineError) return this.#refuse(gated, info);
       ({ dispatch, ticket } = gated);
     }
@@ -348,6 +372,16 @@ export class Lease implements Disposable {
     });
   }
 
+  /** The weight held since the acquire, as a ticket (made now when held without one), handed over: the lease holds none after. */
+  #takeHeld(): Ticket | undefined {
+    const ticket = this.#ticket;
+    this.#ticket = undefined;
+    if (this.#heldWeight === 0) return ticket;
+    const weight = this.#heldWeight;
+    this.#heldWeight = 0;
+    return new Ticket(weight, this.#heldPriority);
+  }
+
   /**
    * Returns the connection to the pool. Idempotent. Releasing while a request
    * is in flight aborts it (`LEASE_RELEASED`) and recycles the connection.
@@ -360,7 +394,10 @@ export class Lease implements Disposable {
       this.#recycle = true;
       inFlight.abort(new LifelineError('LEASE_RELEASED', 'the lease was released while its request was in flight'));
     }
-    if (this.#ticket) {
+    if (this.#heldWeight > 0) {
+      this.#owner.governor?.unhold(this.#heldWeight);
+      this.#heldWeight = 0;
+    } else if (this.#ticket) {
       this.#owner.governor?.release(this.#ticket);
       this.#ticket = undefined;
     }

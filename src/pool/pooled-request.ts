@@ -7,6 +7,7 @@
  *    |                                       | granted                      | refused (ACQUIRE_TIMEOUT, POOL_CLOSED)
  *    |                                       v                              v
  *    |            the connection closing? -> unsent ----------------> caller.onError(coded error)
+ *    |            sign, spend (governor) --> refused: a pause -> acquire again; else onError
  *    |                                       | no: Client.dispatch (its headersTimeout, bodyTimeout)
  *    |                                       v
  *    |   onHeaders, onData ------------> caller (pause/resume go straight to the socket)
@@ -26,14 +27,19 @@ import type { Dispatcher } from 'undici';
 import { LifelineError } from '../errors.js';
 import { poisonsConnection, requestError } from '../transport/error-map.js';
 import type { HttpConnection } from '../transport/http-connection.js';
-import { Lease, leaseConnection, outcomeOf, releaseLease, stampRequestError } from './lease.js';
+import { Lease, leaseConnection, outcomeOf, releaseLease, stampRequestError, takeHeld } from './lease.js';
 import { nextRequestId, ownError, stampFacts, StepTimes, wallNow, type Attempt, type AttemptInfo } from './request-trace.js';
 import type { PoolObserver } from './observer.js';
 import { overLimit, readHead } from './request.js';
+import { ResponseHead } from './response.js';
 import { replayable } from './request-body.js';
-import { nextAttempt, repeatBudget, type RepeatBudget } from './retry.js';
+import { nextAttempt, repeatBudget, UNSENT_ATTEMPTS, type RepeatBudget } from './retry.js';
 import type { CallbackHandler } from './handler-api.js';
 import type { WaitSignal } from './acquire.js';
+import type { Governor, Ticket } from './governor/governor.js';
+import type { BudgetFields, SignFields } from './governor/request-fields.js';
+import { gateSend } from './governor/send-gate.js';
+import type { SignHook } from './governor/sign.js';
 
 /** What a dispatcher request needs of its pool. */
 export interface DispatchOwner {
@@ -42,7 +48,14 @@ export interface DispatchOwner {
   /** The pool's `replay` option. */
   readonly replay: boolean;
   readonly metrics: PoolObserver;
-  /** A lease at once if a slot is free, else a promise of one (acquireTimeout; `signal` cancels it). Throws POOL_CLOSED. */
+  /** The pool's request budget, if any: a request takes weight 1 (priority normal) with its lease and spends it at its send. */
+  readonly governor: Governor | undefined;
+  /** The pool's signer, if any: it signs each attempt at its send. */
+  readonly sign: SignHook | undefined;
+  /**
+   * A lease at once if a slot is free, else a promise of one (acquireTimeout; `signal` cancels it);
+   * with a governor, weight 1 first, held by the lease. Throws POOL_CLOSED.
+   */
   acquire(signal: WaitSignal): Lease | Promise<Lease>;
   /** A request was sent again: counted in `pool.stats()`. */
   repeated(attempt: 'resend' | 'replay'): void;
@@ -74,6 +87,9 @@ class WaitCancel implements WaitSignal {
     listener?.();
   }
 }
+
+/** What the send gate reads of a dispatcher request: nothing of its own, so weight 1, priority normal and the pool's signer. */
+const DISPATCH_FIELDS: BudgetFields & SignFields = Object.freeze({});
 
 export class PooledRequest implements CallbackHandler {
   readonly #owner: DispatchOwner;
@@ -108,6 +124,12 @@ export class PooledRequest implements CallbackHandler {
   /** Handed to the slot's Client (a connection found closing never is). */
   #dispatched = false;
   #sentAt = -1;
+  /** The weight this attempt spent at its send (with a governor), settled with its outcome. */
+  #ticket: Ticket | undefined;
+  /** The final response head, kept for the governor while it has a ticket to settle (the venue's word). */
+  #head: ResponseHead | undefined;
+  /** Times a pause that began after the acquire refused the send (acquire again, as pool.request does). */
+  #paused = 0;
 
   constructor(owner: DispatchOwner, options: Dispatcher.DispatchOptions, caller: CallbackHandler) {
     this.#owner = owner;
@@ -186,9 +208,38 @@ export class PooledRequest implements CallbackHandler {
       this.onError(new LifelineError('CONNECTION_LOST', 'the connection closed before the request was sent'));
       return;
     }
+    let dispatch = this.#options;
+    const owner = this.#owner;
+    if (owner.governor !== undefined || owner.sign !== undefined) {
+      // Signed and spent in the same turn as the write: nothing goes out into a pause that began since the acquire.
+      const gated = gateSend(owner.governor, owner.sign, takeHeld(lease), DISPATCH_FIELDS, dispatch, this.#attempt);
+      if (gated instanceof LifelineError) {
+        this.#refused(gated);
+        return;
+      }
+      dispatch = gated.dispatch;
+      this.#ticket = gated.ticket;
+    }
     connection.begin();
     this.#dispatched = true;
-    connection.client.dispatch(this.#options, this);
+    connection.client.dispatch(dispatch, this);
+  }
+
+  /**
+   * The send gate said no (SIGN_FAILED, or RATE_LIMITED: a pause began since the acquire): nothing
+   * touched the connection, so the slot goes back as it was. A pause is waited out by acquiring
+   * again (within acquireTimeout), as `pool.request` does; anything else goes to the caller.
+   */
+  #refused(error: LifelineError): void {
+    const lease = this.#lease!;
+    this.#lease = undefined;
+    this.#connection = undefined;
+    error.reused = this.#reused;
+    stampRequestError(error, this.#info!, lease.slot, this.#owner, this);
+    this.#lastError = error;
+    releaseLease(lease, false, -1);
+    if (error.code === 'RATE_LIMITED' && this.#paused++ < UNSENT_ATTEMPTS) this.#acquire();
+    else this.#fail(error);
   }
 
   #callerAbort(reason: Error | undefined): void {
@@ -231,6 +282,7 @@ export class PooledRequest implements CallbackHandler {
     if (status >= 200) {
       const facts = readHead(rawHeaders, this.#connection!);
       this.#keepAlive = facts.keepAlive;
+      if (this.#ticket) this.#head = new ResponseHead(status, statusText, rawHeaders);
       const refused = overLimit(facts.contentLength, this.#owner.maxBodySize);
       if (refused) {
         this.#abort!(refused);
@@ -299,6 +351,13 @@ export class PooledRequest implements CallbackHandler {
     if (error) {
       stampRequestError(error, this.#info!, lease.slot, this.#owner, this);
       this.#lastError = error;
+    }
+    const ticket = this.#ticket;
+    if (ticket) {
+      this.#ticket = undefined;
+      // A request that never left gets its weight back; the venue's answer corrects the count, and may pause every pool.
+      this.#owner.governor!.settle(ticket, error, this.#head);
+      this.#head = undefined;
     }
     releaseLease(lease, error !== undefined && poisonsConnection(error), this.#keepAlive);
     if (this.#steps) {

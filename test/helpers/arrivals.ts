@@ -1,52 +1,13 @@
 /**
- * A loopback venue that counts what arrived (test/fixtures/arrival-server.ts, its own process): each
- * request's arrival time, as a venue counts it, and the most that any span of `per` ms held.
+ * A loopback venue that counts arrivals (test/peers/arrival-server.ts), ended when the test finishes.
  */
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { onTestFinished } from 'vitest';
+import { launchArrivalServer, type ArrivalServer } from '../peers/arrival-server.js';
 
-const FIXTURE = fileURLToPath(new URL('../fixtures/arrival-server.ts', import.meta.url));
-
-export interface ArrivalServer {
-  url: string;
-  /** Arrival times so far, ms since the epoch. */
-  arrivals(): Promise<number[]>;
-}
+export { maxInWindow, type ArrivalServer } from '../peers/arrival-server.js';
 
 export async function startArrivalServer(): Promise<ArrivalServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', FIXTURE], { stdio: ['pipe', 'pipe', 'inherit'] });
-  onTestFinished(() => {
-    child.stdin.end();
-    child.kill();
-  });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      out += chunk;
-      const found = /port (\d+)/.exec(out);
-      if (found) resolve(Number(found[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`arrival server exited (${code})`)));
-  });
-  const url = `http://127.0.0.1:${port}`;
-  return {
-    url,
-    async arrivals() {
-      const response = await fetch(`${url}/__arrivals`);
-      return (await response.json()) as number[];
-    },
-  };
-}
-
-/** The most arrivals in any half-open span [t, t + per): two pointers over sorted times. */
-export function maxInWindow(times: readonly number[], per: number): number {
-  const sorted = [...times].sort((a, b) => a - b);
-  let best = 0;
-  let start = 0;
-  for (let end = 0; end < sorted.length; end++) {
-    while (sorted[end]! - sorted[start]! >= per) start++;
-    best = Math.max(best, end - start + 1);
-  }
-  return best;
+  const server = await launchArrivalServer();
+  onTestFinished(() => server.stop());
+  return server;
 }

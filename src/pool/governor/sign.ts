@@ -51,6 +51,15 @@ function signFailed(detail: string): LifelineError {
   return error;
 }
 
+/**
+ * SIGN_FAILED for a body a hook cannot see (a stream, an iterable: fetch sends every body so), else
+ * undefined. The pool's dispatcher refuses such a signed request rather than sign it without its body.
+ */
+export function unsignableBody(body: unknown): LifelineError | undefined {
+  if (body === null || body === undefined || typeof body === 'string' || body instanceof Uint8Array) return undefined;
+  return signFailed('cannot see a body sent as a stream or an iterable (fetch sends every body so): send it as a string or bytes (undici.request, pool.request)');
+}
+
 /** `dispatch` with what `sign` adds, or SIGN_FAILED (nothing is sent). */
 export function signDispatch(dispatch: Dispatcher.DispatchOptions, sign: SignHook, attempt: string): Dispatcher.DispatchOptions | LifelineError {
   const full = dispatch.path;

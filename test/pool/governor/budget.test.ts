@@ -142,6 +142,53 @@ describe('Governor: fail fast or wait', () => {
     expect(governor.stats().used).toEqual([2]);
   });
 
+  it("tryAcquire's weight is held by the lease: its request spends it once, a release unused gives it back to a waiter", async () => {
+    const { clock, governor, pool, server } = await setup({ windows: [{ weight: 3, per: 1_000 }] });
+    const held = pool.tryAcquire({ weight: 2 })!;
+    expect(governor.stats().used).toEqual([2]);
+    // The lease's request spends what its try held, not 2 more.
+    expect((await held.request({ path: '/', weight: 2 })).status).toBe(200);
+    expect(governor.stats().used).toEqual([2]);
+    held.release();
+    // A try held, then a request of another weight on it: the hold goes back and the new weight is taken.
+    const other = pool.tryAcquire()!;
+    expect(governor.stats().used).toEqual([3]);
+    expect(await rejection(other.request({ path: '/', weight: 2 }))).toMatchObject({ code: 'RATE_LIMITED', delivery: 'unsent' });
+    expect(governor.stats().used).toEqual([2]);
+    other.release();
+    // Released unused: the waiter behind it is served at once, with no clock move.
+    const blocking = pool.tryAcquire()!;
+    const waiting = pool.request({ path: '/', timeout: 5_000 });
+    await settle();
+    expect(governor.stats().waiting.normal).toBe(1);
+    blocking.release();
+    expect((await waiting).status).toBe(200);
+    expect(server.requests).toBe(2);
+    expect(governor.stats().used).toEqual([3]);
+    clock.increment(1_000);
+    expect(governor.stats().used).toEqual([0]);
+  });
+
+  it('a spend counts from its send until a window after its settle: the venue may count it as late as its answer', async () => {
+    const clock = new SimulatedClock();
+    const governor = new Governor({ windows: [{ weight: 1, per: 1_000 }], clock });
+    const held: { end(): void }[] = [];
+    const server = await startHttpServer((_req, res) => held.push({ end: () => res.end('ok') }));
+    const pool = await openPool({ url: server.url, connections: 2, governor });
+    const answered = pool.request({ path: '/' });
+    await settle();
+    expect(held).toHaveLength(1);
+    // In flight for 600 ms of the governor's clock, then answered.
+    clock.increment(600);
+    held[0]!.end();
+    expect((await answered).status).toBe(200);
+    // One window after the send it still counts: one window after the answer it does not.
+    clock.increment(400);
+    expect(() => pool.tryAcquire()).toThrow(expect.objectContaining({ code: 'RATE_LIMITED', retryAfter: 600 }));
+    clock.increment(600);
+    pool.tryAcquire()!.release();
+  });
+
   it('a request that never left (its connection closed before the write) gets its weight back', async () => {
     const { governor, pool, server } = await setup({ windows: [{ weight: 5, per: 1_000 }] }, 1);
     const lease = await pool.acquire({ weight: 1 });

@@ -5,6 +5,7 @@
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import diagnostics from 'node:diagnostics_channel';
+import { request } from 'undici';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { type SignHook, type SignRequest } from '../../../src/index.js';
 import { startHttpServer } from '../../helpers/http-server.js';
@@ -93,6 +94,46 @@ describe('sign: per attempt, at send time', () => {
     expect(seen[2]).toMatchObject({ path: '/v3/depth', query: 'limit=5' });
     expect(verdicts).toEqual([true, true, true]);
     expect(pool.stats().replays).toBe(1);
+  });
+
+  it('signs what goes through pool.dispatcher: undici.request with its body, a replay again, fetch without a body', async () => {
+    const seen: SignRequest[] = [];
+    const { server, verdicts } = await verifyingVenue((arrival) => arrival === 3);
+    const pool = await openPool({ url: server.url, connections: 1, sign: exchangeSigner(seen) });
+    const dispatcher = pool.dispatcher;
+    const posted = await request(`${server.url}/v3/order?symbol=BTCUSDT`, { dispatcher, method: 'POST', body: 'quantity=1' });
+    expect(await posted.body.text()).toBe('ok');
+    expect(seen[0]).toMatchObject({ method: 'POST', path: '/v3/order', query: 'symbol=BTCUSDT', body: 'quantity=1', attempt: 'first' });
+    const fetched = await fetch(`${server.url}/v3/ticker`, { dispatcher } as unknown as RequestInit);
+    expect(await fetched.text()).toBe('ok');
+    // The third arrival's connection is dropped unanswered (the stale race): the GET is replayed, signed again.
+    const replayed = await request(`${server.url}/v3/depth?limit=5`, { dispatcher });
+    expect(await replayed.body.text()).toBe('ok');
+    expect(seen.map((s) => s.attempt)).toEqual(['first', 'first', 'first', 'replay']);
+    expect(verdicts).toEqual([true, true, true, true]);
+  });
+
+  it('pool.dispatcher refuses a signed request whose body the hook cannot see (fetch sends every body as a stream), sending nothing', async () => {
+    const seen: SignRequest[] = [];
+    const { server, verdicts } = await verifyingVenue();
+    const pool = await openPool({ url: server.url, connections: 1, sign: exchangeSigner(seen) });
+    const error = await fetch(`${server.url}/v3/order`, { dispatcher: pool.dispatcher, method: 'POST', body: 'quantity=1' } as unknown as RequestInit).then(
+      () => undefined,
+      (e: unknown) => (e as { cause?: unknown }).cause,
+    );
+    expect(error).toMatchObject({ code: 'SIGN_FAILED', delivery: 'unsent' });
+    expect((error as Error).message).toBe(
+      'the `sign` hook cannot see a body sent as a stream or an iterable (fetch sends every body so): send it as a string or bytes (undici.request, pool.request); nothing was sent',
+    );
+    expect(seen).toHaveLength(0);
+    expect(verdicts).toHaveLength(0);
+    // A hook that throws through the dispatcher: SIGN_FAILED, nothing sent, the slot back.
+    const throwing = await openPool({ url: server.url, connections: 1, sign: () => { throw new Error(SECRET); } });
+    const thrown = await request(`${server.url}/v3/account`, { dispatcher: throwing.dispatcher }).then(() => undefined, (e: unknown) => e);
+    expect(thrown).toMatchObject({ code: 'SIGN_FAILED', delivery: 'unsent', sent: 'never-left' });
+    expect(String((thrown as Error).message)).not.toContain(SECRET);
+    expect(verdicts).toHaveLength(0);
+    expect(throwing.stats().busy).toBe(0);
   });
 
   it('keeps the key and the signatures out of errors, diagnostics and history', async () => {
