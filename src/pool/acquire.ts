@@ -20,6 +20,8 @@ import { LifelineError, type ErrorCode } from '../errors.js';
 import { LedgerDesk, type AcquireReply, type LedgerActor } from '../machines/ledger.js';
 import type { SlotConnection } from '../machines/slot.js';
 import { HttpConnection } from '../transport/http-connection.js';
+import { Http2Connection } from '../transport/http2-connection.js';
+import type { PoolConnection } from '../transport/pool-connection.js';
 import { currentTurn } from '../transport/turn.js';
 import { checkNumber, MAX_TIMEOUT } from '../validate.js';
 import { deadlineExceeded, remainingUntil } from './deadline.js';
@@ -48,7 +50,7 @@ export interface AcquireContext<L> {
   readonly acquireTimeout: number;
   readonly metrics: PoolObserver;
   /** Builds the lease for a granted slot. */
-  lease(slot: number, lease: number, connection: HttpConnection): L;
+  lease(slot: number, lease: number, connection: PoolConnection): L;
   /** Whether the pool's supervisor still runs: once it is closed its ledger is stopped with it. */
   active(): boolean;
   /** Every slot failing to connect, or undefined: the cause of an ACQUIRE_TIMEOUT. */
@@ -80,10 +82,10 @@ export function acquireError(code: ErrorCode, failing?: Failing): LifelineError 
 
 /**
  * The ledger holds its slots' connections by their port type; a pool's are always its own
- * HTTP connections (its dialer makes them). Checked here, once per grant, rather than cast.
+ * HTTP connections, HTTP/1.1 or HTTP/2 (its dialer makes them). Checked here, once per grant, rather than cast.
  */
-function httpConnection(connection: SlotConnection): HttpConnection {
-  if (connection instanceof HttpConnection) return connection;
+function httpConnection(connection: SlotConnection): PoolConnection {
+  if (connection instanceof HttpConnection || connection instanceof Http2Connection) return connection;
   throw new TypeError('lifeline: a pool slot holds a connection its dialer did not make');
 }
 
