@@ -18,11 +18,6 @@ export interface PoolConnection extends SlotConnection {
   readonly served: number;
   /** The turn from which it may be handed to another caller, or -1 when it may be at once. */
   readonly settlesAt: number;
-  /**
-   * Whether it carries many requests at once (HTTP/2): then no single request's failure, abort or
-   * deadline retires it (a stream is cancelled alone); only its own end does.
-   */
-  readonly multiplexed?: boolean;
   /** A request is about to be dispatched on it. */
   begin(): void;
   /** A request begun on it has settled. */
