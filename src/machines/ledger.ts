@@ -65,8 +65,12 @@ export interface Waiter {
 }
 
 export type LedgerEvent =
-  /** `try`: answered at once, or not at all when no slot is free. `wait`: queued when none is free. */
-  | { type: 'acquire'; mode: 'try' | 'wait'; waiter: number; reply: AcquireReply }
+  /**
+   * `try`: answered at once, or not at all when no slot is free. `wait`: queued when none is free.
+   * `avoid`: a slot not to grant while another has room (an HTTP/2 stream it refused goes again
+   * elsewhere), or -1; read only once a slot is multiplexed.
+   */
+  | { type: 'acquire'; mode: 'try' | 'wait'; waiter: number; reply: AcquireReply; avoid?: number }
   /** The caller gave up: its AbortSignal fired or its deadline (a timer on the pool's clock) passed. */
   | { type: 'acquire.cancel'; waiter: number; code: ErrorCode }
   /**
@@ -274,6 +278,33 @@ function offerStreams(context: LedgerContext, slot: number): void {
   if (context.streams[slot]! < capacity && !context.free.includes(slot)) context.free.push(slot);
 }
 
+/** The next free slot with room: a multiplexed slot whose limit was lowered under its leases leaves the list until one comes back. */
+function takeRoomy(context: LedgerContext, defer: Defer): number | undefined {
+  let slot = takeFree(context, defer);
+  while (slot !== undefined && context.multiplexed[slot] && context.streams[slot]! >= capacityOf(context, slot)) slot = takeFree(context, defer);
+  return slot;
+}
+
+/** An acquire once some slot is multiplexed: a stream on the warmest slot with room, another than `avoid` if there is one. */
+function acquireStream(context: LedgerContext, event: Extract<LedgerEvent, { type: 'acquire' }>, defer: Defer): void {
+  let slot = takeRoomy(context, defer);
+  if (slot !== undefined && slot === event.avoid) {
+    const other = takeRoomy(context, defer);
+    if (other !== undefined) {
+      context.free.push(slot);
+      slot = other;
+    }
+  }
+  if (slot === undefined) {
+    if (event.mode === 'wait') context.waiters.push({ id: event.waiter, reply: event.reply });
+    return;
+  }
+  if (!context.multiplexed[slot]) return grant(context, slot, event.reply);
+  grantStream(context, slot, event.reply);
+  // Room left: back where it was taken from (on top, LIFO, so it fills; at the end, round-robin).
+  if (context.streams[slot]! < capacityOf(context, slot)) context.free.push(slot);
+}
+
 /** A lease of a multiplexed slot ends (see `release`). */
 function releaseStream(context: LedgerContext, event: Extract<LedgerEvent, { type: 'release' }>, defer: Defer): void {
   const { slot } = event;
@@ -409,18 +440,12 @@ function applyEvent(context: LedgerContext, event: LedgerEvent, scope: LedgerSco
         event.reply.refused('POOL_CLOSED');
         break;
       }
-      // The warmest free slot (LIFO), or the least recently released (round-robin).
-      let slot = takeFree(context, defer);
       if (context.multi) {
-        // A multiplexed slot whose limit was lowered under its leases leaves the list until one comes back.
-        while (slot !== undefined && context.multiplexed[slot] && context.streams[slot]! >= capacityOf(context, slot)) slot = takeFree(context, defer);
-        if (slot !== undefined && context.multiplexed[slot]) {
-          grantStream(context, slot, event.reply);
-          // Room left: back where it was taken from (on top, LIFO, so it fills; at the end, round-robin).
-          if (context.streams[slot]! < capacityOf(context, slot)) context.free.push(slot);
-          break;
-        }
+        acquireStream(context, event, defer);
+        break;
       }
+      // The warmest free slot (LIFO), or the least recently released (round-robin).
+      const slot = takeFree(context, defer);
       if (slot !== undefined) grant(context, slot, event.reply);
       else if (event.mode === 'wait') context.waiters.push({ id: event.waiter, reply: event.reply });
       // A `try` with nothing free gets no answer: the caller reads that as "none".

@@ -133,11 +133,11 @@ export class Acquirer<L> {
     this.#ledger = new LedgerDesk(ledger);
   }
 
-  /** One `try` acquire: a lease when a slot is free, answered inside the desk's `send()`. */
-  try(): L | undefined {
+  /** One `try` acquire: a lease when a slot is free, answered inside the desk's `send()`; `avoid`: see the ledger's `acquire`. */
+  try(avoid = -1): L | undefined {
     this.#trySlot = -1;
     this.#tryAnswering = true;
-    this.#ledger.send({ type: 'acquire', mode: 'try', waiter: 0, reply: this.#tryReply });
+    this.#ledger.send({ type: 'acquire', mode: 'try', waiter: 0, reply: this.#tryReply, avoid });
     this.#tryAnswering = false;
     if (this.#trySlot < 0) return undefined;
     const connection = httpConnection(this.#tryConnection!);
@@ -151,7 +151,7 @@ export class Acquirer<L> {
    * abort. The timeout defaults to the pool's `acquireTimeout`; a deadline nearer than it
    * bounds the wait instead, and rejects with DEADLINE_EXCEEDED.
    */
-  wait(timeoutOption: number | undefined, signal: WaitSignal | undefined, deadline?: number): L | Promise<L> {
+  wait(timeoutOption: number | undefined, signal: WaitSignal | undefined, deadline?: number, avoid = -1): L | Promise<L> {
     const pool = this.#pool;
     let timeout = timeoutOption === undefined ? pool.acquireTimeout : checkNumber('timeout', timeoutOption, 0, { max: MAX_TIMEOUT });
     if (signal?.aborted) throw acquireError('ACQUIRE_ABORTED');
@@ -167,7 +167,7 @@ export class Acquirer<L> {
     // A free slot needs no waiter, timer or listener: the try path, then the queue if none is free.
     // Fair: a slot is free only while no caller waits (the ledger hands a freed slot to the first waiter).
     const metrics = pool.metrics;
-    const free = this.try();
+    const free = this.try(avoid);
     if (free) {
       if (metrics.observesAcquire) metrics.acquired('wait', -1, 'granted');
       return free;

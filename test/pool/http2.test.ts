@@ -133,6 +133,26 @@ describe('HTTP/2 slots', () => {
     expect(server.sessions).toHaveLength(2);
   });
 
+  it("a refused stream goes again on another connection: one whose server refuses every stream costs nothing", async () => {
+    let refused = 0;
+    let refusing: unknown;
+    const server = await startH2Server((stream, { session, headers }) => {
+      // The connection that gets the first stream (the warmest) refuses every stream.
+      refusing ??= session;
+      if (session === refusing) {
+        refused++;
+        stream.close(NGHTTP2_REFUSED_STREAM);
+        return;
+      }
+      answer(stream, headers);
+    });
+    const pool = await openPool({ url: server.url, protocol: 'http2', connections: 2 });
+    // Sequential POSTs: each first try lands on the warmest connection; a refused one must go to the other.
+    for (let i = 0; i < 10; i++) expect((await pool.request({ method: 'POST', path: `/p/${i}`, body: 'x' })).status).toBe(200);
+    expect(refused).toBeGreaterThan(0);
+    expect(pool.stats()).toMatchObject({ resends: refused, failures: 0 });
+  });
+
   it('a lease sees a refused stream as STREAM_REFUSED, never sent (it is not resent on a lease)', async () => {
     const server = await startH2Server((stream) => stream.close(NGHTTP2_REFUSED_STREAM));
     const pool = await openPool({ url: server.url, protocol: 'http2', connections: 1 });
