@@ -97,7 +97,14 @@ export function dispatchStream(host: StreamHost, options: Dispatcher.DispatchOpt
   };
   toH2Headers(options.headers, headers);
   const body = options.body;
-  const piped = bodyStream(body);
+  let piped: Readable | undefined;
+  try {
+    piped = bodyStream(body);
+  } catch (error) {
+    // A body neither bytes nor a stream nor iterable (the dispatcher passes undici's callers' own): nothing went out.
+    handler.onError?.(new LifelineError('INVALID_REQUEST', 'the request body is not a string, bytes, a stream or an async iterable', { cause: error }));
+    return;
+  }
   let stream: http2.ClientHttp2Stream;
   try {
     stream = host.session.request(headers, { endStream: body == null });
@@ -108,6 +115,8 @@ export function dispatchStream(host: StreamHost, options: Dispatcher.DispatchOpt
   }
   let done = false;
   let answered = false;
+  /** The response's trailers as raw pairs (undici's onComplete takes an array, empty when none came). */
+  let trailers: Buffer[] = [];
   let paused = false;
   const headersTimeout = options.headersTimeout ?? host.headersTimeout;
   const bodyTimeout = options.bodyTimeout ?? host.bodyTimeout;
@@ -116,7 +125,7 @@ export function dispatchStream(host: StreamHost, options: Dispatcher.DispatchOpt
     done = true;
     stream.setTimeout(0);
     if (error) handler.onError?.(error);
-    else handler.onComplete?.(null);
+    else handler.onComplete?.(trailers as unknown as string[]);
   };
   const abort = (reason?: Error) => {
     if (done) return;
@@ -157,6 +166,9 @@ export function dispatchStream(host: StreamHost, options: Dispatcher.DispatchOpt
   stream.on('data', (chunk: Buffer) => {
     if (done) return;
     if (handler.onData?.(chunk) === false) hold();
+  });
+  stream.on('trailers', (received: http2.IncomingHttpHeaders) => {
+    trailers = rawPairs(received);
   });
   stream.on('end', () => {
     if (answered) finish(undefined);

@@ -6,7 +6,9 @@
  */
 import { once } from 'node:events';
 import https from 'node:https';
+import { Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
+import { request as undiciRequest, fetch as undiciFetch } from 'undici';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ClientPool, isLifelineError, type LifelineError } from '../../src/index.js';
 import { answer, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM, startH2Server } from '../helpers/h2-server.js';
@@ -56,6 +58,23 @@ describe('HTTP/2 slots', () => {
     expect(seen.connection).toBeUndefined();
     expect(server.sessions).toHaveLength(2);
     expect(pool.stats()).toMatchObject({ dials: 2, failures: 0 });
+  });
+
+  it("the pool's dispatcher (fetch, undici.request) runs over HTTP/2 slots, streamed bodies included", async () => {
+    const server = await startH2Server();
+    const pool = await openPool({ url: server.url, protocol: 'http2', connections: 1 });
+    const fetched = await undiciFetch(`${server.url}/f`, { dispatcher: pool.dispatcher, method: 'POST', body: 'abc' });
+    expect(await fetched.text()).toBe('POST /f');
+    expect(fetched.headers.get('x-body-length')).toBe('3');
+    async function* chunks() {
+      yield Buffer.from('12');
+      yield Buffer.from('345');
+    }
+    const { statusCode, headers, body } = await undiciRequest(`${server.url}/r`, { dispatcher: pool.dispatcher, method: 'PUT', body: Readable.from(chunks()) });
+    expect(statusCode).toBe(200);
+    expect(headers['x-body-length']).toBe('5');
+    expect(await body.text()).toBe('PUT /r');
+    expect(pool.stats()).toMatchObject({ dials: 1, streams: 0 });
   });
 
   it("protocol 'auto' speaks HTTP/2 when ALPN picks h2, and 'http2' refuses a TLS server that will not", async () => {
