@@ -38,6 +38,14 @@ export {
   DEFAULT_POOL_HISTORY,
 } from './pool/options.js';
 export type { SlotState } from './machines/slot.js';
+export {
+  type HttpProtocol,
+  type Http2Options,
+  DEFAULT_PROTOCOL,
+  DEFAULT_MAX_CONCURRENT_STREAMS,
+  DEFAULT_PING_INTERVAL,
+  DEFAULT_PING_TIMEOUT,
+} from './transport/http2-options.js';
 
 // Rate limits and signing (README, "Rate limits")
 export { Governor, type GovernorState, type GovernorStats, type StoreState } from './pool/governor/governor.js';

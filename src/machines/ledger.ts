@@ -14,6 +14,7 @@
  *  slot.down     --> out of the free list, lease ends (its caller may still read the last response)
  *  close         --> refuse waiters and every later acquire; report drained once no lease is out
  *  recycle(slot) --> a free slot heals with a new connection (the pool moves it to another origin)
+ *  capacity(slot) --> a multiplexed (HTTP/2) slot's stream limit changed: offered again if it has room
  *  sweep         --> recycle free connections about to pass idleTimeout, maxConnectionAge, the
  *                    server's own `Keep-Alive: timeout` or its learned idle timeout, so they heal
  *                    before a caller could meet a stale one
@@ -29,8 +30,14 @@
  *
  * A slot is `busy` exactly while it is healthy and leased here: `leases[i] !== 0`.
  *
+ * A multiplexed slot (an HTTP/2 connection) is leased up to its connection's `capacity` at once:
+ * `streams[i]` leases are out under one lease number, and the slot stays in the free list while
+ * it has room (on top, LIFO: one connection fills before the next is used; round-robin spreads
+ * them). An HTTP/1.1 pool never sets `multi`, and its acquire and release pay one boolean test.
+ *
  * Invariants, held after every event:
- * - a slot index is in `free` at most once, only while its connection is up and it is not leased;
+ * - a slot index is in `free` at most once, only while its connection is up and it is not leased
+ *   (a multiplexed one: while it has fewer than `capacity` leases out, give or take a limit lowered since);
  * - a waiter is queued only while no slot is free, and is answered exactly once;
  * - after `close`, nothing is granted.
  *
@@ -58,8 +65,12 @@ export interface Waiter {
 }
 
 export type LedgerEvent =
-  /** `try`: answered at once, or not at all when no slot is free. `wait`: queued when none is free. */
-  | { type: 'acquire'; mode: 'try' | 'wait'; waiter: number; reply: AcquireReply }
+  /**
+   * `try`: answered at once, or not at all when no slot is free. `wait`: queued when none is free.
+   * `avoid`: a slot not to grant while another has room (an HTTP/2 stream it refused goes again
+   * elsewhere), or -1; read only once a slot is multiplexed.
+   */
+  | { type: 'acquire'; mode: 'try' | 'wait'; waiter: number; reply: AcquireReply; avoid?: number }
   /** The caller gave up: its AbortSignal fired or its deadline (a timer on the pool's clock) passed. */
   | { type: 'acquire.cancel'; waiter: number; code: ErrorCode }
   /**
@@ -85,6 +96,8 @@ export type LedgerEvent =
   | { type: 'sweep' }
   /** From the pool: recycle this slot if it is free (to move it to another origin); a leased one is left alone. */
   | { type: 'recycle'; slot: number }
+  /** From a multiplexed slot's connection: its stream limit changed (the server's SETTINGS). */
+  | { type: 'capacity'; slot: number }
   | Extract<SlotReport, { type: 'slot.ready' | 'slot.down' }>
   | { type: 'close' };
 
@@ -149,6 +162,12 @@ export interface LedgerContext {
   readonly free: number[];
   /** The lease number a slot is out under; 0 when it is not leased. */
   readonly leases: number[];
+  /** Whether any slot's connection is multiplexed: until then, nothing below is read. */
+  multi: boolean;
+  /** Whether each slot's current connection is multiplexed (HTTP/2). */
+  readonly multiplexed: boolean[];
+  /** Leases out on each multiplexed slot (streams in use); 0 for the others. */
+  readonly streams: number[];
   /** Each slot's live connection, from its `slot.ready` until its `slot.down`. */
   readonly connections: (SlotConnection | undefined)[];
   readonly waiters: Waiter[];
@@ -175,6 +194,12 @@ export interface LedgerContext {
 
 type Defer = (fn: () => void) => void;
 
+/** What the transition gets from its actor (or the desk): `defer`, and the actor itself when it runs there (a slot's report). */
+interface LedgerScope {
+  defer: Defer;
+  self?: AnyActorRef;
+}
+
 /** The idle limit a slot is held to: its own (configured or announced), or the learned one once it has served. */
 function idleLimitOf(context: LedgerContext, slot: number): number {
   const own = context.idleLimit[slot]!;
@@ -185,6 +210,8 @@ function idleLimitOf(context: LedgerContext, slot: number): number {
 /** The limit the slot's connection is past, or will be within `early` ms; undefined while within them all. */
 function expired(context: LedgerContext, slot: number, now: number, early: number): RecycleReason | undefined {
   if (now - context.bornAt[slot]! >= context.ageLimit[slot]! - early) return 'age';
+  // A multiplexed slot in the free list may be carrying streams: not idle.
+  if (context.multi && context.streams[slot]! > 0) return undefined;
   const limit = idleLimitOf(context, slot);
   if (now - context.freedAt[slot]! < limit - early) return undefined;
   const own = context.idleLimit[slot]!;
@@ -232,6 +259,72 @@ function offer(context: LedgerContext, slot: number): void {
   else context.free.push(slot);
 }
 
+/** How many leases a multiplexed slot may carry now: its connection's live `capacity`. */
+function capacityOf(context: LedgerContext, slot: number): number {
+  return context.connections[slot]?.capacity ?? 1;
+}
+
+/** One more lease on a multiplexed slot: all its leases share one lease number, renewed once none is out. */
+function grantStream(context: LedgerContext, slot: number, reply: AcquireReply): void {
+  if (context.streams[slot]!++ === 0) context.leases[slot] = context.nextLease++;
+  context.granted[slot]!++;
+  reply.granted(slot, context.leases[slot]!, context.connections[slot]!);
+}
+
+/** A multiplexed slot with room: waiters first, as many as it takes; then the free list, if room is left. */
+function offerStreams(context: LedgerContext, slot: number): void {
+  const capacity = capacityOf(context, slot);
+  while (context.streams[slot]! < capacity && context.waiters.length > 0) grantStream(context, slot, context.waiters.shift()!.reply);
+  if (context.streams[slot]! < capacity && !context.free.includes(slot)) context.free.push(slot);
+}
+
+/** The next free slot with room: a multiplexed slot whose limit was lowered under its leases leaves the list until one comes back. */
+function takeRoomy(context: LedgerContext, defer: Defer): number | undefined {
+  let slot = takeFree(context, defer);
+  while (slot !== undefined && context.multiplexed[slot] && context.streams[slot]! >= capacityOf(context, slot)) slot = takeFree(context, defer);
+  return slot;
+}
+
+/** An acquire once some slot is multiplexed: a stream on the warmest slot with room, another than `avoid` if there is one. */
+function acquireStream(context: LedgerContext, event: Extract<LedgerEvent, { type: 'acquire' }>, defer: Defer): void {
+  let slot = takeRoomy(context, defer);
+  if (slot !== undefined && slot === event.avoid) {
+    const other = takeRoomy(context, defer);
+    if (other !== undefined) {
+      context.free.push(slot);
+      slot = other;
+    }
+  }
+  if (slot === undefined) {
+    if (event.mode === 'wait') context.waiters.push({ id: event.waiter, reply: event.reply });
+    return;
+  }
+  if (!context.multiplexed[slot]) return grant(context, slot, event.reply);
+  grantStream(context, slot, event.reply);
+  // Room left: back where it was taken from (on top, LIFO, so it fills; at the end, round-robin).
+  if (context.streams[slot]! < capacityOf(context, slot)) context.free.push(slot);
+}
+
+/** A lease of a multiplexed slot ends (see `release`). */
+function releaseStream(context: LedgerContext, event: Extract<LedgerEvent, { type: 'release' }>, defer: Defer): void {
+  const { slot } = event;
+  const left = --context.streams[slot]!;
+  if (left === 0) context.leases[slot] = 0;
+  if (context.closing) {
+    if (left === 0) reportIfDrained(context, defer);
+    return;
+  }
+  context.served[slot] = true;
+  if (context.timed && left === 0) context.freedAt[slot] = context.now();
+  if (event.recycle) {
+    // The connection is unfit (closing): no more leases on it; it heals once the last is back.
+    forget(context.free, slot);
+    if (left === 0) recycleSlot(context, slot, defer, 'released');
+    return;
+  }
+  offerStreams(context, slot);
+}
+
 /** After `close`, the supervisor waits for the last lease to end; it is told once, when none is out. */
 function reportIfDrained(context: LedgerContext, defer: Defer): void {
   if (!context.closing || context.leases.some((lease) => lease !== 0)) return;
@@ -248,6 +341,7 @@ function release(context: LedgerContext, event: Extract<LedgerEvent, { type: 're
   const { slot, lease } = event;
   // A stale lease: the slot died (and may have been reissued) since this lease was granted.
   if (context.leases[slot] !== lease) return;
+  if (context.multi && context.multiplexed[slot]) return releaseStream(context, event, defer);
   if (context.closing) return endLease(context, slot, defer);
   context.served[slot] = true;
   if (event.keepAlive >= 0) {
@@ -338,11 +432,16 @@ function checkProbe(context: LedgerContext, now: number): void {
   context.free.unshift(slot);
 }
 
-function applyEvent(context: LedgerContext, event: LedgerEvent, defer: Defer): void {
+function applyEvent(context: LedgerContext, event: LedgerEvent, scope: LedgerScope): void {
+  const defer = scope.defer;
   switch (event.type) {
     case 'acquire': {
       if (context.closing) {
         event.reply.refused('POOL_CLOSED');
+        break;
+      }
+      if (context.multi) {
+        acquireStream(context, event, defer);
         break;
       }
       // The warmest free slot (LIFO), or the least recently released (round-robin).
@@ -369,6 +468,11 @@ function applyEvent(context: LedgerContext, event: LedgerEvent, defer: Defer): v
       recycleSlot(context, event.slot, defer, 'homing');
       break;
     }
+    case 'capacity': {
+      const { slot } = event;
+      if (!context.closing && context.connections[slot] !== undefined && context.multiplexed[slot]) offerStreams(context, slot);
+      break;
+    }
     case 'acquire.cancel': {
       const index = context.waiters.findIndex((w) => w.id === event.waiter);
       if (index < 0) break; // already served: the grant won the race
@@ -377,8 +481,17 @@ function applyEvent(context: LedgerContext, event: LedgerEvent, defer: Defer): v
       break;
     }
     case 'slot.ready': {
-      const { slot } = event;
-      context.connections[slot] = event.connection;
+      const { slot, connection } = event;
+      context.connections[slot] = connection;
+      const multiplexed = connection.multiplexed === true;
+      context.multiplexed[slot] = multiplexed;
+      context.streams[slot] = 0;
+      if (multiplexed) {
+        context.multi = true;
+        // Its stream limit changes with the server's SETTINGS: the slot is offered again when it has room.
+        const self = scope.self;
+        connection.onCapacity?.(() => self?.send({ type: 'capacity', slot } satisfies LedgerEvent));
+      }
       if (!context.connectedOnce[slot]) {
         context.connectedOnce[slot] = true;
         const parent = context.parent;
@@ -390,12 +503,16 @@ function applyEvent(context: LedgerContext, event: LedgerEvent, defer: Defer): v
       const { maxConnectionAge } = context.limits;
       context.ageLimit[slot] = maxConnectionAge ? maxConnectionAge * (1 - AGE_JITTER * context.random()) : Infinity;
       context.bornAt[slot] = context.freedAt[slot] = context.timed ? context.now() : 0;
-      if (!context.closing) offer(context, slot);
+      if (!context.closing) {
+        if (multiplexed) offerStreams(context, slot);
+        else offer(context, slot);
+      }
       break;
     }
     case 'slot.down': {
       const { slot } = event;
       context.connections[slot] = undefined;
+      context.streams[slot] = 0;
       forget(context.free, slot);
       forget(context.settling, slot);
       if (context.probe === slot) context.probe = -1;
@@ -426,15 +543,15 @@ function applyEvent(context: LedgerContext, event: LedgerEvent, defer: Defer): v
  * releasing, or closing the pool) waits and is applied right after it, as the actor's
  * mailbox would have it.
  */
-function ledgerTransition(context: LedgerContext, event: LedgerEvent, { defer }: { defer: Defer }): LedgerContext {
+function ledgerTransition(context: LedgerContext, event: LedgerEvent, scope: LedgerScope): LedgerContext {
   if (context.applying) {
     context.queued.push(event);
     return context;
   }
   context.applying = true;
   try {
-    applyEvent(context, event, defer);
-    for (let next = context.queued.shift(); next !== undefined; next = context.queued.shift()) applyEvent(context, next, defer);
+    applyEvent(context, event, scope);
+    for (let next = context.queued.shift(); next !== undefined; next = context.queued.shift()) applyEvent(context, next, scope);
   } finally {
     context.applying = false;
   }
@@ -492,6 +609,9 @@ export const ledgerLogic = fromTransition(ledgerTransition, ({ input }: { input:
     ageLimit: new Array<number>(size).fill(Infinity),
     free: [],
     leases: new Array<number>(size).fill(0),
+    multi: false,
+    multiplexed: new Array<boolean>(size).fill(false),
+    streams: new Array<number>(size).fill(0),
     connections: new Array<SlotConnection | undefined>(size).fill(undefined),
     waiters: [],
     granted: new Array<number>(size).fill(0),

@@ -72,6 +72,15 @@ export interface SlotConnection {
    * said `Connection: close`), with whether that was a clean end, unless `retire()` came first.
    */
   onEnd(listener: (end: ConnectionEnd) => void): void;
+  /**
+   * Whether it carries many leases at once (HTTP/2 streams): then the ledger leases it up to
+   * `capacity` times, and no single request's failure retires it. Absent: one lease at a time.
+   */
+  readonly multiplexed?: boolean;
+  /** How many leases it may carry at once now (the server's SETTINGS_MAX_CONCURRENT_STREAMS, capped). Read live by the ledger. */
+  readonly capacity?: number;
+  /** Calls `listener` whenever `capacity` changes; one listener (the ledger's), dropped by `retire()`. */
+  onCapacity?(listener: (() => void) | undefined): void;
 }
 
 /** How a slot's dial ended, as the dialer reports it: these are the slot's own events. */

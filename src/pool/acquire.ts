@@ -20,6 +20,8 @@ import { LifelineError, type ErrorCode } from '../errors.js';
 import { LedgerDesk, type AcquireReply, type LedgerActor } from '../machines/ledger.js';
 import type { SlotConnection } from '../machines/slot.js';
 import { HttpConnection } from '../transport/http-connection.js';
+import { Http2Connection } from '../transport/http2-connection.js';
+import type { PoolConnection } from '../transport/pool-connection.js';
 import { currentTurn } from '../transport/turn.js';
 import { checkNumber, MAX_TIMEOUT } from '../validate.js';
 import { deadlineExceeded, remainingUntil } from './deadline.js';
@@ -48,7 +50,7 @@ export interface AcquireContext<L> {
   readonly acquireTimeout: number;
   readonly metrics: PoolObserver;
   /** Builds the lease for a granted slot. */
-  lease(slot: number, lease: number, connection: HttpConnection): L;
+  lease(slot: number, lease: number, connection: PoolConnection): L;
   /** Whether the pool's supervisor still runs: once it is closed its ledger is stopped with it. */
   active(): boolean;
   /** Every slot failing to connect, or undefined: the cause of an ACQUIRE_TIMEOUT. */
@@ -80,10 +82,10 @@ export function acquireError(code: ErrorCode, failing?: Failing): LifelineError 
 
 /**
  * The ledger holds its slots' connections by their port type; a pool's are always its own
- * HTTP connections (its dialer makes them). Checked here, once per grant, rather than cast.
+ * HTTP connections, HTTP/1.1 or HTTP/2 (its dialer makes them). Checked here, once per grant, rather than cast.
  */
-function httpConnection(connection: SlotConnection): HttpConnection {
-  if (connection instanceof HttpConnection) return connection;
+function httpConnection(connection: SlotConnection): PoolConnection {
+  if (connection instanceof HttpConnection || connection instanceof Http2Connection) return connection;
   throw new TypeError('lifeline: a pool slot holds a connection its dialer did not make');
 }
 
@@ -131,11 +133,11 @@ export class Acquirer<L> {
     this.#ledger = new LedgerDesk(ledger);
   }
 
-  /** One `try` acquire: a lease when a slot is free, answered inside the desk's `send()`. */
-  try(): L | undefined {
+  /** One `try` acquire: a lease when a slot is free, answered inside the desk's `send()`; `avoid`: see the ledger's `acquire`. */
+  try(avoid = -1): L | undefined {
     this.#trySlot = -1;
     this.#tryAnswering = true;
-    this.#ledger.send({ type: 'acquire', mode: 'try', waiter: 0, reply: this.#tryReply });
+    this.#ledger.send({ type: 'acquire', mode: 'try', waiter: 0, reply: this.#tryReply, avoid });
     this.#tryAnswering = false;
     if (this.#trySlot < 0) return undefined;
     const connection = httpConnection(this.#tryConnection!);
@@ -149,7 +151,7 @@ export class Acquirer<L> {
    * abort. The timeout defaults to the pool's `acquireTimeout`; a deadline nearer than it
    * bounds the wait instead, and rejects with DEADLINE_EXCEEDED.
    */
-  wait(timeoutOption: number | undefined, signal: WaitSignal | undefined, deadline?: number): L | Promise<L> {
+  wait(timeoutOption: number | undefined, signal: WaitSignal | undefined, deadline?: number, avoid = -1): L | Promise<L> {
     const pool = this.#pool;
     let timeout = timeoutOption === undefined ? pool.acquireTimeout : checkNumber('timeout', timeoutOption, 0, { max: MAX_TIMEOUT });
     if (signal?.aborted) throw acquireError('ACQUIRE_ABORTED');
@@ -165,7 +167,7 @@ export class Acquirer<L> {
     // A free slot needs no waiter, timer or listener: the try path, then the queue if none is free.
     // Fair: a slot is free only while no caller waits (the ledger hands a freed slot to the first waiter).
     const metrics = pool.metrics;
-    const free = this.try();
+    const free = this.try(avoid);
     if (free) {
       if (metrics.observesAcquire) metrics.acquired('wait', -1, 'granted');
       return free;

@@ -240,12 +240,14 @@ export class ClientPool implements AsyncDisposable {
     const id = nextRequestId();
     let repeat: Attempt = 'first';
     let paused = 0;
+    // The slot whose HTTP/2 server refused the last attempt's stream: the next goes to another, if one has room.
+    let avoid = -1;
     for (let attempt = 1; ; attempt++) {
       const watched = this.#metrics.observesRequests;
       const queued = watched ? wallNow() : -1;
       let lease: Lease;
       try {
-        const acquired = this.#acquire(options.timeout, options.signal, deadline, options);
+        const acquired = this.#acquire(options.timeout, options.signal, deadline, options, avoid);
         lease = acquired instanceof Lease ? acquired : await acquired;
       } catch (error) {
         // No connection: the error names the request and its attempt, and nothing left.
@@ -263,6 +265,7 @@ export class ClientPool implements AsyncDisposable {
         if (error.code === 'RATE_LIMITED' && error.delivery === 'unsent' && paused++ < UNSENT_ATTEMPTS) continue;
         const next = nextAttempt(budget, error, deadline === undefined || remainingUntil(deadline) > 0);
         if (next === undefined) throw error;
+        avoid = error.code === 'STREAM_REFUSED' ? lease.slot : -1;
         if (next === 'resend') this.#resends++;
         else if (next === 'replay') this.#replays++;
         repeat = next;
@@ -301,18 +304,18 @@ export class ClientPool implements AsyncDisposable {
   }
 
   /** A lease at once when a slot is free, else a promise of one (see `Acquirer.wait`); with a governor, its budget first. */
-  #acquire(timeout: number | undefined, signal: WaitSignal | undefined, deadline?: number, budget?: BudgetFields): Lease | Promise<Lease> {
+  #acquire(timeout: number | undefined, signal: WaitSignal | undefined, deadline?: number, budget?: BudgetFields, avoid = -1): Lease | Promise<Lease> {
     if (this.#closing) throw acquireError('POOL_CLOSED');
     const governor = this.#options.governor;
-    if (governor === undefined || budget === undefined) return this.#acquirer.wait(timeout, signal, deadline);
-    return this.#governedAcquire(governor, timeout, signal, deadline, budget);
+    if (governor === undefined || budget === undefined) return this.#acquirer.wait(timeout, signal, deadline, avoid);
+    return this.#governedAcquire(governor, timeout, signal, deadline, budget, avoid);
   }
 
   /**
    * Budget, then a slot, within one timeout (or deadline): the wait for budget comes first, so a
    * caller waiting for it holds no slot. The weight stays with the lease until its send spends it.
    */
-  #governedAcquire(governor: Governor, timeout: number | undefined, signal: WaitSignal | undefined, deadline: number | undefined, budget: BudgetFields): Lease | Promise<Lease> {
+  #governedAcquire(governor: Governor, timeout: number | undefined, signal: WaitSignal | undefined, deadline: number | undefined, budget: BudgetFields, avoid: number): Lease | Promise<Lease> {
     const full = timeout ?? this.#options.acquireTimeout;
     let wait = full;
     if (deadline !== undefined) {
@@ -321,7 +324,7 @@ export class ClientPool implements AsyncDisposable {
       wait = Math.min(wait, remaining);
     }
     const taken = governor.acquire(budget.weight ?? 1, budget.priority ?? 'normal', wait, signal);
-    if (taken instanceof Ticket) return this.#leaseWith(governor, taken, timeout, signal, deadline);
+    if (taken instanceof Ticket) return this.#leaseWith(governor, taken, timeout, signal, deadline, avoid);
     const now = this.#options.supervisor.now;
     const began = now();
     return taken.then((ticket) => {
@@ -329,14 +332,14 @@ export class ClientPool implements AsyncDisposable {
         governor.release(ticket);
         throw acquireError('POOL_CLOSED');
       }
-      return this.#leaseWith(governor, ticket, Math.max(0, Math.floor(full - (now() - began))), signal, deadline);
+      return this.#leaseWith(governor, ticket, Math.max(0, Math.floor(full - (now() - began))), signal, deadline, avoid);
     });
   }
 
-  #leaseWith(governor: Governor, ticket: Ticket, timeout: number | undefined, signal: WaitSignal | undefined, deadline: number | undefined): Lease | Promise<Lease> {
+  #leaseWith(governor: Governor, ticket: Ticket, timeout: number | undefined, signal: WaitSignal | undefined, deadline: number | undefined, avoid: number): Lease | Promise<Lease> {
     let acquired: Lease | Promise<Lease>;
     try {
-      acquired = this.#acquirer.wait(timeout, signal, deadline);
+      acquired = this.#acquirer.wait(timeout, signal, deadline, avoid);
     } catch (error) {
       governor.release(ticket);
       throw error;

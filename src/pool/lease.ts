@@ -15,7 +15,8 @@
 import type { Dispatcher } from 'undici';
 import { LifelineError, type ErrorCode } from '../errors.js';
 import type { Clock } from '../clock.js';
-import type { HttpConnection, RequestOutcome } from '../transport/http-connection.js';
+import type { RequestOutcome } from '../transport/http-connection.js';
+import type { PoolConnection } from '../transport/pool-connection.js';
 import type { PoolObserver } from './observer.js';
 import { deadlineExceeded, remainingUntil } from './deadline.js';
 import { buildDispatch, CollectHandler, type CheckedRequest, type RequestDefaults, type RequestOptions } from './request.js';
@@ -43,7 +44,7 @@ export interface LeaseOwner {
    * Hands the slot back to the supervisor; `recycle` retires its connection instead of
    * freeing it; `keepAlive` is the server's announced idle timeout (ms), or -1.
    */
-  returnSlot(slot: number, lease: number, recycle: boolean, keepAlive: number, connection: HttpConnection): void;
+  returnSlot(slot: number, lease: number, recycle: boolean, keepAlive: number, connection: PoolConnection): void;
   /** The pool's request budget, if any: each send spends from it (governor/send-gate.ts). */
   readonly governor?: Governor | undefined;
   /** The pool's signer, if any. */
@@ -73,7 +74,8 @@ type Settle<T> = (handler: InFlight, error: LifelineError | undefined, recycle: 
 export function outcomeOf(error: LifelineError | undefined, handler: RequestProgress, reused: boolean): RequestOutcome {
   if (!error) return 'ok';
   error.reused = reused;
-  if (!handler.started) {
+  // An HTTP/2 stream the server refused (REFUSED_STREAM, or above its GOAWAY's last id) was not processed: as good as unsent.
+  if (!handler.started || error.code === 'STREAM_REFUSED') {
     error.delivery = 'unsent';
     // Given up on before it was written: lifeline still retires the connection (undici aborts
     // a request it then takes by destroying the socket), but nothing reached the server.
@@ -85,22 +87,22 @@ export function outcomeOf(error: LifelineError | undefined, handler: RequestProg
 }
 
 /** Set by the class: a lease is made by its pool only, and `pool.request` sends through a lease's private `#send`. */
-let grant: (owner: LeaseOwner, slot: number, lease: number, connection: HttpConnection) => Lease;
+let grant: (owner: LeaseOwner, slot: number, lease: number, connection: PoolConnection) => Lease;
 let sendChecked: (lease: Lease, options: CheckedRequest, info: AttemptInfo) => Promise<LifelineResponse>;
 let streamChecked: (lease: Lease, options: CheckedRequest<StreamOptions>, info: AttemptInfo) => Promise<StreamedResponse>;
-let connectionOf: (lease: Lease) => HttpConnection;
+let connectionOf: (lease: Lease) => PoolConnection;
 let releaseWith: (lease: Lease, recycle: boolean, keepAlive: number) => void;
 let holdWith: (lease: Lease, ticket: Ticket) => void;
 let holdWeightWith: (lease: Lease, weight: number, priority: Priority) => void;
 let heldOf: (lease: Lease) => Ticket | undefined;
 
 /** @internal A lease of `slot` (lease number `lease`) on `connection`, handed back to `owner` on release. */
-export function newLease(owner: LeaseOwner, slot: number, lease: number, connection: HttpConnection): Lease {
+export function newLease(owner: LeaseOwner, slot: number, lease: number, connection: PoolConnection): Lease {
   return grant(owner, slot, lease, connection);
 }
 
 /** @internal The connection of `lease`: the pool's dispatcher runs its own requests on it (dispatcher.ts). */
-export function leaseConnection(lease: Lease): HttpConnection {
+export function leaseConnection(lease: Lease): PoolConnection {
   return connectionOf(lease);
 }
 
@@ -176,7 +178,7 @@ export class Lease implements Disposable {
   /** Index of the slot this lease holds. */
   readonly slot: number;
   readonly #lease: number;
-  readonly #connection: HttpConnection;
+  readonly #connection: PoolConnection;
   readonly #owner: LeaseOwner;
   #released = false;
   #recycle = false;
@@ -191,7 +193,7 @@ export class Lease implements Disposable {
   #heldWeight = 0;
   #heldPriority: Priority = 'normal';
 
-  private constructor(owner: LeaseOwner, slot: number, lease: number, connection: HttpConnection) {
+  private constructor(owner: LeaseOwner, slot: number, lease: number, connection: PoolConnection) {
     this.#owner = owner;
     this.slot = slot;
     this.#lease = lease;
@@ -287,7 +289,7 @@ export class Lease implements Disposable {
     options: CheckedRequest,
     info: AttemptInfo,
     releaseWhenDone: boolean,
-    create: (connection: HttpConnection, settle: Settle<T>, answer: (response: T) => void, steps: StepTimes | undefined) => InFlight,
+    create: (connection: PoolConnection, settle: Settle<T>, answer: (response: T) => void, steps: StepTimes | undefined) => InFlight,
   ): Promise<T> {
     if (this.#released) return this.#refuse(new LifelineError('LEASE_RELEASED', 'the lease was used after release()'), info);
     if (this.#inFlight) {
@@ -402,7 +404,9 @@ export class Lease implements Disposable {
       this.#ticket = undefined;
     }
     const connection = this.#connection;
-    this.#owner.returnSlot(this.slot, this.#lease, this.#recycle || !connection.usable, this.#keepAlive, connection);
+    // On a multiplexed (HTTP/2) connection a request's failure or abort cost its stream alone: only the connection's end retires it.
+    const recycle = (this.#recycle && connection.multiplexed !== true) || !connection.usable;
+    this.#owner.returnSlot(this.slot, this.#lease, recycle, this.#keepAlive, connection);
   }
 
   [Symbol.dispose](): void {

@@ -5,6 +5,7 @@
 import { clockNow, type Clock } from '../clock.js';
 import { checkTls, type TlsOptions } from '../transport/tls-options.js';
 import { checkProxy, type ProxyTarget } from '../transport/proxy-options.js';
+import { checkHttp2, checkProtocol, DEFAULT_PROTOCOL, type Http2Options, type HttpProtocol, type ResolvedHttp2 } from '../transport/http2-options.js';
 import { checkDialLimiter, type DialLimiter } from '../transport/dial-limiter.js';
 import { checkGovernor, checkSignOption } from './governor/checks.js';
 import type { Governor } from './governor/governor.js';
@@ -71,6 +72,15 @@ export interface ClientPoolOptions extends InspectionOptions {
    * them. Default {@link DEFAULT_STRATEGY} ('lifo').
    */
   strategy?: Strategy;
+  /**
+   * Which HTTP the slots speak. `http1`: HTTP/1.1, one request at a time per connection.
+   * `http2`: HTTP/2, many streams per connection (over TLS by ALPN `h2`; over `http://` with
+   * prior knowledge, h2c). `auto`: what ALPN chooses over TLS, HTTP/1.1 over `http://`.
+   * README, "HTTP/2". Default {@link DEFAULT_PROTOCOL} ('http1').
+   */
+  protocol?: HttpProtocol;
+  /** How HTTP/2 connections are held: stream cap, PING heartbeat (see `Http2Options`). Read only when a slot speaks HTTP/2. */
+  http2?: Http2Options;
   /** Prefixed to every request path. Default `''`. */
   basePath?: string;
   /** Default headers sent with every request; a request's own header of the same name wins. Default none. */
@@ -183,6 +193,10 @@ export interface ResolvedPoolOptions {
   /** Every origin, in the order given (slot i starts on origins[i % n]). */
   origins: PoolOrigin[];
   tls: TlsOptions | undefined;
+  /** Which HTTP the slots speak (see the option). */
+  protocol: HttpProtocol;
+  /** The `http2` options, defaults applied. */
+  http2: ResolvedHttp2;
   /** The proxy dialed through, if any: its authorization is a non-enumerable property. */
   proxy: ProxyTarget | undefined;
   basePath: string;
@@ -212,6 +226,7 @@ export interface ResolvedPoolOptions {
 
 /** Every default of `ClientPool.connect`, by option: the constants above, in one frozen object. */
 export const POOL_DEFAULTS = Object.freeze({
+  protocol: DEFAULT_PROTOCOL,
   strategy: DEFAULT_STRATEGY,
   connections: DEFAULT_CONNECTIONS,
   connectTimeout: DEFAULT_CONNECT_TIMEOUT,
@@ -240,6 +255,8 @@ const POOL_OPTIONS = {
   url: together, // with `urls`: resolved into origins below
   urls: together,
   strategy: oneOf<Strategy>(['lifo', 'round-robin'], DEFAULT_STRATEGY),
+  protocol: checkProtocol,
+  http2: checkHttp2,
   basePath: (field, value) => {
     const basePath = value ?? '';
     if (typeof basePath !== 'string' || !BASE_PATH.test(basePath) || /[?#]/.test(basePath)) {

@@ -26,7 +26,7 @@
 import type { Dispatcher } from 'undici';
 import { LifelineError } from '../errors.js';
 import { poisonsConnection, requestError } from '../transport/error-map.js';
-import type { HttpConnection } from '../transport/http-connection.js';
+import type { PoolConnection } from '../transport/pool-connection.js';
 import { Lease, leaseConnection, outcomeOf, releaseLease, stampRequestError, takeHeld } from './lease.js';
 import { nextRequestId, ownError, stampFacts, StepTimes, wallNow, type Attempt, type AttemptInfo } from './request-trace.js';
 import type { PoolObserver } from './observer.js';
@@ -114,7 +114,7 @@ export class PooledRequest implements CallbackHandler {
   #waiting: WaitCancel | undefined;
   // The current attempt: its lease and connection, and what undici has reported of it.
   #lease: Lease | undefined;
-  #connection: HttpConnection | undefined;
+  #connection: PoolConnection | undefined;
   #abort: ((reason?: Error) => void) | undefined;
   #started = false;
   #status = 0;

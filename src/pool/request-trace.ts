@@ -50,7 +50,8 @@ export function firstAttempt(acquired: number): AttemptInfo {
 /** Whether the server may have seen a failed request (see `Sent`): `started`, undici took it to write; `answered`, a response head came. */
 export function sentOf(error: LifelineError, started: boolean, answered: boolean): Sent {
   if (answered) return 'partial-response';
-  if (!started || refusedWrite(error)) return 'never-left';
+  // An HTTP/2 stream the server refused unprocessed (REFUSED_STREAM, GOAWAY) is as good as never sent.
+  if (!started || refusedWrite(error) || error.code === 'STREAM_REFUSED') return 'never-left';
   return 'written-no-response';
 }
 

@@ -18,7 +18,7 @@ import type { Attempt } from './lease.js';
 const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
 
 /** The connection failed under the request; another connection may well succeed. */
-const TRANSPORT_FAILURES: ReadonlySet<ErrorCode> = new Set(['CONNECTION_LOST', 'HEADERS_TIMEOUT', 'BODY_TIMEOUT', 'MALFORMED_RESPONSE']);
+const TRANSPORT_FAILURES: ReadonlySet<ErrorCode> = new Set(['CONNECTION_LOST', 'STREAM_RESET', 'HEADERS_TIMEOUT', 'BODY_TIMEOUT', 'MALFORMED_RESPONSE']);
 
 /** `idempotent` is the caller's word; without it the method decides. POST and PATCH never repeat on their own. */
 export function mayRepeat(method: string | undefined, idempotent: boolean | undefined): boolean {
@@ -55,8 +55,9 @@ export function repeatBudget(method: string | undefined, idempotent: boolean | u
 export function nextAttempt(budget: RepeatBudget, error: LifelineError, timeLeft: boolean): Attempt | undefined {
   // A server's FIN can land between the grant and the write: the request dies queued,
   // unsent, and goes out on the next connection instead (which is healing meanwhile).
-  // Not a retry: the server saw nothing, whatever the method.
-  if (error.delivery === 'unsent' && error.code === 'CONNECTION_LOST' && budget.unsent++ < UNSENT_ATTEMPTS) return 'resend';
+  // Not a retry: the server saw nothing, whatever the method. Nor is an HTTP/2 stream the server
+  // refused unprocessed (REFUSED_STREAM, or above its GOAWAY's last stream id; RFC 9113, 8.7).
+  if (error.delivery === 'unsent' && (error.code === 'CONNECTION_LOST' || error.code === 'STREAM_REFUSED') && budget.unsent++ < UNSENT_ATTEMPTS) return 'resend';
   if (!timeLeft) return undefined;
   // The stale race: the server closed the reused connection as the request crossed it.
   // It may have seen the request, so only an idempotent one goes again, once.

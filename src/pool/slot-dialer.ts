@@ -10,6 +10,10 @@ import { dial, type DialTarget } from '../transport/dial.js';
 import { limitedDial } from '../transport/dial-limiter.js';
 import { DialRamp, type RampDone } from '../transport/dial-ramp.js';
 import { HttpConnection, type HttpConnectionOptions } from '../transport/http-connection.js';
+import { Http2Connection, type Http2ConnectionOptions } from '../transport/http2-connection.js';
+import { alpnFor } from '../transport/http2-options.js';
+import type { PoolConnection } from '../transport/pool-connection.js';
+import { LifelineError } from '../errors.js';
 import type { ConnectionDialer, DialOutcome } from '../machines/slot.js';
 import type { PoolOrigin, ResolvedPoolOptions } from './options.js';
 import type { OriginAssignment } from './origins.js';
@@ -34,11 +38,13 @@ export const REPLACEMENT_PAUSE = 1;
 interface OriginDial {
   target: DialTarget;
   connection: HttpConnectionOptions;
+  /** What its HTTP/2 connections are built with (`protocol` 'http2', or 'auto' when ALPN picks h2). */
+  http2: Http2ConnectionOptions;
 }
 
 export class SlotDialer implements ConnectionDialer {
   /** Every connection dialed and not yet closed, so close() can wait for the last socket. */
-  readonly connections = new Set<HttpConnection>();
+  readonly connections = new Set<PoolConnection>();
   /** Dials in flight; close() waits for them to settle (an aborted dial settles once its socket is gone). */
   readonly dials = new Set<Promise<unknown>>();
   readonly #options: ResolvedPoolOptions;
@@ -71,7 +77,7 @@ export class SlotDialer implements ConnectionDialer {
         host: origin.host,
         port: origin.port,
         tls: options.tls,
-        alpn: options.tls ? ['http/1.1'] : undefined,
+        alpn: options.tls ? alpnFor(options.protocol) : undefined,
         proxy: options.proxy,
         connectTimeout: options.connectTimeout,
         noDelay: options.noDelay,
@@ -83,6 +89,15 @@ export class SlotDialer implements ConnectionDialer {
         bodyTimeout: options.bodyTimeout,
         now: options.supervisor.now,
         stableAfter: options.supervisor.stableAfter,
+      },
+      http2: {
+        origin: origin.origin,
+        headersTimeout: options.headersTimeout,
+        bodyTimeout: options.bodyTimeout,
+        now: options.supervisor.now,
+        stableAfter: options.supervisor.stableAfter,
+        http2: options.http2,
+        clock: options.clock,
       },
     }));
   }
@@ -139,7 +154,7 @@ export class SlotDialer implements ConnectionDialer {
   }
 
   /** One connection for slot `index`: a socket from its origin (or, on a first connect, the next that answers) and the client bound to it. */
-  async #open(index: number, signal: CancelSignal): Promise<HttpConnection> {
+  async #open(index: number, signal: CancelSignal): Promise<PoolConnection> {
     const assignment = this.#assignment;
     const generation = assignment.generation;
     let origin = assignment.choose(index);
@@ -158,12 +173,27 @@ export class SlotDialer implements ConnectionDialer {
         assignment.place(index, origin);
       }
     }
+    const connection = this.#bind(socket, dialed);
     this.#connected[index] = true;
-    const connection = new HttpConnection(socket, dialed.connection);
     this.connections.add(connection);
     void connection.closed.then(() => this.connections.delete(connection));
     if (signal.aborted) connection.destroy();
     return connection;
+  }
+
+  /**
+   * The connection for a dialed socket, in the protocol the pool speaks: HTTP/2 when asked for
+   * (`http2`: ALPN h2 over TLS, else prior knowledge) or when ALPN chose it (`auto`).
+   */
+  #bind(socket: Awaited<ReturnType<typeof dial>>, dialed: OriginDial): PoolConnection {
+    const protocol = this.#options.protocol;
+    const alpn = (socket as { alpnProtocol?: string | false }).alpnProtocol;
+    if (protocol === 'http2' && this.#options.tls && alpn !== 'h2') {
+      socket.destroy();
+      throw new LifelineError('CONNECT_FAILED', 'the server did not agree to HTTP/2 (ALPN h2) and the pool speaks HTTP/2 only (protocol: http2)');
+    }
+    if (protocol === 'http2' || (protocol === 'auto' && alpn === 'h2')) return new Http2Connection(socket, dialed.http2);
+    return new HttpConnection(socket, dialed.connection);
   }
 
   /**

@@ -31,6 +31,7 @@ export function untilRunning(supervisor: SupervisorActor, connections: number, w
 /** Slots by state and what they have lived through, summed; the pool adds its own counters (`resends`, `replays`). */
 export function slotStats(supervisor: SupervisorActor, connections: number): Omit<PoolStats, 'resends' | 'replays'> {
   const context = supervisor.getSnapshot().context;
+  const ledger = context.ledger.getSnapshot().context;
   const stats = {
     connections,
     healthy: 0,
@@ -40,7 +41,8 @@ export function slotStats(supervisor: SupervisorActor, connections: number): Omi
     poisoned: 0,
     // Slots never spawned (closed before start) count as closed.
     closed: connections - context.slots.length,
-    waiting: context.ledger.getSnapshot().context.waiters.length,
+    waiting: ledger.waiters.length,
+    streams: ledger.multi ? ledger.streams.reduce((sum, n) => sum + n, 0) : 0,
     dials: 0,
     cleanEnds: 0,
     failures: 0,

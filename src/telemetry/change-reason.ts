@@ -5,7 +5,7 @@
  * ```
  *  a failure ............ reason: its code (CONNECTION_LOST, CONNECT_FAILED...), errno: ECONNRESET,
  *                         ECONNREFUSED... when a system error is behind it, detail: its message
- *  healthy -> connecting  reason: ENDED (the server ended it: detail server-closed) or RECYCLED
+ *  healthy -> connecting  reason: ENDED (the server ended it: detail server-closed, or goaway for HTTP/2) or RECYCLED
  *                         (retired: detail idle, age, keep-alive, learned-idle, homing,
  *                         connection-close, deadline, aborted, body-too-large, body-decode-failed, released)
  *  the steps of healing . nothing

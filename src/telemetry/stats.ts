@@ -20,6 +20,8 @@ export interface PoolStats {
   closed: number;
   /** Callers waiting in `acquire()`. */
   waiting: number;
+  /** HTTP/2 streams leased now, over every connection (a slot carries up to its server's stream limit); 0 for HTTP/1.1 connections, whose leases `busy` counts. */
+  streams: number;
   /** Connections opened since connect(). */
   dials: number;
   /** Connections that ended normally: closed by the server after serving a response, or retired by the pool. Never backed off. */

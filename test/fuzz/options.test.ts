@@ -30,6 +30,7 @@ const NESTED_KEYS: Record<string, string[]> = {
   heartbeat: ['interval', 'timeout', 'every'],
   sendQueue: ['size', 'maxAge', 'ttl'],
   requestLog: ['size', 'capacity'],
+  http2: ['maxConcurrentStreams', 'pingInterval', 'pingTimeout', 'maxStreams'],
   perMessageDeflate: ['serverMaxWindowBits', 'clientMaxWindowBits', 'threshold', 'zlibDeflateOptions', 'zlibInflateOptions'],
   // An XState observer: only `next` is read; the rest of an observer is the user's.
   inspect: ['next', 'error', 'complete', 'nxt'],

@@ -31,6 +31,13 @@ describe('options', () => {
     [{ url: 'http://x', headers: 'x-a: 1' }, 'Expected `headers` to be an object, or [name, value] pairs (an array of pairs, a Map or a Headers), got a string of 6 characters'],
     [{ url: 'http://x', headers: ['x-a', '1'] }, 'Expected `headers[0]` to be a [name, value] pair with a string name, got a string of 3 characters'],
     [{ url: 'http://x', headers: { 'bad name': 'v' } }, 'Expected `headers` names to be HTTP tokens, got an invalid name of 8 characters'],
+    [{ url: 'http://x', protocol: 'h2' }, "Expected `protocol` to be one of 'http1', 'http2', 'auto', got a string of 2 characters"],
+    [{ url: 'http://x', protocol: 2 }, "Expected `protocol` to be one of 'http1', 'http2', 'auto', got 2 (number)"],
+    [{ url: 'http://x', http2: 100 }, 'Expected `http2` to be an object, got 100 (number)'],
+    [{ url: 'http://x', http2: { maxConcurrentStreams: 0 } }, 'Expected `http2.maxConcurrentStreams` to be an integer from 1 to 1000, got 0 (number)'],
+    [{ url: 'http://x', http2: { pingInterval: -1 } }, 'Expected `http2.pingInterval` to be an integer from 0 to 2147483647, got -1 (number)'],
+    [{ url: 'http://x', http2: { pingTimeout: 0 } }, 'Expected `http2.pingTimeout` to be an integer from 1 to 2147483647, got 0 (number)'],
+    [{ url: 'http://x', http2: { maxStreams: 4 } }, 'Unknown option `http2.maxStreams`; known options are maxConcurrentStreams, pingInterval, pingTimeout'],
     [{ url: 'http://x', conections: 4 }, `Unknown option \`conections\`; known options are ${POOL_OPTION_KEYS.join(', ')}`],
     [{ url: 'https://x', tls: { rejectUnauthorised: false } }, 'Unknown option `tls.rejectUnauthorised`; known options are ca, cert, key, rejectUnauthorized, servername'],
   ])('%j is refused', async (options, message) => {

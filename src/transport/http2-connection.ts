@@ -1,0 +1,285 @@
+/**
+ * One HTTP/2 connection: a node:http2 session bound to exactly one dialed socket (TLS with ALPN
+ * `h2`, or h2c with prior knowledge). Why node:http2 and not undici's `allowH2` Client:
+ * bench/notes.md, "HTTP/2 engine for slots" (undici kills the streams a GOAWAY lets finish, and
+ * shows neither SETTINGS nor an unanswered PING).
+ *
+ * How it ends, as the slot hears it (DESIGN.md, "The central distinction"):
+ *
+ * ```
+ *  GOAWAY (NO_ERROR) after serving, with streams open, or after stableAfter ... clean ('goaway'): the slot dials a
+ *                                 replacement at once; streams under the last id finish, none start
+ *  GOAWAY (NO_ERROR) on a fresh connection that served nothing ................ failure (the server refuses us)
+ *  GOAWAY with an error code .................................................. failure
+ *  the socket ends while idle, after serving ................................... clean ('server-closed')
+ *  the socket ends or resets under open streams, without GOAWAY ................ failure
+ *  a PING unanswered for pingTimeout ........................................... failure (HEARTBEAT_TIMEOUT)
+ *  a stream reset, refused, aborted or past its deadline ....................... nothing: that stream alone (http2-stream.ts)
+ * ```
+ *
+ * The server's SETTINGS_MAX_CONCURRENT_STREAMS, capped by `http2.maxConcurrentStreams`, is the
+ * connection's `capacity`: how many streams the ledger may lease on it at once.
+ */
+import http2 from 'node:http2';
+import type net from 'node:net';
+import type { Dispatcher } from 'undici';
+import type { Clock } from '../clock.js';
+import { LifelineError } from '../errors.js';
+import type { ConnectionEnd } from '../machines/slot.js';
+import type { RequestOutcome } from './http-connection.js';
+import type { ResolvedHttp2 } from './http2-options.js';
+import { dispatchStream, type StreamHost } from './http2-stream.js';
+import type { PoolConnection } from './pool-connection.js';
+
+const { NGHTTP2_NO_ERROR } = http2.constants;
+
+export interface Http2ConnectionOptions {
+  /** `http://host:port` (h2c) or `https://host:port`; no path, no credentials. */
+  origin: string;
+  headersTimeout: number;
+  bodyTimeout: number;
+  /** Monotonic ms: idle times, the connection's age. */
+  now: () => number;
+  /** A connection that sat unused this long before the server ended it ended cleanly (ms). */
+  stableAfter: number;
+  http2: ResolvedHttp2;
+  /** Runs the PING heartbeat (the pool's clock: tests drive it). */
+  clock: Clock;
+}
+
+export class Http2Connection implements PoolConnection, StreamHost {
+  readonly multiplexed = true;
+  readonly settlesAt = -1;
+  readonly closed: Promise<void>;
+  readonly session: http2.ClientHttp2Session;
+  readonly authority: string;
+  readonly scheme: 'http' | 'https';
+  readonly headersTimeout: number;
+  readonly bodyTimeout: number;
+  readonly #socket: net.Socket;
+  readonly #options: Http2ConnectionOptions;
+  readonly #connectedAt: number;
+  #listeners: ((end: ConnectionEnd) => void)[] = [];
+  #capacityListener: (() => void) | undefined;
+  #end: ConnectionEnd | undefined;
+  #dead = false;
+  #goaway = false;
+  #retiring = false;
+  #inFlight = 0;
+  #served = 0;
+  #lastResponseAt: number;
+  /** The server's SETTINGS_MAX_CONCURRENT_STREAMS, capped; the cap until its SETTINGS come. */
+  #capacity: number;
+  #pingTimer: unknown;
+  #pingDeadline: unknown;
+
+  constructor(socket: net.Socket, options: Http2ConnectionOptions) {
+    this.#socket = socket;
+    this.#options = options;
+    this.#connectedAt = this.#lastResponseAt = options.now();
+    this.#capacity = options.http2.maxConcurrentStreams;
+    const url = new URL(options.origin);
+    this.authority = url.host;
+    this.scheme = url.protocol === 'https:' ? 'https' : 'http';
+    this.headersTimeout = options.headersTimeout;
+    this.bodyTimeout = options.bodyTimeout;
+    // Before node:http2's own listeners: a stream closed by the socket's death then knows it (`dead`).
+    socket.on('error', (error) => this.#die(error));
+    socket.on('end', () => this.#die(undefined));
+    this.closed = new Promise((resolve) => {
+      socket.on('close', () => {
+        this.#die(undefined);
+        this.session.destroy();
+        resolve();
+      });
+    });
+    this.session = http2.connect(options.origin, {
+      createConnection: () => socket,
+      peerMaxConcurrentStreams: options.http2.maxConcurrentStreams,
+      settings: { enablePush: false },
+    });
+    this.session.on('error', (error) => this.#die(error));
+    this.session.on('close', () => this.#die(undefined));
+    this.session.on('goaway', (code, lastStreamID) => this.#onGoaway(code, lastStreamID));
+    this.session.on('remoteSettings', (settings) => this.#onSettings(settings));
+    // An idle pool lets the process exit, as its HTTP/1.1 sockets do: ref'd only while a stream is open.
+    this.session.unref();
+    this.#schedulePing();
+  }
+
+  /** The connection takes requests itself: `client.dispatch` as on an undici Client. */
+  get client(): this {
+    return this;
+  }
+
+  /** How many streams it may carry at once: the server's limit, capped by `http2.maxConcurrentStreams`. */
+  get capacity(): number {
+    return this.#capacity;
+  }
+
+  /** Streams open now. */
+  get streams(): number {
+    return this.#inFlight;
+  }
+
+  /** Called when `capacity` changes (the server's SETTINGS); one listener, the ledger's. */
+  onCapacity(listener: (() => void) | undefined): void {
+    this.#capacityListener = listener;
+  }
+
+  get dead(): boolean {
+    return this.#dead || this.session.destroyed;
+  }
+
+  get usable(): boolean {
+    return !this.#dead && !this.#goaway && !this.#retiring && !this.#socket.destroyed && !this.session.closed && !this.session.destroyed;
+  }
+
+  get served(): number {
+    return this.#served;
+  }
+
+  dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    dispatchStream(this, options, handler);
+    return true;
+  }
+
+  begin(): void {
+    if (this.#inFlight++ === 0) this.session.ref();
+  }
+
+  finish(outcome: RequestOutcome): void {
+    if (outcome === 'ok') {
+      this.#served++;
+      this.#lastResponseAt = this.#options.now();
+    }
+    if (--this.#inFlight > 0) return;
+    this.#inFlight = 0;
+    if (!this.session.destroyed) this.session.unref();
+    if (this.#retiring) this.destroy();
+  }
+
+  /** HTTP/2 has no `Connection: close` (RFC 9113, 8.2.2): GOAWAY says it. */
+  announceClose(): void {}
+
+  destroy(): void {
+    this.#stopPing();
+    this.session.destroy();
+    this.#socket.destroy();
+  }
+
+  retire(): void {
+    this.#retiring = true;
+    this.#listeners = [];
+    this.#capacityListener = undefined;
+    this.#stopPing();
+    if (this.#inFlight === 0) this.destroy();
+    // Streams open (a GOAWAY's last ones, a caller still reading): no new ones, closed when they are done.
+    else if (!this.session.closed) this.session.close();
+  }
+
+  onEnd(listener: (end: ConnectionEnd) => void): void {
+    const end = this.#end;
+    if (end) {
+      queueMicrotask(() => {
+        if (!this.#retiring) listener(end);
+      });
+      return;
+    }
+    this.#listeners.push(listener);
+  }
+
+  #onSettings(settings: http2.Settings): void {
+    const limit = Math.max(0, Math.min(settings.maxConcurrentStreams ?? this.#options.http2.maxConcurrentStreams, this.#options.http2.maxConcurrentStreams));
+    if (limit === this.#capacity) return;
+    this.#capacity = limit;
+    this.#capacityListener?.();
+  }
+
+  /** node:http2 reports a GOAWAY once per frame (and has been seen to repeat it): judged at the first. */
+  #onGoaway(code: number, _lastStreamID: number): void {
+    if (this.#goaway) return;
+    this.#goaway = true;
+    if (this.#end) return;
+    const now = this.#options.now();
+    if (code !== NGHTTP2_NO_ERROR) {
+      this.#verdict({ clean: false, error: new LifelineError('CONNECTION_LOST', `the HTTP/2 server sent GOAWAY with error code ${code}`), idleFor: -1 });
+    } else if (this.#served > 0 || this.#inFlight > 0 || now - this.#connectedAt >= this.#options.stableAfter) {
+      // The server's graceful end (a reload, its idle or request limit): streams under its last id finish.
+      this.#verdict({ clean: true, error: undefined, idleFor: this.#inFlight === 0 && this.#served > 0 ? now - this.#lastResponseAt : -1, reason: 'goaway' });
+    } else {
+      this.#verdict({ clean: false, error: new LifelineError('CONNECTION_LOST', 'the HTTP/2 server sent GOAWAY before serving any request'), idleFor: -1 });
+    }
+  }
+
+  #die(error: Error | undefined): void {
+    if (this.#dead) return;
+    this.#dead = true;
+    this.#stopPing();
+    if (this.#end) return;
+    const now = this.#options.now();
+    if (error) {
+      this.#verdict({ clean: false, error: new LifelineError('CONNECTION_LOST', `the HTTP/2 connection was lost: ${error.message}`, { cause: error }), idleFor: -1 });
+    } else if (this.#inFlight > 0) {
+      this.#verdict({ clean: false, error: new LifelineError('CONNECTION_LOST', 'the server closed the HTTP/2 connection under open streams, without GOAWAY'), idleFor: -1 });
+    } else if (this.#served > 0) {
+      this.#verdict({ clean: true, error: undefined, idleFor: now - this.#lastResponseAt, reason: 'server-closed' });
+    } else if (now - this.#connectedAt >= this.#options.stableAfter) {
+      this.#verdict({ clean: true, error: undefined, idleFor: -1, reason: 'server-closed' });
+    } else {
+      this.#verdict({ clean: false, error: new LifelineError('CONNECTION_LOST', 'the server closed the HTTP/2 connection before any response'), idleFor: -1 });
+    }
+  }
+
+  #schedulePing(): void {
+    const { pingInterval } = this.#options.http2;
+    if (pingInterval <= 0 || this.#end || this.#retiring || this.#dead) return;
+    this.#pingTimer = this.#options.clock.setTimeout(() => this.#ping(), pingInterval);
+  }
+
+  /**
+   * One PING, its ack awaited for `pingTimeout`: a connection alive at TCP level whose server
+   * stopped answering (a hung process, a black-holed path) is poisoned, and its streams fail.
+   */
+  #ping(): void {
+    this.#pingTimer = undefined;
+    if (this.#end || this.#retiring || this.#dead) return;
+    const clock = this.#options.clock;
+    const { pingTimeout } = this.#options.http2;
+    this.#pingDeadline = clock.setTimeout(() => this.#pingTimedOut(), pingTimeout);
+    try {
+      this.session.ping((error) => {
+        if (this.#pingDeadline === undefined) return;
+        clock.clearTimeout(this.#pingDeadline);
+        this.#pingDeadline = undefined;
+        if (!error) this.#schedulePing();
+      });
+    } catch {
+      // Too many PINGs unanswered (node:http2 caps them), or the session is closing: the deadline judges.
+    }
+  }
+
+  #pingTimedOut(): void {
+    this.#pingDeadline = undefined;
+    if (this.#end || this.#dead) return;
+    const timeout = this.#options.http2.pingTimeout;
+    this.#verdict({ clean: false, error: new LifelineError('HEARTBEAT_TIMEOUT', `the HTTP/2 server answered no PING within ${timeout} ms`), idleFor: -1 });
+    this.destroy();
+  }
+
+  #stopPing(): void {
+    const clock = this.#options.clock;
+    if (this.#pingTimer !== undefined) clock.clearTimeout(this.#pingTimer);
+    if (this.#pingDeadline !== undefined) clock.clearTimeout(this.#pingDeadline);
+    this.#pingTimer = this.#pingDeadline = undefined;
+  }
+
+  #verdict(end: ConnectionEnd): void {
+    if (this.#end) return;
+    this.#end = end;
+    this.#stopPing();
+    const listeners = this.#listeners;
+    this.#listeners = [];
+    for (const listener of listeners) listener(end);
+  }
+}
