@@ -12,13 +12,15 @@ import { startHttpServer } from '../helpers/http-server.js';
 import { openPool, waitFor } from '../helpers/pool.js';
 
 /** A server that destroys the socket of the first `kills` requests it reads, and counts every request by method and path. */
-async function killingServer(kills: number) {
+/** Kills the connection under each of the first `kills` requests; with `thenRefuse`, stops accepting connections at the last kill. */
+async function killingServer(kills: number, thenRefuse = false) {
   const seen: string[] = [];
   let killed = 0;
   const server = await startHttpServer((req: http.IncomingMessage, res: http.ServerResponse) => {
     seen.push(`${req.method} ${req.url}`);
     if (killed < kills) {
       killed++;
+      if (thenRefuse && killed === kills) void server.refuse();
       req.socket.destroy();
       return;
     }
@@ -83,13 +85,15 @@ describe('retry', () => {
   });
 
   it('does not repeat past the deadline: the retry waits for a connection and the deadline ends the wait', async () => {
-    const { server, seen } = await killingServer(1);
+    // The server refuses new connections once it has killed the first: the slot's redials fail, so the
+    // retry waits for sure (with a server that accepted, a fast redial could serve it before anyone looked).
+    const { server, seen } = await killingServer(1, true);
     const clock = new SimulatedClock();
     const pool = await openPool({ url: server.url, connections: 1, clock });
     const pending = rejection(pool.request({ path: '/quote', retry: 3, deadline: Date.now() + 1_000 }));
     // The only connection died under the first attempt; the retry waits while it heals.
     await waitFor(() => pool.stats().waiting === 1, () => pool.stats());
-    // Simulated time runs the slot's backoff (then its dial is real I/O, still under way) and the deadline.
+    // Simulated time runs the slot's backoff (its redials refused) and the deadline.
     clock.increment(1_000);
     const error = await pending;
     expect(error.code).toBe('DEADLINE_EXCEEDED');
