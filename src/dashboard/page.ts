@@ -17,7 +17,8 @@
  * per feed; each state is a `<g data-state="slot.healthy">`, and the
  * script lights the states the actors are in, listing slot numbers on them.
  * Which node a state lights the snapshot says (machines.ts), not the script.
- * The colours below are by state name (`--healthy`, `.to-healthy`).
+ * The colours below are by state name (`--healthy`, `.to-healthy`); a pool's
+ * governor strip by its state (`data-governor-state`) and its store's.
  */
 import { DASHBOARD_SCRIPT } from './script.js';
 
@@ -50,6 +51,20 @@ main { padding: 16px 20px; display: grid; gap: 16px; }
 .card h2 .label { color: var(--dim); font-weight: 400; margin-left: 8px; font-family: ui-monospace, monospace; overflow-wrap: anywhere; }
 .counters { display: flex; flex-wrap: wrap; gap: 6px 14px; margin-bottom: 8px; color: var(--dim); }
 .counters b { color: var(--text); font-variant-numeric: tabular-nums; }
+/* A pool's governor (issue 18): state badge (the time left of a pause), degraded store, a bar per window, waiters by priority. */
+.governor { display: flex; flex-wrap: wrap; align-items: center; gap: 6px 14px; margin-bottom: 8px; color: var(--dim); }
+.governor[hidden] { display: none; }
+.governor b { color: var(--text); font-variant-numeric: tabular-nums; }
+.gov-title { color: var(--text); font-weight: 600; }
+.gov-badge { padding: 1px 8px; border-radius: 9px; font-weight: 700; color: #0f1419; background: var(--dim); }
+.gov-state[data-governor-state="open"] { background: var(--healthy); }
+.gov-state[data-governor-state="paused"] { background: var(--backoff); }
+.gov-state[data-governor-state="banned"] { background: var(--poisoned); color: #fff; }
+.gov-degraded { background: var(--connecting); }
+.gov-window { display: inline-flex; align-items: center; gap: 6px; }
+.gov-bar { position: relative; display: inline-block; width: 90px; height: 8px; background: #0b1015; border-radius: 4px; overflow: hidden; }
+.gov-fill { position: absolute; left: 0; top: 0; bottom: 0; background: var(--busy); }
+.gov-fill.full { background: var(--poisoned); }
 .chart { display: flex; justify-content: center; }
 .chart svg { display: block; max-width: 100%; height: auto; max-height: 620px; }
 /* The charts come light (for the README); on this page they are redrawn dark, and lit by state. */

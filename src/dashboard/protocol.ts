@@ -44,7 +44,7 @@ export interface PagePool {
   slots: ActorView[];
   /** The pool's recent requests, newest last (at most `REQUEST_ROWS`); absent when its request log is off. */
   requests?: PageRequest[];
-  /** The pool's rate-limit governor, if it has one (issue 18): the data of a badge the page does not draw yet. */
+  /** The pool's rate-limit governor, if it has one (issue 18): drawn as a strip of badges and budget bars on the pool's card. */
   governor?: PageGovernor;
 }
 
@@ -80,18 +80,29 @@ export interface PageRequest {
   times: PageRequestTimes;
 }
 
-/** A governor as the page receives it: its state, budget used against each window's limit, waiters by priority. */
+/**
+ * A governor as the page receives it: its state, budget used against each window's limit,
+ * waiters by priority, and where the budget is counted. Counters and state names only: never
+ * its options (a shared store's key, a client's URL with its password).
+ */
 export interface PageGovernor {
   /** `open`, `paused` or `banned`. */
   state: string;
-  /** ms until a pause or ban ends; 0 when open. */
+  /** ms until a pause or ban ends, as of the view's `now`; 0 when open. */
   pausedFor: number;
+  /** Weight spent or reserved in each window, in the order of the governor's `windows`. */
   used: number[];
+  /** Each window's limit. */
   limits: number[];
+  /** Callers waiting for budget, by priority (`order`, `normal`, `background`), highest first. */
   waiting: Record<string, number>;
   pauses: number;
   bans: number;
   rateLimited: number;
+  /** `local` (no shared store), `shared` (the store answers) or `degraded` (unreachable: the local share is in use). */
+  store: string;
+  /** Times the shared store became unreachable so far. */
+  degradations: number;
 }
 
 /** The counters of a feed the page shows. */

@@ -12,7 +12,8 @@ import { feedRecorder, type Feed, type FeedStats } from '../feed/feed.js';
 import { poolRecorder, type ClientPool, type PoolStats } from '../pool/client-pool.js';
 import type { TransitionRecord } from '../telemetry/recorder.js';
 import { redactUrl } from '../redact.js';
-import type { ActorView, PageFeed, PagePool, PageRecord, PageView } from './protocol.js';
+import type { GovernorStats } from '../pool/governor/governor.js';
+import type { ActorView, PageFeed, PageGovernor, PagePool, PageRecord, PageView } from './protocol.js';
 import { poolRequests } from './requests.js';
 
 /** A pool as the page receives it, with all of its stats. */
@@ -62,9 +63,18 @@ function poolView(pool: ClientPool, index: number): PoolView {
   const view: PoolView = { id: poolId(index), origin: pool.origin, recording: poolRecorder(pool) !== undefined, stats: pool.stats(), slots };
   const requests = poolRequests(pool);
   if (requests) view.requests = requests;
-  // Counters and a state name only: nothing of a governor can carry a secret.
-  if (pool.governor) view.governor = pool.governor.stats();
+  if (pool.governor) view.governor = governorView(pool.governor.stats());
   return view;
+}
+
+/**
+ * The fields the page draws, copied by name: counters and state names, none of which can carry a
+ * secret. Not the stats object itself, so a field added to the governor's stats one day (a store's
+ * key, say) does not reach the page unless it is added here.
+ */
+function governorView(stats: GovernorStats): PageGovernor {
+  const { state, pausedFor, used, limits, waiting, pauses, bans, rateLimited, store, degradations } = stats;
+  return { state, pausedFor, used, limits, waiting: { ...waiting }, pauses, bans, rateLimited, store, degradations };
 }
 
 function feedView(feed: Feed, index: number): FeedView {

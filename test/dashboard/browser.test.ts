@@ -2,7 +2,8 @@
  * The dashboard in a real browser: headless Chromium (Debian's, driven by
  * playwright-core) follows a real pool and a real feed through real drops and
  * back, sees each outage on the timelines, fits a 360 px screen, and greys out
- * when the stream ends. The page is saved as screenshots: to the system's temp
+ * when the stream ends, and draws each pool's governor (its budget, a pause counting down, a shared
+ * store gone degraded, its waiters). The page is saved as screenshots: to the system's temp
  * folder, or to visualizations/dashboard.png and dashboard-timeline.png (the
  * README's pictures) with LIFELINE_SCREENSHOT=1, so that a test run leaves the
  * work tree as it was.
@@ -16,19 +17,23 @@ import type { Page } from 'playwright-core';
 import { CHROMIUM, launchChromium } from '../../scripts/headless-chromium.js';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { createMachine } from 'xstate';
-import { serveDashboard } from '../../src/index.js';
+import { Governor, redisStore, serveDashboard } from '../../src/index.js';
 import { FEED_CHART, SLOT_CHART } from '../../src/dashboard/charts.js';
 import { pageMachine, pageMachines } from '../../src/dashboard/machines.js';
 import { dashboardPage, LOG_ROWS } from '../../src/dashboard/page.js';
 import type { PageMachines, PageRequest, PageSnapshot } from '../../src/dashboard/protocol.js';
 import { toSvg } from '../../tools/statechart/statechart.js';
+import { SseClient } from '../helpers/dashboard-client.js';
 import { startHttpServer } from '../helpers/http-server.js';
 import { openFeed } from '../helpers/feed.js';
 import { openPool } from '../helpers/pool.js';
+import { openRedisClient } from '../helpers/redis-client.js';
+import { startRedis } from '../helpers/redis-server.js';
 import { startWsServer } from '../helpers/ws-server.js';
 
 const SCREENSHOT = process.env.LIFELINE_SCREENSHOT ? 'visualizations/dashboard.png' : join(tmpdir(), 'lifeline-dashboard.png');
 const TIMELINE_SCREENSHOT = process.env.LIFELINE_SCREENSHOT ? 'visualizations/dashboard-timeline.png' : join(tmpdir(), 'lifeline-dashboard-timeline.png');
+const GOVERNOR_SCREENSHOT = join(tmpdir(), 'lifeline-dashboard-governor.png');
 /** Bounds a failing wait; a passing one returns as soon as the page shows it. */
 const WAIT = 10_000;
 
@@ -84,6 +89,19 @@ async function serveSnapshot(html: string, snapshot: PageSnapshot): Promise<stri
 async function served(page: Page): Promise<number> {
   const cells = await page.locator('#actors tr[data-source="pool 0"] td.served').allTextContents();
   return cells.reduce((sum, cell) => sum + Number(cell), 0);
+}
+
+/** A Chromium page on `url`, closed when the test finishes, live; `problems` collects its script errors. */
+async function openLivePage(url: string, viewport?: { width: number; height: number }): Promise<{ page: Page; problems: string[] }> {
+  const browser = await launchChromium(WAIT);
+  onTestFinished(() => browser.close());
+  const page = await browser.newPage(viewport ? { viewport } : {});
+  page.setDefaultTimeout(WAIT);
+  const problems: string[] = [];
+  page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+  await page.goto(url);
+  await page.locator('#status.live').waitFor();
+  return { page, problems };
 }
 
 describe('the dashboard in Chromium', () => {
@@ -227,14 +245,7 @@ describe('the dashboard in Chromium', () => {
       { template: machines.feed.chart, svg: FEED_CHART },
     ]);
     const url = await serveSnapshot(html, snapshot);
-    const browser = await launchChromium(WAIT);
-    onTestFinished(() => browser.close());
-    const page = await browser.newPage();
-    page.setDefaultTimeout(WAIT);
-    const problems: string[] = [];
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    await page.goto(url);
-    await page.locator('#status.live').waitFor();
+    const { page, problems } = await openLivePage(url);
 
     const card = page.locator('.card[data-source="pool 0"]');
     const lit = await card.locator('.lit').evaluateAll((nodes) => nodes.map((n) => [n.getAttribute('data-state'), n.querySelector('.badge')?.textContent]));
@@ -286,14 +297,7 @@ describe('the dashboard in Chromium', () => {
       { template: machines.feed.chart, svg: FEED_CHART },
     ]);
     const url = await serveSnapshot(html, snapshot);
-    const browser = await launchChromium(WAIT);
-    onTestFinished(() => browser.close());
-    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
-    page.setDefaultTimeout(WAIT);
-    const problems: string[] = [];
-    page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
-    await page.goto(url);
-    await page.locator('#status.live').waitFor();
+    const { page, problems } = await openLivePage(url, { width: 1280, height: 900 });
 
     // Checked here on its own, in the chart's units: not by the page's placement code.
     const covered = await page.$$eval('.card .chart svg', (svgs) =>
@@ -346,6 +350,79 @@ describe('the dashboard in Chromium', () => {
     ]);
     expect(rows[0]![0]).toMatch(/^\d\d:\d\d:\d\d\.\d{3}$/);
     expect(await page.locator('#requests-off').textContent()).toBe('pool 1: request log off: enable it with the pool option requestLog');
+    expect(problems).toEqual([]);
+  });
+
+  it("draws each pool's governor: budget per window, a pause counting down, a degraded store, waiters by priority, and no secret", async () => {
+    expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium`).toBe(true);
+    const SECRETS = ['key-SECRET-7f3a', 'api-SECRET-91c2', 'sig-SECRET-04de'];
+    // The venue pauses for 30 s on /limit; anything else is fine.
+    const server = await startHttpServer((req, res) => {
+      if (req.url === '/limit') return void res.writeHead(429, { 'retry-after': '30' }).end();
+      res.writeHead(200).end('ok');
+    });
+    // pool 0: a governor of its own, two windows, paused by the venue, one background caller waiting it out.
+    const local = new Governor({ windows: [{ weight: 10, per: 60_000 }, { weight: 100, per: 600_000 }] });
+    const paused = await openPool({ url: server.url, connections: 1, governor: local, headers: { 'x-api-key': SECRETS[1]! } });
+    for (let i = 0; i < 3; i++) await paused.request({ path: '/' });
+    await paused.request({ path: '/limit' });
+    const waiter = new AbortController();
+    const waiting = paused.request({ path: '/', priority: 'background', timeout: 60_000, signal: waiter.signal }).catch((error: unknown) => error);
+    onTestFinished(async () => {
+      waiter.abort();
+      await waiting;
+    });
+    // pool 1: a governor on a shared Redis store (a real redis-server), whose Redis then goes away.
+    const redis = await startRedis();
+    const client = await openRedisClient(redis.url);
+    const shared = new Governor({ windows: [{ weight: 20, per: 60_000 }], store: redisStore(client, { key: SECRETS[0]!, retry: 60_000 }), localShare: 0.5 });
+    const degraded = await openPool({ url: server.url, connections: 1, governor: shared, sign: () => ({ query: { signature: SECRETS[2]! } }) });
+    await degraded.request({ path: '/' });
+    await redis.stop();
+    await degraded.request({ path: '/' });
+    expect(shared.storeState).toBe('degraded');
+    // pool 2: no governor, no strip.
+    const plain = await openPool({ url: server.url, connections: 1 });
+
+    const dashboard = await serveDashboard({ pools: [paused, degraded, plain], feeds: [] });
+    onTestFinished(() => dashboard.close());
+    const stream = await SseClient.open(`${dashboard.url}events`);
+    const { page, problems } = await openLivePage(dashboard.url, { width: 1280, height: 900 });
+
+    const strip = (id: string) => page.locator(`.governor[data-source="${id}"]`);
+    // The pause: its badge, its state, and its time left, counting down between stats.
+    const badge = strip('pool 0').locator('.gov-state');
+    expect(await badge.getAttribute('data-governor-state')).toBe('paused');
+    const left = async () => Number(/^paused (\d+\.\d) s left$/.exec((await badge.textContent())!)?.[1]);
+    const first = await left();
+    expect(first).toBeGreaterThan(20);
+    expect(first).toBeLessThanOrEqual(30);
+    await expect.poll(left, POLL).toBeLessThan(first);
+    // Colour by state: --backoff (#db6d28) for a pause.
+    expect(await badge.evaluate((node) => node.ownerDocument.defaultView!.getComputedStyle(node).backgroundColor)).toBe('rgb(219, 109, 40)');
+    // Budget per window, used / limit and what is left; the waiter by priority; no store badge for a local governor.
+    expect(await strip('pool 0').locator('.gov-window').allTextContents()).toEqual(['window 04/106 left', 'window 14/10096 left']);
+    expect(await strip('pool 0').locator('.gov-waiting').textContent()).toBe('waiting order 0 normal 0 background 1');
+    expect(await strip('pool 0').locator('.gov-degraded, .gov-store').count()).toBe(0);
+    // The shared store unreachable: the degraded badge, beside an open state.
+    await strip('pool 1').locator('.gov-degraded').waitFor();
+    expect(await strip('pool 1').locator('.gov-degraded').textContent()).toBe('degraded');
+    expect(await strip('pool 1').locator('.gov-state').textContent()).toBe('open');
+    expect(await strip('pool 1').locator('.gov-counts').textContent()).toContain('degradations 1');
+    expect(await strip('pool 2').isHidden()).toBe(true);
+    // A phone's width: the strip wraps, the page is no wider than the screen.
+    await page.setViewportSize({ width: 360, height: 800 });
+    expect(await page.locator('html').evaluate((html) => html.ownerDocument.scrollingElement!.scrollWidth)).toBeLessThanOrEqual(360);
+    mkdirSync(dirname(GOVERNOR_SCREENSHOT), { recursive: true });
+    await page.locator('.card[data-source="pool 0"]').screenshot({ path: GOVERNOR_SCREENSHOT });
+
+    // Nothing secret reached the page or its stream: not the store's key, a header, or a signature.
+    await stream.waitFor((event) => event.event === 'stats', 'a stats event');
+    const html = await page.content();
+    for (const secret of SECRETS) {
+      expect(html.includes(secret), `the page shows ${secret}`).toBe(false);
+      expect(stream.raw.includes(secret), `the stream carries ${secret}`).toBe(false);
+    }
     expect(problems).toEqual([]);
   });
 });

@@ -10,12 +10,16 @@
  * Every value from the stream goes in the DOM as text (`textContent`), never as
  * markup: an error message is whatever a server sent.
  */
-import type { ActorView, PageEvents, PageFeed, PageMachine, PageMachines, PagePool, PageRecord, PageRequest, PageSnapshot, PageState, PageView } from '../protocol.js';
+import type { ActorView, PageEvents, PageFeed, PageGovernor, PageMachine, PageMachines, PagePool, PageRecord, PageRequest, PageSnapshot, PageState, PageView } from '../protocol.js';
 
 interface Card {
   /** The states of the card's machine, by the name actors report. */
   states: ReadonlyMap<string, PageState>;
   counters: HTMLElement;
+  /** A pool's governor strip (hidden while the pool has none). */
+  governor: HTMLElement;
+  /** What the strip shows but the time left of a pause, so an unchanged governor redraws nothing. */
+  governorKey?: string;
   timeline: HTMLElement;
   chart: HTMLElement;
   /** What is lit now, so an unchanged view redraws nothing. */
@@ -26,6 +30,14 @@ interface Card {
   obstacles?: Obstacles;
 }
 
+
+/** A governor in a pause: its badge counts the time left down between two stats. */
+interface Pause {
+  badge: HTMLElement;
+  state: string;
+  /** When the pause ends, on the server's clock. */
+  until: number;
+}
 
 /** An actor on a chart: its state, and its badge (a slot's number, a feed's state). */
 interface Lit {
@@ -120,6 +132,8 @@ let goneAt: number | undefined;
 let lastHeard = 0;
 /** The requests shown, so an unchanged log redraws nothing. */
 let requestsKey = '';
+/** The governors in a pause, by pool id: their badges' time left runs on between stats. */
+const pauses = new Map<string, Pause>();
 
 /** The server's time now, or when the stream ended: times in state and timelines stop there. */
 function now(): number {
@@ -154,6 +168,9 @@ function card(kind: keyof PageMachines, machine: PageMachine, id: string, label:
   article.appendChild(title);
   const counters = el('div', { class: 'counters' });
   article.appendChild(counters);
+  const governor = el('div', { class: 'governor', 'data-source': id });
+  governor.hidden = true;
+  article.appendChild(governor);
   const timeline = el('div', { class: 'timeline' });
   article.appendChild(timeline);
   const chart = el('div', { class: 'chart' });
@@ -162,7 +179,7 @@ function card(kind: keyof PageMachines, machine: PageMachine, id: string, label:
   article.appendChild(chart);
   cardsEl.appendChild(article);
   const states = new Map(machine.states.map((state) => [state.name, state]));
-  cards.set(id, { states, counters, timeline, chart, lit: '', template: machine.chart });
+  cards.set(id, { states, counters, governor, timeline, chart, lit: '', template: machine.chart });
 }
 
 /** A timeline row for each actor of a card, then the time axis under them. */
@@ -191,6 +208,7 @@ function build(view: PageSnapshot): void {
   actorsEl.textContent = '';
   cards.clear();
   rows.clear();
+  pauses.clear();
   tracks.clear();
   for (const pool of view.pools) {
     card('pool', view.machines.pool, pool.id, pool.origin);
@@ -211,6 +229,86 @@ function counters(target: HTMLElement, pairs: [string, string | number][], recor
     target.appendChild(item);
   }
   if (!recording) target.appendChild(el('span', {}, 'recording off'));
+}
+
+// --- a pool's governor: its state, its shared store, the budget of each window, its waiters ------
+
+/** What a state badge says: the state, and while paused or banned the time left (`paused 2.9 s left`). */
+function pauseText(state: string, left: number): string {
+  return left > 0 ? state + ' ' + duration(left) + ' left' : state;
+}
+
+/**
+ * The governor strip of a pool's card: a badge for its state (open, paused, banned: with the
+ * time left of a pause, counted down between stats), a `degraded` badge while its shared store is
+ * unreachable, a bar per window (used / limit, and what is left), and its waiters by priority.
+ * Redrawn whole when anything but the time left changed (a few elements), so a badge being read is
+ * not replaced under the pointer every 500 ms; the time left of a pause ticks with the clock.
+ */
+function drawGovernor(source: string, entry: Card, g: PageGovernor | undefined, at: number): void {
+  const target = entry.governor;
+  const key = g ? JSON.stringify({ ...g, pausedFor: g.pausedFor > 0 }) : '';
+  const pause = pauses.get(source);
+  if (key === entry.governorKey) {
+    // The same pause: only its end, as this view of the server's clock says it.
+    if (pause && g) pause.until = at + g.pausedFor;
+    return;
+  }
+  entry.governorKey = key;
+  target.textContent = '';
+  target.hidden = g === undefined;
+  pauses.delete(source);
+  if (!g) return;
+  target.setAttribute('data-state', g.state);
+  target.setAttribute('data-store', g.store);
+  target.appendChild(el('span', { class: 'gov-title' }, 'governor'));
+  const state = el('span', { class: 'gov-badge gov-state', 'data-governor-state': g.state }, pauseText(g.state, g.pausedFor));
+  target.appendChild(state);
+  if (g.pausedFor > 0) pauses.set(source, { badge: state, state: g.state, until: at + g.pausedFor });
+  if (g.store === 'degraded') {
+    target.appendChild(el('span', { class: 'gov-badge gov-degraded', title: 'the shared budget store is unreachable: this process counts on its local share' }, 'degraded'));
+  } else if (g.store !== 'local') {
+    target.appendChild(el('span', { class: 'gov-store' }, 'store ' + g.store));
+  }
+  g.limits.forEach((limit, i) => {
+    const used = g.used[i] ?? 0;
+    const left = Math.max(0, limit - used);
+    const item = el('span', { class: 'gov-window', 'data-window': String(i), title: 'window ' + i + ': ' + used + ' of ' + limit + ' spent or reserved, ' + left + ' left' });
+    item.appendChild(el('span', { class: 'gov-name' }, 'window ' + i));
+    const bar = el('span', { class: 'gov-bar' });
+    const fill = el('span', { class: 'gov-fill' });
+    fill.style.width = Math.min(100, limit > 0 ? (used / limit) * 100 : 100).toFixed(1) + '%';
+    fill.classList.toggle('full', left === 0);
+    bar.appendChild(fill);
+    item.appendChild(bar);
+    item.appendChild(el('b', { class: 'gov-used' }, used + '/' + limit));
+    item.appendChild(el('span', { class: 'gov-left' }, left + ' left'));
+    target.appendChild(item);
+  });
+  const waiting = el('span', { class: 'gov-waiting' }, 'waiting');
+  for (const [priority, count] of Object.entries(g.waiting)) {
+    const one = el('span', { 'data-priority': priority }, ' ' + priority + ' ');
+    one.appendChild(el('b', {}, count));
+    waiting.appendChild(one);
+  }
+  target.appendChild(waiting);
+  const tally = el('span', { class: 'gov-counts' }, 'rate limited ');
+  tally.appendChild(el('b', {}, g.rateLimited));
+  tally.appendChild(document.createTextNode(' pauses '));
+  tally.appendChild(el('b', {}, g.pauses));
+  tally.appendChild(document.createTextNode(' bans '));
+  tally.appendChild(el('b', {}, g.bans));
+  if (g.degradations > 0) {
+    tally.appendChild(document.createTextNode(' degradations '));
+    tally.appendChild(el('b', {}, g.degradations));
+  }
+  target.appendChild(tally);
+}
+
+/** The time left of every pause, counted down on the server's clock (stopped when the stream ended). */
+function pauseClocks(): void {
+  const at = now();
+  for (const pause of pauses.values()) pause.badge.textContent = pauseText(pause.state, Math.max(0, pause.until - at));
 }
 
 // --- badges: placed where they cover no title, event label, state or arrow ----------------------
@@ -398,6 +496,7 @@ function row(source: string, actor: ActorView): void {
 }
 
 function ages(): void {
+  pauseClocks();
   const at = now();
   for (const cells of rows.values()) {
     const since = cells.tr.getAttribute('data-since');
@@ -575,6 +674,7 @@ function updatePool(pool: PagePool, entry: Card, at: number): void {
   const stats: [string, unknown][] = Object.entries(s);
   const byState = stats.filter(([name]) => entry.states.has(name)).map(([name, count]): [string, string] => [name, String(count)]);
   counters(entry.counters, [['connections', s.connections], ...byState, ['waiting', s.waiting]], pool.recording);
+  drawGovernor(pool.id, entry, pool.governor, at);
   light(entry, pool.slots.map((slot, index) => ({ state: slot.state, label: String(index) })));
   for (const slot of pool.slots) {
     row(pool.id, slot);

@@ -19,7 +19,7 @@ export interface GovernorWindow {
   weight: number;
   /** The window's length, in ms. */
   per: number;
-  /** A response header in which the venue reports the weight used in this window (`x-mbx-used-weight-1m`); it corrects the local count. Default none. */
+  /** A response header in which the venue reports the weight used in this window (`x-mbx-used-weight-1m`); it corrects this process's count and, with a shared `store`, the fleet's. Default none. */
   header?: string;
 }
 

@@ -42,7 +42,7 @@ import type { ResponseHead } from '../response.js';
 import { LocalBudgetStore, type BudgetStore } from './budget-store.js';
 import type { SharedBudgetStore } from './shared-store.js';
 import { PRIORITIES, resolveGovernorOptions, type GovernorOptions, type Priority, type ResolvedGovernorOptions } from './governor-options.js';
-import { headerValue, retryAfterMs, usedWeight } from './venue-reply.js';
+import { headerValue, retryAfterMs, usedWeight, usedWeights } from './venue-reply.js';
 
 export type GovernorState = 'open' | 'paused' | 'banned';
 /** `local`: no shared store; `shared`: the store answers; `degraded`: it did not, the local share is in use. */
@@ -295,7 +295,8 @@ export class Governor {
     if (ticket.id !== undefined) {
       // Never left: it counts no more. Else it counts from now, when the venue has surely had it.
       if (error?.delivery === 'unsent') this.#cancelShared(ticket);
-      else this.#shared!.commit(ticket.id, ticket.weight, this.#pers).catch(this.#degrade);
+      // The venue's used-weight headers correct the fleet's count in the same atomic call (redis-script.ts).
+      else this.#shared!.commit(ticket.id, ticket.weight, this.#pers, response && usedWeights(response.headers, this.#options.windows)).catch(this.#degrade);
     } else if (error?.delivery === 'unsent') {
       this.#store.refund(ticket.weight, sentAt);
       this.#pump();

@@ -10,13 +10,38 @@
  *           when its request settles)
  *           -> { 1, sums... } or { 0, wait ms, sums... }
  *  commit:  re-score the member at now (its request settled, so the venue has had it): it counts
- *           for one window from then
+ *           for one window from then; in a window whose used-weight header the response carried,
+ *           the venue's count replaces what it surely covers (below)
  *  cancel, refund: remove the member (never sent, or never left the process)
  *  add:     a synthetic member per window, ARGV weights (a degraded process's own spend, pushed on recovery)
  *  used:    trim and sum -> { sums... }
  * ```
- * ARGV: op, id, weight, ttl, then per window: per, cap (add: per, weight). Sums are O(members): a window
- * holds at most its cap's worth of members, each of weight >= 1.
+ * ARGV: op, id, weight, ttl, then per window: per, cap (add: per, weight; commit: per, the venue's used
+ * weight or -1). Sums are O(members): a window holds at most its cap's worth of members, each of weight >= 1,
+ * plus one correction member.
+ *
+ * The venue's used-weight header corrects the fleet's count (issue 18, item 2), in the commit of the
+ * request R it answered, atomically. The rule:
+ * ```
+ *  cutoff = R's reserve time (its member's score - ttl, on Redis's clock; R was sent after it)
+ *  covered = every member scored <= cutoff (committed, so settled, before R was even sent: each one
+ *            arrived at the venue before R did), and R itself (a venue counts the request it answers)
+ *  if a correction with a later cutoff already ran: nothing (this answer is older than one applied)
+ *  else: covered (earlier corrections with it, when they ran before R's reserve) is replaced by
+ *        one member `~c<cutoff>:<used>` dated now
+ *  untouched: every member scored after cutoff: reservations not yet sent or still in flight (scored
+ *            in the future), and requests that settled after R was reserved (the venue may not have had
+ *            them when it answered)
+ * ```
+ * So the count never goes below what the fleet has reserved, sent or settled since R's reserve, plus
+ * the venue's own count: a venue counting a sliding window of `per` frees each request it counted at
+ * most `per` after its answer, and the correction member frees `per` after the correction, later
+ * still. Both ways, then: down when the venue forgot what we still count (its window reset, or a
+ * request we counted never reached it), up when it counts more (other clients on the key). It
+ * over-counts what the fleet had in flight when R was answered (they count in `used` and as
+ * themselves) until they leave the window: a cost in throughput, never an overrun. A reservation
+ * older than `ttl` counts as covered (the README asks for a `ttl` longer than the slowest request).
+ * A member gone (R's reservation expired, or Redis restarted) gives no cutoff: the plain commit.
  */
 export const BUDGET_SCRIPT = `
 local op = ARGV[1]
@@ -42,11 +67,32 @@ if op == 'cancel' then
 end
 
 if op == 'commit' then
+  local corrected = 0
   for i = 1, #KEYS do
-    redis.call('ZADD', KEYS[i], string.format('%.3f', now), member)
-    redis.call('PEXPIRE', KEYS[i], tonumber(ARGV[3 + 2 * i]) + ttl)
+    local per = tonumber(ARGV[3 + 2 * i])
+    local used = tonumber(ARGV[4 + 2 * i])
+    local score = redis.call('ZSCORE', KEYS[i], member)
+    local correct = used >= 0 and score
+    if correct then
+      local cutoff = tonumber(score) - ttl
+      -- A correction with a later cutoff means this answer is older than one that counted. One with an
+      -- earlier cutoff goes only when it ran before R's reserve (scored <= cutoff, below): one that ran
+      -- later may count what reached the venue after R's answer, from outside the fleet.
+      for _, m in ipairs(redis.call('ZRANGE', KEYS[i], 0, -1)) do
+        local c = string.match(m, '^~c([%d%.]+):')
+        if c and tonumber(c) >= cutoff then correct = false break end
+      end
+      if correct then
+        redis.call('ZREMRANGEBYSCORE', KEYS[i], '-inf', string.format('%.3f', cutoff))
+        redis.call('ZREM', KEYS[i], member)
+        redis.call('ZADD', KEYS[i], string.format('%.3f', now), '~c' .. string.format('%.3f', cutoff) .. ':' .. used)
+        corrected = corrected + 1
+      end
+    end
+    if not correct then redis.call('ZADD', KEYS[i], string.format('%.3f', now), member) end
+    redis.call('PEXPIRE', KEYS[i], per + ttl)
   end
-  return { 1 }
+  return { 1, corrected }
 end
 
 if op == 'add' then

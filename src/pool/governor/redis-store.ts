@@ -90,8 +90,8 @@ class RedisStore implements SharedBudgetStore {
     return { id: undefined, wait: reply[1]!, used: reply.slice(2) };
   }
 
-  async commit(id: string, weight: number, pers: readonly number[]): Promise<void> {
-    await this.#run(pers.length, 'commit', id, weight, pers.flatMap((per) => [String(per), '0']));
+  async commit(id: string, weight: number, pers: readonly number[], used?: readonly number[]): Promise<void> {
+    await this.#run(pers.length, 'commit', id, weight, pers.flatMap((per, i) => [String(per), String(used?.[i] ?? -1)]));
   }
 
   async cancel(id: string, weight: number, pers: readonly number[]): Promise<void> {

@@ -21,8 +21,13 @@ export interface SharedBudgetStore {
   readonly retry: number;
   /** Reserves `weight` if every window's count + `weight` stays within `caps[i]` (windows of `pers[i]` ms). */
   reserve(weight: number, caps: readonly number[], pers: readonly number[]): Promise<SharedReply>;
-  /** The reservation's request settled (the venue has had it): it counts from now for one window. */
-  commit(id: string, weight: number, pers: readonly number[]): Promise<void>;
+  /**
+   * The reservation's request settled (the venue has had it): it counts from now for one window.
+   * `used[i]`, when given and not -1, is the venue's used weight for window i in the response: it
+   * replaces, atomically, what the store counted that the venue had surely counted when it answered
+   * (the rule: redis-script.ts), never what was reserved or sent since the request was reserved.
+   */
+  commit(id: string, weight: number, pers: readonly number[], used?: readonly number[]): Promise<void>;
   /** The reservation was never sent, or never left the process: it counts no more. */
   cancel(id: string, weight: number, pers: readonly number[]): Promise<void>;
   /** Counts `weights[i]` in window i from now: what a process spent on its local share while the store was out of reach. */

@@ -28,6 +28,22 @@ export function retryAfterMs(value: string | undefined, wallNow: number): number
   return Math.min(Math.max(0, ms), MAX_TIMEOUT);
 }
 
+/**
+ * The venue's used weight for each window that names a `header`, -1 where it gave none (or garbage);
+ * undefined when it gave none at all: what a shared store's commit takes to correct the fleet's count.
+ */
+export function usedWeights(headers: ResponseHeaders, windows: readonly { header?: string | undefined }[]): number[] | undefined {
+  let found: number[] | undefined;
+  for (let i = 0; i < windows.length; i++) {
+    const header = windows[i]!.header;
+    const used = header === undefined ? undefined : usedWeight(headerValue(headers, header));
+    if (used === undefined) continue;
+    found ??= windows.map(() => -1);
+    found[i] = used;
+  }
+  return found;
+}
+
 /** A used-weight header's value: a non-negative integer, else undefined (a venue's garbage corrects nothing). */
 export function usedWeight(value: string | undefined): number | undefined {
   if (value === undefined || !/^\s*\d{1,15}\s*$/.test(value)) return undefined;
