@@ -4,22 +4,15 @@
  * correction in a commit, and Redis killed and restarted (each version's way of refusing commands
  * while offline turns the governor degraded, and a retry brings it back).
  *
- * v6 is the devDependency. v4 and v5 are not dependencies of the project: they are loaded from the
- * folder LIFELINE_REDIS_VERSIONS names, a node_modules holding them under the aliases `redis4` and
- * `redis5`:
- *   npm install --prefix /tmp/redis-versions redis4@npm:redis@4 redis5@npm:redis@5
- *   LIFELINE_REDIS_VERSIONS=/tmp/redis-versions/node_modules npx vitest run test/pool/governor/redis-clients.test.ts
- * Without it their cases are skipped, and say so.
+ * All three are devDependencies: v6 as `redis`, v4 and v5 under the aliases `redis4` and `redis5`
+ * (`npm:redis@^4`, `npm:redis@^5`).
  */
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { Governor, redisStore, type RedisCommander } from '../../../src/index.js';
 import type { Ticket } from '../../../src/pool/governor/governor.js';
 import { startRedis } from '../../helpers/redis-server.js';
 
-const VERSIONS = process.env.LIFELINE_REDIS_VERSIONS;
 const CAP = 10;
 const PER = 60_000;
 
@@ -32,31 +25,26 @@ interface NodeRedis {
   };
 }
 
-/** node-redis as this project has it (v6), or an aliased copy from LIFELINE_REDIS_VERSIONS. */
-async function load(alias: string | undefined): Promise<NodeRedis> {
-  if (alias === undefined) return (await import('redis')) as unknown as NodeRedis;
-  const entry = createRequire(join(VERSIONS!, 'package.json')).resolve(alias, { paths: [VERSIONS!] });
-  return (await import(pathToFileURL(entry).href)) as NodeRedis;
+/** node-redis under its name (v6) or its alias (v4, v5). */
+async function load(name: string): Promise<NodeRedis> {
+  return (await import(name)) as unknown as NodeRedis;
 }
 
-async function versionOf(alias: string | undefined): Promise<string> {
-  const base = alias === undefined ? 'redis' : alias;
-  const require = createRequire(alias === undefined ? import.meta.url : join(VERSIONS!, 'package.json'));
-  return (require(`${base}/package.json`) as { version: string }).version;
+function versionOf(name: string): string {
+  return (createRequire(import.meta.url)(`${name}/package.json`) as { version: string }).version;
 }
 
-const cases: { name: string; alias: string | undefined; major: string }[] = [
-  { name: 'node-redis v4', alias: 'redis4', major: '4.' },
-  { name: 'node-redis v5', alias: 'redis5', major: '5.' },
-  { name: 'node-redis v6 (the devDependency)', alias: undefined, major: '6.' },
+const cases: { name: string; module: string; major: string }[] = [
+  { name: 'node-redis v4', module: 'redis4', major: '4.' },
+  { name: 'node-redis v5', module: 'redis5', major: '5.' },
+  { name: 'node-redis v6', module: 'redis', major: '6.' },
 ];
 
 describe('redisStore on every node-redis major the peer dependency allows', () => {
-  for (const { name, alias, major } of cases) {
-    const missing = alias !== undefined && VERSIONS === undefined;
-    it.skipIf(missing)(`${name}${missing ? ': skipped, LIFELINE_REDIS_VERSIONS is not set (see the header)' : ''}`, async () => {
-      expect(await versionOf(alias)).toMatch(new RegExp(`^${major.replace('.', '\\.')}`));
-      const { createClient } = await load(alias);
+  for (const { name, module, major } of cases) {
+    it(name, async () => {
+      expect(versionOf(module)).toMatch(new RegExp(`^${major.replace('.', '\\.')}`));
+      const { createClient } = await load(module);
       const redis = await startRedis();
       const client = createClient({ url: redis.url, disableOfflineQueue: true, socket: { reconnectStrategy: () => 20, connectTimeout: 500 } });
       client.on('error', () => {});
