@@ -26,6 +26,7 @@ import type net from 'node:net';
 import { Client } from 'undici';
 import { LifelineError } from '../errors.js';
 import type { ConnectionEnd, SlotConnection } from '../machines/slot.js';
+import { ConnectionEndNotice } from './connection-end.js';
 import { toLifelineError } from './error-map.js';
 import { settled, SETTLE_TURNS, thisTurn } from './turn.js';
 
@@ -92,9 +93,8 @@ export class HttpConnection implements SlotConnection {
   readonly #socket: net.Socket;
   readonly #options: HttpConnectionOptions;
   readonly #connectedAt: number;
-  #listeners: ((end: ConnectionEnd) => void)[] = [];
   /** The verdict, once given (listeners are told once). */
-  #end: ConnectionEnd | undefined;
+  readonly #ended = new ConnectionEndNotice();
   /** The socket is gone (or going); the verdict may still wait for the request in flight. */
   #dead = false;
   /** The first error the socket died with, mapped to a lifeline code only when a failure needs it. */
@@ -244,7 +244,7 @@ export class HttpConnection implements SlotConnection {
         if (this.#dead) this.#judgeIdleEnd();
         break;
     }
-    if (this.#retiring || this.#end) this.#socket.destroy();
+    if (this.#retiring || this.#ended.end) this.#socket.destroy();
   }
 
   /** The response head said `Connection: close`: the slot may start its replacement now. */
@@ -259,19 +259,12 @@ export class HttpConnection implements SlotConnection {
 
   retire(): void {
     this.#retiring = true;
-    this.#listeners = [];
+    this.#ended.silence();
     if (!this.#inFlight) this.#socket.destroy(RETIRED);
   }
 
   onEnd(listener: (end: ConnectionEnd) => void): void {
-    const end = this.#end;
-    if (end) {
-      queueMicrotask(() => {
-        if (!this.#retiring) listener(end);
-      });
-      return;
-    }
-    this.#listeners.push(listener);
+    this.#ended.listen(listener);
   }
 
   /** The socket died: judge the end now if no request is in flight, else when it settles. */
@@ -303,10 +296,6 @@ export class HttpConnection implements SlotConnection {
   }
 
   #verdict(end: ConnectionEnd): void {
-    if (this.#end) return;
-    this.#end = end;
-    const listeners = this.#listeners;
-    this.#listeners = [];
-    for (const listener of listeners) listener(end);
+    this.#ended.give(end);
   }
 }

@@ -26,6 +26,7 @@ import type { Dispatcher } from 'undici';
 import type { Clock } from '../clock.js';
 import { LifelineError } from '../errors.js';
 import type { ConnectionEnd } from '../machines/slot.js';
+import { ConnectionEndNotice } from './connection-end.js';
 import type { RequestOutcome } from './http-connection.js';
 import type { ResolvedHttp2 } from './http2-options.js';
 import { dispatchStream, type StreamHost } from './http2-stream.js';
@@ -59,9 +60,8 @@ export class Http2Connection implements PoolConnection, StreamHost {
   readonly #socket: net.Socket;
   readonly #options: Http2ConnectionOptions;
   readonly #connectedAt: number;
-  #listeners: ((end: ConnectionEnd) => void)[] = [];
   #capacityListener: (() => void) | undefined;
-  #end: ConnectionEnd | undefined;
+  readonly #ended = new ConnectionEndNotice();
   #dead = false;
   #goaway = false;
   #retiring = false;
@@ -170,7 +170,7 @@ export class Http2Connection implements PoolConnection, StreamHost {
 
   retire(): void {
     this.#retiring = true;
-    this.#listeners = [];
+    this.#ended.silence();
     this.#capacityListener = undefined;
     this.#stopPing();
     if (this.#inFlight === 0) this.destroy();
@@ -179,14 +179,7 @@ export class Http2Connection implements PoolConnection, StreamHost {
   }
 
   onEnd(listener: (end: ConnectionEnd) => void): void {
-    const end = this.#end;
-    if (end) {
-      queueMicrotask(() => {
-        if (!this.#retiring) listener(end);
-      });
-      return;
-    }
-    this.#listeners.push(listener);
+    this.#ended.listen(listener);
   }
 
   #onSettings(settings: http2.Settings): void {
@@ -200,7 +193,7 @@ export class Http2Connection implements PoolConnection, StreamHost {
   #onGoaway(code: number, _lastStreamID: number): void {
     if (this.#goaway) return;
     this.#goaway = true;
-    if (this.#end) return;
+    if (this.#ended.end) return;
     const now = this.#options.now();
     if (code !== NGHTTP2_NO_ERROR) {
       this.#verdict({ clean: false, error: new LifelineError('CONNECTION_LOST', `the HTTP/2 server sent GOAWAY with error code ${code}`), idleFor: -1 });
@@ -216,7 +209,7 @@ export class Http2Connection implements PoolConnection, StreamHost {
     if (this.#dead) return;
     this.#dead = true;
     this.#stopPing();
-    if (this.#end) return;
+    if (this.#ended.end) return;
     const now = this.#options.now();
     if (error) {
       this.#verdict({ clean: false, error: new LifelineError('CONNECTION_LOST', `the HTTP/2 connection was lost: ${error.message}`, { cause: error }), idleFor: -1 });
@@ -233,7 +226,7 @@ export class Http2Connection implements PoolConnection, StreamHost {
 
   #schedulePing(): void {
     const { pingInterval } = this.#options.http2;
-    if (pingInterval <= 0 || this.#end || this.#retiring || this.#dead) return;
+    if (pingInterval <= 0 || this.#ended.end || this.#retiring || this.#dead) return;
     this.#pingTimer = this.#options.clock.setTimeout(() => this.#ping(), pingInterval);
   }
 
@@ -243,7 +236,7 @@ export class Http2Connection implements PoolConnection, StreamHost {
    */
   #ping(): void {
     this.#pingTimer = undefined;
-    if (this.#end || this.#retiring || this.#dead) return;
+    if (this.#ended.end || this.#retiring || this.#dead) return;
     const clock = this.#options.clock;
     const { pingTimeout } = this.#options.http2;
     this.#pingDeadline = clock.setTimeout(() => this.#pingTimedOut(), pingTimeout);
@@ -261,7 +254,7 @@ export class Http2Connection implements PoolConnection, StreamHost {
 
   #pingTimedOut(): void {
     this.#pingDeadline = undefined;
-    if (this.#end || this.#dead) return;
+    if (this.#ended.end || this.#dead) return;
     const timeout = this.#options.http2.pingTimeout;
     this.#verdict({ clean: false, error: new LifelineError('HEARTBEAT_TIMEOUT', `the HTTP/2 server answered no PING within ${timeout} ms`), idleFor: -1 });
     this.destroy();
@@ -275,11 +268,8 @@ export class Http2Connection implements PoolConnection, StreamHost {
   }
 
   #verdict(end: ConnectionEnd): void {
-    if (this.#end) return;
-    this.#end = end;
+    if (this.#ended.end) return;
     this.#stopPing();
-    const listeners = this.#listeners;
-    this.#listeners = [];
-    for (const listener of listeners) listener(end);
+    this.#ended.give(end);
   }
 }
