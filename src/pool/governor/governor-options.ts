@@ -133,9 +133,9 @@ export function resolveGovernorOptions(value: unknown): ResolvedGovernorOptions 
   for (const priority of ['order', 'normal', 'background'] as const) {
     caps[priority] = windows.map((window) => Math.floor(window.weight * (1 - above[priority])));
   }
-  const store = checkInstance('governor.store', options.store, ['reserve', 'commit', 'cancel', 'add', 'used']) as SharedBudgetStore | undefined;
+  const store = checkInstance('governor.store', options.store, ['reserve', 'record', 'commit', 'cancel', 'add', 'used']) as SharedBudgetStore | undefined;
   if (options.localShare !== undefined && store === undefined) throw invalidSaying('governor.localShare', 'a `store` to share (localShare is its fallback)', 'no store');
-  const share = store ? checkNumber('governor.localShare', options.localShare, DEFAULT_LOCAL_SHARE, { min: 0.001, max: 1, integer: false }) : 1;
+  const share = store ? checkNumber('governor.localShare', options.localShare, DEFAULT_LOCAL_SHARE, { min: 0, max: 1, integer: false }) : 1;
   let localCaps = caps;
   if (store) {
     localCaps = {} as Record<Priority, number[]>;

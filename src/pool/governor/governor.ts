@@ -41,12 +41,16 @@ import { acquireError, type WaitSignal } from '../acquire.js';
 import type { ResponseHead } from '../response.js';
 import { LocalBudgetStore, type BudgetStore } from './budget-store.js';
 import type { SharedBudgetStore } from './shared-store.js';
+import { UnrecordedSpends } from './unrecorded-spends.js';
 import { PRIORITIES, resolveGovernorOptions, type GovernorOptions, type Priority, type ResolvedGovernorOptions } from './governor-options.js';
 import { headerValue, retryAfterMs, usedWeight, usedWeights } from './venue-reply.js';
 
 export type GovernorState = 'open' | 'paused' | 'banned';
 /** `local`: no shared store; `shared`: the store answers; `degraded`: it did not, the local share is in use. */
 export type StoreState = 'local' | 'shared' | 'degraded';
+
+/** The push of a try that has nothing to push: a round trip that only says whether the store answers. */
+const ZERO_WEIGHTS: readonly number[] = [];
 
 /** The longest wait between two asks of a shared store that said no: a reservation it counted may be cancelled. */
 const MAX_POLL = 100;
@@ -80,6 +84,8 @@ export class Ticket {
   sentAt = -1;
   /** The reservation's id in a shared store; undefined when taken from the local one. */
   id: string | undefined = undefined;
+  /** Its record in a shared store: taken from the local share while degraded, and sent so (shared-store.ts, `record`). */
+  shadow: string | undefined = undefined;
 
   constructor(weight: number, priority: Priority) {
     this.weight = weight;
@@ -115,6 +121,8 @@ export class Governor {
   readonly #pers: number[];
   #storeState: StoreState;
   #degradations = 0;
+  /** Spends on the local share whose record the shared store may have missed: pushed to it on recovery. */
+  readonly #unrecorded: UnrecordedSpends;
   /** The shared store's count at its last answer (stats, and the seed of the local share on a fall back). */
   #lastUsed: number[];
   /** Each priority's smallest cap over the windows: a weight up to it fits every window. */
@@ -128,6 +136,7 @@ export class Governor {
     this.#store = new LocalBudgetStore(this.#pers);
     this.#shared = this.#options.store;
     this.#storeState = this.#shared ? 'shared' : 'local';
+    this.#unrecorded = new UnrecordedSpends(this.#pers);
     this.#lastUsed = this.#pers.map(() => 0);
     const caps = this.#options.caps;
     this.#smallestCap = { order: Math.min(...caps.order), normal: Math.min(...caps.normal), background: Math.min(...caps.background) };
@@ -196,6 +205,7 @@ export class Governor {
       return Number.isFinite(this.#timerAt) ? Math.max(1, this.#timerAt - this.#now()) : 1;
     }
     if (this.#storeState === 'shared') throw this.#sharedOnly(priority);
+    // Degraded with `localShare: 0`, every local cap is 0: nothing goes out that the fleet's count has not seen.
     return this.#store.reserve(weight, this.#options.localCaps[priority], this.#now);
   }
 
@@ -270,8 +280,11 @@ export class Governor {
     }
     // A shared reservation already counts (until ttl + per from its reserve): its settle dates it.
     // Sent while the store is out of reach, the local share must see it too.
-    if (ticket.id === undefined) this.#store.commit(ticket.weight, now);
-    else if (this.#storeState === 'degraded') this.#store.add(ticket.weight, now);
+    if (ticket.id === undefined) {
+      this.#store.commit(ticket.weight, now);
+      // Out of reach may only mean slow: the fleet's count then sees this spend too, as one of its own.
+      if (this.#storeState === 'degraded') ticket.shadow = this.#shared!.record(ticket.weight, this.#pers);
+    } else if (this.#storeState === 'degraded') this.#store.add(ticket.weight, now);
     ticket.sentAt = now;
     return undefined;
   }
@@ -297,20 +310,42 @@ export class Governor {
       if (error?.delivery === 'unsent') this.#cancelShared(ticket);
       // The venue's used-weight headers correct the fleet's count in the same atomic call (redis-script.ts).
       else this.#shared!.commit(ticket.id, ticket.weight, this.#pers, response && usedWeights(response.headers, this.#options.windows)).catch(this.#degrade);
-    } else if (error?.delivery === 'unsent') {
-      this.#store.refund(ticket.weight, sentAt);
-      this.#pump();
-    } else {
-      // The venue's word first, while this spend is still dated at its send (what it counted then).
       if (response) this.observe(response, sentAt);
-      // Then dated at its settle, as the shared store dates it: a venue counts arrivals, which the
-      // send bounds only from below; counted from the send until one window after the settle, no span
-      // of the venue's count holds more than ours (the governor bench's fleet, send-dated, saw 416
-      // arrivals in a window of 400 on a loaded machine).
-      this.#store.redate(ticket.weight, sentAt, this.#now());
       return;
     }
+    if (ticket.shadow !== undefined) this.#settleShadow(ticket.shadow, ticket.weight, error, response);
+    if (error?.delivery === 'unsent') {
+      this.#store.refund(ticket.weight, sentAt);
+      this.#pump();
+      if (response) this.observe(response, sentAt);
+      return;
+    }
+    // The venue's word first, while this spend is still dated at its send (what it counted then).
     if (response) this.observe(response, sentAt);
+    // Then dated at its settle, as the shared store dates it: a venue counts arrivals, which the
+    // send bounds only from below; counted from the send until one window after the settle, no span
+    // of the venue's count holds more than ours (the governor bench's fleet, send-dated, saw 416
+    // arrivals in a window of 400 on a loaded machine).
+    this.#store.redate(ticket.weight, sentAt, this.#now());
+  }
+
+  /**
+   * A request sent on the local share while degraded settled: its record in the shared store is
+   * dated now, as a reservation's would be (the commit also writes it when the record itself failed),
+   * or dropped if it never left. A commit that fails leaves the spend to the push on recovery.
+   */
+  #settleShadow(shadow: string, weight: number, error: LifelineError | undefined, response: ResponseHead | undefined): void {
+    const shared = this.#shared!;
+    if (error?.delivery === 'unsent') {
+      shared.cancel(shadow, weight, this.#pers).catch(() => {});
+      return;
+    }
+    const used = response && usedWeights(response.headers, this.#options.windows);
+    shared.commit(shadow, weight, this.#pers, used).catch(() => {
+      this.#unrecorded.add(shadow, weight, this.#now());
+      // Back on the store meanwhile: it fails again, so the local share takes over (and pushes this on return).
+      this.#degrade();
+    });
   }
 
   /** @internal What a venue's response says: used weight per window, and a pause or a ban. */
@@ -338,7 +373,12 @@ export class Governor {
     this.#rateLimited++;
     this.#counters?.rateLimited.add(1, { priority });
     const paused = this.#state !== 'open' && this.#until > this.#now();
-    const why = paused ? `the venue ${this.#state === 'banned' ? 'banned' : 'paused'} requests` : 'no budget was left in a window';
+    const strict = this.#storeState === 'degraded' && this.#options.localShare === 0;
+    const why = paused
+      ? `the venue ${this.#state === 'banned' ? 'banned' : 'paused'} requests`
+      : strict
+        ? 'the shared budget store is out of reach, and localShare is 0'
+        : 'no budget was left in a window';
     const error = new LifelineError('RATE_LIMITED', `rate limited: ${why}; retry after ${Math.ceil(retryAfter)} ms; nothing was sent`);
     error.retryAfter = Math.ceil(retryAfter);
     return error;
@@ -381,6 +421,8 @@ export class Governor {
   #estimate(weight: number, priority: Priority): number {
     const now = this.#now();
     if (this.#until > now) return this.#until - now;
+    // Nothing to wait for on a local share of 0 but the store, whose next try may bring it back.
+    if (this.#storeState === 'degraded' && this.#options.localShare === 0) return this.#shared!.retry;
     const wait = this.#store.reserve(weight, this.#options.localCaps[priority], this.#now);
     if (wait === 0) {
       this.#store.cancel(weight);
@@ -509,19 +551,23 @@ export class Governor {
   };
 
   /**
-   * One try of the shared store while degraded; it pushes what this process counted on its local
-   * share in each window, so the fleet's count includes it once the store is back (even a store
-   * that restarted empty). Success: back to `shared`. Failure: again in `retry` ms.
+   * One try of the shared store while degraded. Each request sent on the local share went to the store
+   * as it went (`record`, then a commit at its settle); those whose commit failed are committed again
+   * now, each under its own id, so the fleet's count holds each once even if the store restarted
+   * empty. An empty push still tries the store. Success: back to `shared`. Failure: again in `retry` ms.
    */
   readonly #retryShared = (): void => {
-    const spent = this.#store.used(this.#now());
-    this.#shared!.add(spent, this.#pers).then(
+    const shared = this.#shared!;
+    const due = this.#unrecorded.due(this.#now());
+    const pushes = due.length === 0 ? [shared.add(ZERO_WEIGHTS, this.#pers)] : due.map((spend) => shared.commit(spend.id, spend.weight, this.#pers));
+    Promise.all(pushes).then(
       () => {
-        this.#lastUsed = spent;
+        this.#unrecorded.drop(due.length);
+        this.#lastUsed = this.#store.used(this.#now());
         this.#storeState = 'shared';
         this.#handOver();
       },
-      () => this.#clock.setTimeout(this.#retryShared, this.#shared!.retry),
+      () => this.#clock.setTimeout(this.#retryShared, shared.retry),
     );
   };
 

@@ -41,6 +41,7 @@ export const DEFAULT_REDIS_TTL = 30_000;
 export const DEFAULT_REDIS_TIMEOUT = 200;
 export const DEFAULT_REDIS_RETRY = 1_000;
 
+const UNCHECKED = String(Number.MAX_SAFE_INTEGER);
 const SHA = createHash('sha1').update(BUDGET_SCRIPT).digest('hex');
 
 /** A shared budget in Redis, for `new Governor({ windows, store })`. */
@@ -82,12 +83,25 @@ class RedisStore implements SharedBudgetStore {
   }
 
   async reserve(weight: number, caps: readonly number[], pers: readonly number[]): Promise<SharedReply> {
-    const id = `${this.#idPrefix}.${(this.#next++).toString(36)}`;
+    const id = this.#newId();
     const args: string[] = [];
     for (let i = 0; i < pers.length; i++) args.push(String(pers[i]), String(caps[i]));
-    const reply = (await this.#run(pers.length, 'reserve', id, weight, args)) as number[];
+    // A reservation made after its caller gave up on it (Redis answered late) would count, unsent,
+    // until its ttl and a window ran out: 30 s of budget nobody can use. It is cancelled at once.
+    const late = (reply: unknown) => {
+      if ((reply as number[])[0] === 1) this.cancel(id, weight, pers).catch(() => {});
+    };
+    const reply = (await this.#run(pers.length, 'reserve', id, weight, args, late)) as number[];
     if (reply[0] === 1) return { id, wait: 0, used: reply.slice(1) };
     return { id: undefined, wait: reply[1]!, used: reply.slice(2) };
+  }
+
+  record(weight: number, pers: readonly number[]): string {
+    const id = this.#newId();
+    // A cap no count reaches: the script's reserve, unchecked.
+    const args = pers.flatMap((per) => [String(per), UNCHECKED]);
+    this.#run(pers.length, 'reserve', id, weight, args).catch(() => {});
+    return id;
   }
 
   async commit(id: string, weight: number, pers: readonly number[], used?: readonly number[]): Promise<void> {
@@ -99,12 +113,16 @@ class RedisStore implements SharedBudgetStore {
   }
 
   async add(weights: readonly number[], pers: readonly number[]): Promise<void> {
-    const id = `${this.#idPrefix}.${(this.#next++).toString(36)}`;
+    const id = this.#newId();
     await this.#run(pers.length, 'add', id, 0, pers.flatMap((per, i) => [String(per), String(Math.ceil(weights[i] ?? 0))]));
   }
 
   async used(pers: readonly number[]): Promise<number[]> {
     return (await this.#run(pers.length, 'used', 'x', 0, pers.flatMap((per) => [String(per), '0']))) as number[];
+  }
+
+  #newId(): string {
+    return `${this.#idPrefix}.${(this.#next++).toString(36)}`;
   }
 
   #keysFor(count: number): string[] {
@@ -113,7 +131,7 @@ class RedisStore implements SharedBudgetStore {
   }
 
   /** One EVALSHA (EVAL once after a server that lost its scripts says NOSCRIPT), bounded by `timeout`. */
-  async #run(windows: number, op: string, id: string, weight: number, rest: string[]): Promise<unknown> {
+  async #run(windows: number, op: string, id: string, weight: number, rest: string[], late?: (reply: unknown) => void): Promise<unknown> {
     const tail = [String(windows), ...this.#keysFor(windows), op, id, String(weight), String(this.#ttl), ...rest];
     return this.#bounded(async () => {
       try {
@@ -122,16 +140,17 @@ class RedisStore implements SharedBudgetStore {
         if (!String((error as Error)?.message).startsWith('NOSCRIPT')) throw error;
         return await this.#client.sendCommand(['EVAL', BUDGET_SCRIPT, ...tail]);
       }
-    });
+    }, late);
   }
 
   /**
    * The call, or a rejection after `timeout` ms. The verdict waits for the check phase
    * (setImmediate): an event loop that was blocked past the timeout (a GC, a burst of work) runs
    * its due timers before it reads its sockets, and a reply already in the socket must win then, or
-   * a busy process would count a healthy Redis as unreachable.
+   * a busy process would count a healthy Redis as unreachable. `late` receives an answer that came
+   * after the verdict.
    */
-  #bounded<T>(call: () => Promise<T>): Promise<T> {
+  #bounded<T>(call: () => Promise<T>, late?: (value: T) => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const timer = setTimeout(() => {
@@ -145,7 +164,7 @@ class RedisStore implements SharedBudgetStore {
       call().then(
         (value) => {
           clearTimeout(timer);
-          if (settled) return;
+          if (settled) return late?.(value);
           settled = true;
           resolve(value);
         },

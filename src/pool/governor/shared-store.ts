@@ -22,6 +22,12 @@ export interface SharedBudgetStore {
   /** Reserves `weight` if every window's count + `weight` stays within `caps[i]` (windows of `pers[i]` ms). */
   reserve(weight: number, caps: readonly number[], pers: readonly number[]): Promise<SharedReply>;
   /**
+   * Counts `weight` as a reservation, with no check against any cap, and returns its id at once, the
+   * call sent without waiting: a request sent on a degraded governor's local share, so that the fleet's
+   * count sees it if the store can (it was only slow). Its `commit` or `cancel` follows as for a reservation.
+   */
+  record(weight: number, pers: readonly number[]): string;
+  /**
    * The reservation's request settled (the venue has had it): it counts from now for one window.
    * `used[i]`, when given and not -1, is the venue's used weight for window i in the response: it
    * replaces, atomically, what the store counted that the venue had surely counted when it answered
