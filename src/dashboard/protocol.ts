@@ -94,6 +94,8 @@ export interface PageGovernor {
   used: number[];
   /** Each window's limit. */
   limits: number[];
+  /** Each window's length in ms: the page names a window by it ("per 1 min"). */
+  pers: number[];
   /** Callers waiting for budget, by priority (`order`, `normal`, `background`), highest first. */
   waiting: Record<string, number>;
   pauses: number;

@@ -73,8 +73,8 @@ function poolView(pool: ClientPool, index: number): PoolView {
  * key, say) does not reach the page unless it is added here.
  */
 function governorView(stats: GovernorStats): PageGovernor {
-  const { state, pausedFor, used, limits, waiting, pauses, bans, rateLimited, store, degradations } = stats;
-  return { state, pausedFor, used, limits, waiting: { ...waiting }, pauses, bans, rateLimited, store, degradations };
+  const { state, pausedFor, used, limits, pers, waiting, pauses, bans, rateLimited, store, degradations } = stats;
+  return { state, pausedFor, used, limits, pers, waiting: { ...waiting }, pauses, bans, rateLimited, store, degradations };
 }
 
 function feedView(feed: Feed, index: number): FeedView {

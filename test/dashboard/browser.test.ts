@@ -401,7 +401,7 @@ describe('the dashboard in Chromium', () => {
     // Colour by state: --backoff (#db6d28) for a pause.
     expect(await badge.evaluate((node) => node.ownerDocument.defaultView!.getComputedStyle(node).backgroundColor)).toBe('rgb(219, 109, 40)');
     // Budget per window, used / limit and what is left; the waiter by priority; no store badge for a local governor.
-    expect(await strip('pool 0').locator('.gov-window').allTextContents()).toEqual(['window 04/106 left', 'window 14/10096 left']);
+    expect(await strip('pool 0').locator('.gov-window').allTextContents()).toEqual(['per 1 min4/106 left', 'per 10 min4/10096 left']);
     expect(await strip('pool 0').locator('.gov-waiting').textContent()).toBe('waiting order 0 normal 0 background 1');
     expect(await strip('pool 0').locator('.gov-degraded, .gov-store').count()).toBe(0);
     // The shared store unreachable: the degraded badge, beside an open state.

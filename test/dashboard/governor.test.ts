@@ -23,6 +23,7 @@ describe('dashboard: the governor', () => {
       pausedFor: 3_000,
       used: [2],
       limits: [10],
+      pers: [1_000],
       waiting: { order: 0, normal: 0, background: 0 },
       pauses: 1,
       bans: 0,

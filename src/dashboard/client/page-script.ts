@@ -234,6 +234,14 @@ function counters(target: HTMLElement, pairs: [string, string | number][], recor
 // --- a pool's governor: its state, its shared store, the budget of each window, its waiters ------
 
 /** What a state badge says: the state, and while paused or banned the time left (`paused 2.9 s left`). */
+/** A venue's window as it names it: 10 s, 1 min, 1 h, 1 day; ms only when it is not whole seconds. */
+function windowLength(ms: number): string {
+  for (const [unit, size] of [['day', 86_400_000], ['h', 3_600_000], ['min', 60_000], ['s', 1_000]] as const) {
+    if (ms >= size && ms % size === 0) return ms / size + ' ' + unit;
+  }
+  return ms + ' ms';
+}
+
 function pauseText(state: string, left: number): string {
   return left > 0 ? state + ' ' + duration(left) + ' left' : state;
 }
@@ -273,8 +281,9 @@ function drawGovernor(source: string, entry: Card, g: PageGovernor | undefined, 
   g.limits.forEach((limit, i) => {
     const used = g.used[i] ?? 0;
     const left = Math.max(0, limit - used);
-    const item = el('span', { class: 'gov-window', 'data-window': String(i), title: 'window ' + i + ': ' + used + ' of ' + limit + ' spent or reserved, ' + left + ' left' });
-    item.appendChild(el('span', { class: 'gov-name' }, 'window ' + i));
+    const name = 'per ' + windowLength(g.pers[i] ?? 0);
+    const item = el('span', { class: 'gov-window', 'data-window': String(i), title: name + ': ' + used + ' of ' + limit + ' spent or reserved, ' + left + ' left' });
+    item.appendChild(el('span', { class: 'gov-name' }, name));
     const bar = el('span', { class: 'gov-bar' });
     const fill = el('span', { class: 'gov-fill' });
     fill.style.width = Math.min(100, limit > 0 ? (used / limit) * 100 : 100).toFixed(1) + '%';

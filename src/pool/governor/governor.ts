@@ -63,6 +63,8 @@ export interface GovernorStats {
   used: number[];
   /** Each window's limit. */
   limits: number[];
+  /** Each window's length in ms (its `per`). */
+  pers: number[];
   /** Callers waiting for budget, by priority. */
   waiting: Record<Priority, number>;
   /** Pauses and bans so far (a venue's pause status or ban status). */
@@ -167,6 +169,7 @@ export class Governor {
       pausedFor: this.#state === 'open' ? 0 : Math.max(0, this.#until - now),
       used: this.#storeState === 'shared' ? this.#lastUsed.slice() : this.#store.used(now),
       limits: this.#options.windows.map((window) => window.weight),
+      pers: this.#pers.slice(),
       waiting: { order: q.order.length, normal: q.normal.length, background: q.background.length },
       pauses: this.#pauses,
       bans: this.#bans,
