@@ -6,7 +6,7 @@
  *
  *   npm run bench                     # full, a few minutes; writes bench/results.json and BENCHMARKS.md
  *   npm run bench -- --quick          # smoke run (CI), under a minute; figures printed, not judged, not written
- *   npm run bench -- --case hot-path  # one case (http, fetch, hot-path, healing, stale, storm, lifecycle, governor, feeds, feeds-deflate, memory); printed only
+ *   npm run bench -- --case hot-path  # one case (http, http2, fetch, hot-path, healing, stale, storm, lifecycle, governor, feeds, feeds-deflate, memory); printed only
  *
  * It runs compiled JavaScript (tsc into build/), not tsx: a loader's transform
  * (esbuild's keepNames wrappers) would tax lifeline's code and not undici's.
@@ -27,12 +27,13 @@ import { governorCase } from './cases/governor.js';
 import { healingCase } from './cases/healing.js';
 import { hotPathCase } from './cases/hot-path.js';
 import { httpCase } from './cases/http.js';
+import { http2Case } from './cases/http2.js';
 import { lifecycleCase } from './cases/lifecycle.js';
 import { memoryCase } from './cases/memory.js';
 import { staleCase } from './cases/stale.js';
 import { stormCase } from './cases/storm.js';
 
-const CASES: BenchCase[] = [httpCase, fetchCase, hotPathCase, healingCase, staleCase, lifecycleCase, stormCase, governorCase, feedsCase, feedsDeflateCase, memoryCase];
+const CASES: BenchCase[] = [httpCase, http2Case, fetchCase, hotPathCase, healingCase, staleCase, lifecycleCase, stormCase, governorCase, feedsCase, feedsDeflateCase, memoryCase];
 
 const { values } = parseArgs({
   options: { quick: { type: 'boolean', default: false }, case: { type: 'string' } },
