@@ -16,7 +16,7 @@ const key = readFileSync(process.argv[3]!);
 const body = Buffer.from(JSON.stringify({ symbol: 'BTCUSDT', price: '64000.12', qty: '0.015', time: 1732300000000, id: 1 }).padEnd(100, ' '));
 const h2Head = { ':status': 200, 'content-type': 'application/json', 'content-length': body.length };
 
-const counts: ServerCounts = { h2Sessions: 0, h2Streams: 0, h2SessionsUsed: 0, h2PeakStreams: 0, h2Refused: 0, h1Connections: 0, h1Requests: 0, h1ConnectionsUsed: 0 };
+const counts: ServerCounts = { cpuMicros: 0, h2Sessions: 0, h2Streams: 0, h2SessionsUsed: 0, h2PeakStreams: 0, h2Refused: 0, h1Connections: 0, h1Requests: 0, h1ConnectionsUsed: 0 };
 /** Sessions and sockets that carried a request since the last count: how many connections a client really used. */
 const usedSessions = new Set<unknown>();
 const usedSockets = new Set<unknown>();
@@ -61,6 +61,8 @@ h1.on('secureConnection', () => counts.h1Connections++);
 
 process.on('message', (message) => {
   if (message !== 'counts') return;
+  const cpu = process.cpuUsage();
+  counts.cpuMicros = cpu.user + cpu.system;
   counts.h2SessionsUsed = usedSessions.size;
   counts.h2PeakStreams = peakStreams;
   peakStreams = 0;

@@ -34,6 +34,8 @@ interface Http2Round extends LoadRound {
   connectionsUsed: number;
   /** The most streams open at once on one connection, as the server saw them (HTTP/2 only). */
   peakStreams: number;
+  /** The server's CPU per request (us): on loopback the server, not the client, may be what limits req/s. */
+  serverCpuPerRequest: number;
 }
 
 const COLUMNS: Column[] = [
@@ -43,6 +45,7 @@ const COLUMNS: Column[] = [
   { key: 'p99Ratio', label: 'p99 ratio', format: 'ratio' },
   { key: 'cpu', label: 'CPU us/req', format: 'num' },
   { key: 'cpuRatio', label: 'CPU ratio', format: 'ratio' },
+  { key: 'serverCpu', label: 'server CPU us/req', format: 'num' },
   { key: 'used', label: 'conns used', format: 'num' },
   { key: 'peak', label: 'peak streams/conn', format: 'int' },
 ];
@@ -76,6 +79,7 @@ async function checkedRound(venue: H2Venue, counts: { last: ServerCounts }, clie
   const streams = now.h2Streams - counts.last.h2Streams;
   const h1Requests = now.h1Requests - counts.last.h1Requests;
   const refused = now.h2Refused - counts.last.h2Refused;
+  const serverCpu = now.cpuMicros - counts.last.cpuMicros;
   counts.last = now;
   const served = client.protocol === 'h2' ? streams : h1Requests;
   const other = client.protocol === 'h2' ? h1Requests : streams;
@@ -86,7 +90,12 @@ async function checkedRound(venue: H2Venue, counts: { last: ServerCounts }, clie
     );
   }
   const h2 = client.protocol === 'h2';
-  return { ...round, connectionsUsed: h2 ? now.h2SessionsUsed : now.h1ConnectionsUsed, peakStreams: h2 ? now.h2PeakStreams : Number.NaN };
+  return {
+    ...round,
+    connectionsUsed: h2 ? now.h2SessionsUsed : now.h1ConnectionsUsed,
+    peakStreams: h2 ? now.h2PeakStreams : Number.NaN,
+    serverCpuPerRequest: serverCpu / round.requests,
+  };
 }
 
 async function measure(context: CaseContext, venue: H2Venue, connections: number, callers: number): Promise<void> {
@@ -98,12 +107,12 @@ async function measure(context: CaseContext, venue: H2Venue, connections: number
     return alternate(clients, settings.rounds, (client) => checkedRound(venue, counts, client, callers, roundMs));
   });
   const compared = compareRates(new Map([...rounds].map(([name, xs]) => [name, xs.map((x) => x.requestsPerSecond)])), UNDICI_H2);
-  const medianOf = (name: string, key: 'p50' | 'p99' | 'cpuPerRequest' | 'connectionsUsed' | 'peakStreams') => median(rounds.get(name)!.map((x) => x[key]));
+  const medianOf = (name: string, key: 'p50' | 'p99' | 'cpuPerRequest' | 'serverCpuPerRequest' | 'connectionsUsed' | 'peakStreams') => median(rounds.get(name)!.map((x) => x[key]));
   context.table({
     title: `${connections} connection${connections === 1 ? '' : 's'}, ${callers} concurrent callers`,
     note:
       `GET of ~100 B over TLS, ${settings.rounds} rounds of ${roundMs} ms per client; up to ${STREAMS} streams per HTTP/2 connection in each client. ` +
-      'conns used and peak streams/conn: as the server counted them (medians over rounds).',
+      'conns used, peak streams/conn and server CPU: as the server counted them (medians over rounds).',
     columns: COLUMNS,
     rows: compared.map((c) => ({
       ...rateRow(c),
@@ -112,6 +121,7 @@ async function measure(context: CaseContext, venue: H2Venue, connections: number
       p99Ratio: medianOf(c.name, 'p99') / medianOf(UNDICI_H2, 'p99'),
       cpu: medianOf(c.name, 'cpuPerRequest'),
       cpuRatio: medianOf(c.name, 'cpuPerRequest') / medianOf(UNDICI_H2, 'cpuPerRequest'),
+      serverCpu: medianOf(c.name, 'serverCpuPerRequest'),
       used: medianOf(c.name, 'connectionsUsed'),
       peak: medianOf(c.name, 'peakStreams'),
       rounds: rounds.get(c.name),

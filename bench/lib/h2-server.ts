@@ -9,6 +9,8 @@ import { makeBenchCert } from './tls-cert.js';
 
 /** What the server counted since it started; the `...Used` fields since the previous count. */
 export interface ServerCounts {
+  /** The server process's CPU time (user + system) since it started, in microseconds. */
+  cpuMicros: number;
   h2Sessions: number;
   h2Streams: number;
   /** HTTP/2 sessions that carried at least one stream since the previous count. */
