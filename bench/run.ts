@@ -6,7 +6,8 @@
  *
  *   npm run bench                     # full, a few minutes; writes bench/results.json and BENCHMARKS.md
  *   npm run bench -- --quick          # smoke run (CI), under a minute; figures printed, not judged, not written
- *   npm run bench -- --case hot-path  # one case (http, fetch, hot-path, healing, stale, storm, lifecycle, governor, feeds, feeds-deflate, memory); printed only
+ *   npm run bench -- --case hot-path  # one case (http, http2, fetch, hot-path, healing, stale, storm, lifecycle, governor, feeds, feeds-deflate, memory); printed only
+ *   npm run bench -- --case http2 --markdown  # its tables printed as Markdown, for a section added to BENCHMARKS.md by hand
  *
  * It runs compiled JavaScript (tsc into build/), not tsx: a loader's transform
  * (esbuild's keepNames wrappers) would tax lifeline's code and not undici's.
@@ -18,7 +19,7 @@ import { describeMachine } from './lib/machine.js';
 import { writeResults, type BenchResults, type CaseResult } from './lib/results.js';
 import { startBenchServer } from './lib/server-process.js';
 import { settingsFor } from './lib/settings.js';
-import { renderText } from './lib/table.js';
+import { renderMarkdown, renderText } from './lib/table.js';
 import { writeReport } from './report.js';
 import { feedsCase } from './cases/feeds.js';
 import { feedsDeflateCase } from './cases/feeds-deflate.js';
@@ -27,15 +28,16 @@ import { governorCase } from './cases/governor.js';
 import { healingCase } from './cases/healing.js';
 import { hotPathCase } from './cases/hot-path.js';
 import { httpCase } from './cases/http.js';
+import { http2Case } from './cases/http2.js';
 import { lifecycleCase } from './cases/lifecycle.js';
 import { memoryCase } from './cases/memory.js';
 import { staleCase } from './cases/stale.js';
 import { stormCase } from './cases/storm.js';
 
-const CASES: BenchCase[] = [httpCase, fetchCase, hotPathCase, healingCase, staleCase, lifecycleCase, stormCase, governorCase, feedsCase, feedsDeflateCase, memoryCase];
+const CASES: BenchCase[] = [httpCase, http2Case, fetchCase, hotPathCase, healingCase, staleCase, lifecycleCase, stormCase, governorCase, feedsCase, feedsDeflateCase, memoryCase];
 
 const { values } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, case: { type: 'string' } },
+  options: { quick: { type: 'boolean', default: false }, case: { type: 'string' }, markdown: { type: 'boolean', default: false } },
 });
 const selected = values.case === undefined ? CASES : CASES.filter((c) => c.name === values.case);
 if (selected.length === 0) {
@@ -61,7 +63,7 @@ try {
       server,
       table(table) {
         result.tables.push(table);
-        console.log(`\n${renderText(table)}`);
+        console.log(`\n${values.markdown ? renderMarkdown(table) : renderText(table)}`);
       },
       target(target) {
         result.targets.push(target);

@@ -8,6 +8,8 @@ import { startCpuMeter } from './cpu.js';
 import { percentile } from './stats.js';
 
 export interface LoadRound {
+  /** Requests completed in the round. */
+  requests: number;
   requestsPerSecond: number;
   /** Request latency percentiles of this round (microseconds). */
   p50: number;
@@ -40,6 +42,7 @@ export async function runLoad(send: () => Promise<unknown>, concurrency: number,
   const cpuMicros = cpu();
   const sorted = latencies.subarray(0, Math.min(count, latencies.length)).sort();
   return {
+    requests: count,
     requestsPerSecond: count / seconds,
     p50: percentile(sorted, 50) * 1e3,
     p99: percentile(sorted, 99) * 1e3,
