@@ -236,7 +236,7 @@ export class ClientPool implements AsyncDisposable {
     const deadline = options.deadline;
     // A streamed body is spent as it is written: only a request that never left goes again (unsent).
     const idempotent = replayable(options.body) ? options.idempotent : false;
-    const budget = repeatBudget(options.method, idempotent, options.retry ?? this.#options.retry, options.replay ?? this.#options.replay);
+    const budget = repeatBudget(options.method, idempotent, options.retry ?? this.#options.retry, options.replay ?? this.#options.replay, this.#options.supervisor.connections);
     const id = nextRequestId();
     let repeat: Attempt = 'first';
     let paused = 0;
@@ -292,6 +292,7 @@ export class ClientPool implements AsyncDisposable {
       headers: options.headers,
       maxBodySize: options.maxBodySize,
       replay: options.replay,
+      connections: options.supervisor.connections,
       metrics: this.#metrics,
       governor: options.governor,
       sign: options.sign,

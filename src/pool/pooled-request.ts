@@ -47,6 +47,8 @@ export interface DispatchOwner {
   readonly maxBodySize: number;
   /** The pool's `replay` option. */
   readonly replay: boolean;
+  /** The pool's connections (slots): how many GOAWAYs a request's stream may be refused by (retry.ts). */
+  readonly connections: number;
   readonly metrics: PoolObserver;
   /** The pool's request budget, if any: a request takes weight 1 (priority normal) with its lease and spends it at its send. */
   readonly governor: Governor | undefined;
@@ -371,7 +373,7 @@ export class PooledRequest implements CallbackHandler {
     if (this.#status > 0) return false;
     const options = this.#options;
     // A body that cannot be sent twice is never replayed; one never read (unsent) may still be resent.
-    this.#budget ??= repeatBudget(options.method, replayable(options.body) ? options.idempotent : false, 0, this.#owner.replay);
+    this.#budget ??= repeatBudget(options.method, replayable(options.body) ? options.idempotent : false, 0, this.#owner.replay, this.#owner.connections);
     const next = nextAttempt(this.#budget, error, true);
     if (next !== 'resend' && next !== 'replay') return false;
     this.#attempt = next;

@@ -3,6 +3,8 @@
  *
  * - a resend: it never left the process (the connection closed between the grant and
  *   the write), whatever its method, up to `UNSENT_ATTEMPTS` connections: the server saw nothing;
+ *   an HTTP/2 stream above a GOAWAY's last id, besides those, once per connection of the pool (a
+ *   reload or restart ends them all within milliseconds: the stream may meet each before a new one);
  * - a replay: it died unanswered on a reused connection (the stale race), once, if it is
  *   idempotent and `replay` is on;
  * - a retry: another failure of the transport, as many times as `retry` says, if it is idempotent.
@@ -13,6 +15,7 @@
  * returned as it is. Nothing goes again past the request's deadline, except a resend.
  */
 import type { ErrorCode, LifelineError } from '../errors.js';
+import { AboveGoaway } from '../transport/http2-stream.js';
 import type { Attempt } from './lease.js';
 
 const IDEMPOTENT_METHODS: ReadonlySet<string> = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE']);
@@ -41,14 +44,16 @@ function staleRace(error: LifelineError): boolean {
 export interface RepeatBudget {
   /** Connections tried so far for a request that never left. */
   unsent: number;
+  /** Resends left for a stream refused by its connection's GOAWAY (above its last id): one per connection of the pool. */
+  goaways: number;
   retries: number;
   replay: boolean;
 }
 
-/** The budget of a request: resends always; replays and retries only when it is safe to repeat. */
-export function repeatBudget(method: string | undefined, idempotent: boolean | undefined, retry: number, replay: boolean): RepeatBudget {
+/** The budget of a request on a pool of `connections`: resends always; replays and retries only when it is safe to repeat. */
+export function repeatBudget(method: string | undefined, idempotent: boolean | undefined, retry: number, replay: boolean, connections: number): RepeatBudget {
   const repeatable = mayRepeat(method, idempotent);
-  return { unsent: 1, retries: repeatable ? retry : 0, replay: repeatable && replay };
+  return { unsent: 1, goaways: connections, retries: repeatable ? retry : 0, replay: repeatable && replay };
 }
 
 /** The attempt that follows `error`, spending the budget, or undefined when the caller gets the error. */
@@ -57,6 +62,11 @@ export function nextAttempt(budget: RepeatBudget, error: LifelineError, timeLeft
   // unsent, and goes out on the next connection instead (which is healing meanwhile).
   // Not a retry: the server saw nothing, whatever the method. Nor is an HTTP/2 stream the server
   // refused unprocessed (REFUSED_STREAM, or above its GOAWAY's last stream id; RFC 9113, 8.7).
+  // Refused by its connection's GOAWAY, it spends nothing of that until each connection could have refused it.
+  if (error.delivery === 'unsent' && error.code === 'STREAM_REFUSED' && error.cause instanceof AboveGoaway && budget.goaways > 0) {
+    budget.goaways--;
+    return 'resend';
+  }
   if (error.delivery === 'unsent' && (error.code === 'CONNECTION_LOST' || error.code === 'STREAM_REFUSED') && budget.unsent++ < UNSENT_ATTEMPTS) return 'resend';
   if (!timeLeft) return undefined;
   // The stale race: the server closed the reused connection as the request crossed it.

@@ -64,6 +64,7 @@ export class Http2Connection implements PoolConnection, StreamHost {
   readonly #ended = new ConnectionEndNotice();
   #dead = false;
   #goaway = false;
+  #goawayLastStreamId: number | undefined;
   #retiring = false;
   #inFlight = 0;
   #served = 0;
@@ -139,6 +140,10 @@ export class Http2Connection implements PoolConnection, StreamHost {
     return this.#served;
   }
 
+  get goawayLastStreamId(): number | undefined {
+    return this.#goawayLastStreamId;
+  }
+
   dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     dispatchStream(this, options, handler);
     return true;
@@ -190,7 +195,8 @@ export class Http2Connection implements PoolConnection, StreamHost {
   }
 
   /** node:http2 reports a GOAWAY once per frame (and has been seen to repeat it): judged at the first. */
-  #onGoaway(code: number, _lastStreamID: number): void {
+  #onGoaway(code: number, lastStreamID: number): void {
+    this.#goawayLastStreamId = Math.min(lastStreamID, this.#goawayLastStreamId ?? lastStreamID);
     if (this.#goaway) return;
     this.#goaway = true;
     if (this.#ended.end) return;

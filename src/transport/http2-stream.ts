@@ -9,7 +9,8 @@
  *  'data' ----------> onData: false pauses the stream (the reader's backpressure)
  *  'end' -----------> onComplete
  *  'close' before the end:
- *     rstCode REFUSED_STREAM (a refused stream, or one above a GOAWAY's last id) ... STREAM_REFUSED (not processed)
+ *     rstCode REFUSED_STREAM (a refused stream, or one above a GOAWAY's last id) ... STREAM_REFUSED (not processed;
+ *                                                  above a GOAWAY's last id, its cause is an AboveGoaway)
  *     the connection died under it ............................................. CONNECTION_LOST
  *     any other RST_STREAM from the server ..................................... STREAM_RESET (this request only)
  *  headersTimeout / bodyTimeout ............................................... HEADERS_TIMEOUT / BODY_TIMEOUT
@@ -38,6 +39,21 @@ export interface StreamHost {
   readonly bodyTimeout: number;
   /** Whether the connection is gone: a stream closed under it lost its connection, not its own reset. */
   readonly dead: boolean;
+  /** The last stream id of the server's GOAWAY, once one came (the lowest, if several did). */
+  readonly goawayLastStreamId: number | undefined;
+}
+
+/**
+ * The cause of a STREAM_REFUSED whose stream was above the last stream id of the server's GOAWAY: the
+ * connection's end refused it, not the server's judgment of the request. A reload or a restart ends every
+ * connection within milliseconds, so such a stream may meet several ending connections in a row before a
+ * new one: `pool/retry.ts` resends it without spending the tries of other refusals.
+ */
+export class AboveGoaway extends Error {
+  override readonly name = 'AboveGoaway';
+  constructor(readonly lastStreamId: number) {
+    super(`the stream was above the last stream id (${lastStreamId}) of the server's GOAWAY`);
+  }
 }
 
 type Headers = Dispatcher.DispatchOptions['headers'];
@@ -179,7 +195,10 @@ export function dispatchStream(host: StreamHost, options: Dispatcher.DispatchOpt
     if (done) return;
     const code = stream.rstCode ?? NGHTTP2_NO_ERROR;
     if (code === NGHTTP2_REFUSED_STREAM && !answered) {
-      finish(new LifelineError('STREAM_REFUSED', 'the HTTP/2 server refused the stream (REFUSED_STREAM, or above its GOAWAY last stream id): it did not process the request'));
+      // node:http2 closes the streams above a GOAWAY's last id with REFUSED_STREAM, after its 'goaway' event.
+      const last = host.goawayLastStreamId;
+      const cause = last !== undefined && (stream.id === undefined || stream.id > last) ? new AboveGoaway(last) : undefined;
+      finish(new LifelineError('STREAM_REFUSED', 'the HTTP/2 server refused the stream (REFUSED_STREAM, or above its GOAWAY last stream id): it did not process the request', { cause }));
     } else if (host.dead || code === NGHTTP2_NO_ERROR) {
       finish(new LifelineError('CONNECTION_LOST', `the HTTP/2 connection was lost ${answered ? 'before the response was complete' : 'before any response'}`));
     } else {

@@ -22,7 +22,7 @@ export function ledgerOf(pool: ClientPool) {
 export function supervisorViolations(pool: ClientPool): string[] {
   const snapshot = pool.actor.getSnapshot();
   if (snapshot.status !== 'active' || !snapshot.matches('open')) return [];
-  const { free, leases, waiters, settling, probe } = ledgerOf(pool);
+  const { free, leases, waiters, settling, probe, multiplexed, streams } = ledgerOf(pool);
   const states = slotStates(pool);
   const stats = pool.stats();
   const violations: string[] = [];
@@ -31,7 +31,10 @@ export function supervisorViolations(pool: ClientPool): string[] {
   if (new Set(free).size !== free.length) violations.push(`a slot is in the free list twice: ${JSON.stringify(free)}`);
   states.forEach((state, slot) => {
     const inFree = free.includes(slot);
-    if (inFree && state !== 'healthy') violations.push(`slot ${slot} is in the free list but ${state}`);
+    // An HTTP/2 slot stays in the free list while it carries streams and has room for more.
+    const multi = multiplexed[slot] === true;
+    if (inFree && state !== 'healthy' && !(multi && state === 'busy')) violations.push(`slot ${slot} is in the free list but ${state}`);
+    if (multi && (leases[slot] !== 0) !== streams[slot]! > 0) violations.push(`HTTP/2 slot ${slot} has lease ${leases[slot]} and ${streams[slot]} streams`);
     // Set aside, not leaked: released this turn after serving a response (offered at the check
     // phase), or kept idle as the learned idle timeout's probe.
     const aside = settling.includes(slot) || probe === slot;

@@ -33,12 +33,13 @@ export const STUB_STATUS = 'location = /status { stub_status; }';
 /**
  * The connections nginx accepted and closed from now on, read from `stub_status`
  * (whose counters live in shared memory: they survive a reload), the status
- * requests themselves left out. Call it before the client connects.
+ * requests themselves left out. Call it before the client connects. `fetch`: how a
+ * status page is read, each time on a connection of its own (default: plain HTTP on `port`).
  */
-export async function nginxCounts(port: number): Promise<CountConnections> {
+export async function nginxCounts(port: number, fetch: (path: string) => Promise<string> = (path) => fetchText(port, path)): Promise<CountConnections> {
   let reads = 0;
   const read = async () => {
-    const text = await fetchText(port, '/status');
+    const text = await fetch('/status');
     reads++;
     const active = /Active connections:\s*(\d+)/.exec(text);
     const totals = /\n\s*(\d+)\s+(\d+)\s+(\d+)\s*\n/.exec(text);

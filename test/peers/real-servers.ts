@@ -38,6 +38,8 @@
  *     a request for its stats host (200, or 407 with basicAuth).
  *   available(kind): whether that server is installed (for `describe.skipIf`).
  *   stopAllRealServers(): stops every server still running (an afterAll's safety net).
+ *   launchNginx(spec), tempDir(kind): nginx's start-up, for a launcher in a file of its own (nginx-h2.ts:
+ *     nginx over TLS with HTTP/2); its server is stopped by stopAllRealServers() too.
  *
  * Ports: found by binding 127.0.0.1:0 and closing; a start that loses the port race is retried.
  * Readiness: a GET / over a fresh connection answered 200, polled every 20 ms, for 10 s at most.
@@ -255,7 +257,7 @@ interface LaunchSpec {
   ready?(port: number): Promise<boolean>;
 }
 
-interface Launched {
+export interface Launched {
   child: ChildProcess;
   port: number;
   log(): string;
@@ -339,7 +341,7 @@ async function launch(spec: LaunchSpec): Promise<Launched> {
   throw lastError ?? new Error(`${spec.kind} did not start`);
 }
 
-function tempDir(kind: RealServerKind): string {
+export function tempDir(kind: RealServerKind): string {
   return mkdtempSync(path.join(os.tmpdir(), `lifeline-${kind}-`));
 }
 
@@ -414,11 +416,28 @@ function reloadable(server: RealServer, signal: NodeJS.Signals): ReloadableServe
 
 const isRoot = () => process.getuid?.() === 0;
 
-export async function startNginx(options: NginxOptions = {}): Promise<ReloadableServer> {
-  const dir = tempDir('nginx');
+/** What an nginx of a launcher's own is: its temp folder, workers, main-context directives and http block. */
+export interface NginxSpec {
+  dir: string;
+  workers: number;
+  /** Directives for the main context. */
+  main?: string;
+  /** The http block's own directives and server blocks, for the port tried (the temp paths are added). */
+  http(port: number): string;
+  /** Whether it answers on `port` (default: a plain GET / answered 200). */
+  ready?(port: number): Promise<boolean>;
+}
+
+/**
+ * Starts /usr/sbin/nginx, not a daemon, in `spec.dir` (its config, pid file, error log and temp paths
+ * there), writing its config for each port tried. Its workers run as root when this process does. For
+ * startNginx and the launchers in files of their own (nginx-h2.ts: nginx over TLS with HTTP/2).
+ */
+export function launchNginx(spec: NginxSpec): Promise<Launched> {
+  const { dir } = spec;
   const conf = path.join(dir, 'nginx.conf');
   const errorLog = path.join(dir, 'error.log');
-  const launched = await launch({
+  return launch({
     kind: 'nginx',
     dir,
     command: NGINX_BIN,
@@ -426,16 +445,32 @@ export async function startNginx(options: NginxOptions = {}): Promise<Reloadable
     prepare(port) {
       writeFileSync(
         conf,
-        `${isRoot() ? 'user root;\n' : ''}worker_processes ${options.workers ?? 1};
-${options.main ?? ''}
+        `${isRoot() ? 'user root;\n' : ''}worker_processes ${spec.workers};
+${spec.main ?? ''}
 events { worker_connections 4096; }
 http {
-  access_log off;
   client_body_temp_path ${path.join(dir, 'body')};
   proxy_temp_path ${path.join(dir, 'proxy')};
   fastcgi_temp_path ${path.join(dir, 'fastcgi')};
   uwsgi_temp_path ${path.join(dir, 'uwsgi')};
   scgi_temp_path ${path.join(dir, 'scgi')};
+${spec.http(port)}
+}
+`,
+      );
+    },
+    args: () => ['-p', dir, '-e', errorLog, '-c', conf, '-g', `daemon off; pid ${path.join(dir, 'nginx.pid')}; error_log ${errorLog} notice;`],
+    ready: spec.ready,
+  });
+}
+
+export async function startNginx(options: NginxOptions = {}): Promise<ReloadableServer> {
+  const dir = tempDir('nginx');
+  const launched = await launchNginx({
+    dir,
+    workers: options.workers ?? 1,
+    main: options.main,
+    http: (port) => `  access_log off;
   default_type text/plain;
   server {
     listen 127.0.0.1:${port};
@@ -447,12 +482,7 @@ http {
       return 200 "ok";
     }
     location / { return 200 "ok"; }
-  }
-}
-`,
-      );
-    },
-    args: () => ['-p', dir, '-e', errorLog, '-c', conf, '-g', `daemon off; pid ${path.join(dir, 'nginx.pid')}; error_log ${errorLog} notice;`],
+  }`,
   });
   return reloadable(realServer('nginx', dir, launched), 'SIGHUP');
 }

@@ -5,6 +5,7 @@
  * its code, and a server's GOAWAY is a clean end (no backoff, no failure counted).
  */
 import { once } from 'node:events';
+import type http2 from 'node:http2';
 import https from 'node:https';
 import { Readable } from 'node:stream';
 import type { AddressInfo } from 'node:net';
@@ -12,6 +13,7 @@ import { request as undiciRequest, fetch as undiciFetch } from 'undici';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ClientPool, isLifelineError, type LifelineError } from '../../src/index.js';
 import { answer, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM, startH2Server } from '../helpers/h2-server.js';
+import { rejection } from '../helpers/errors.js';
 import { openPool, waitForStats } from '../helpers/pool.js';
 import { TEST_CERT, TEST_KEY } from '../fixtures/tls.js';
 
@@ -125,6 +127,51 @@ describe('HTTP/2 slots', () => {
     expect(failed(outcomes)).toEqual([]);
     expect(pool.stats().resends).toBeGreaterThan(0);
     expect(pool.stats()).toMatchObject({ failures: 0, backoffs: 0 });
+  });
+
+  it.each(['pool.request', 'pool.dispatcher'] as const)('a reload ends every connection at once: a stream refused by one GOAWAY after another goes again until a connection takes it, a POST too (%s)', async (via) => {
+    // The reload: each connection that was up sends a GOAWAY at its next stream, naming the one before as its
+    // last (that stream was not processed), and a connection made meanwhile is sent one at birth (an old nginx
+    // worker's last accepts). So one request meets every old connection, 4, before a new one answers it.
+    const ending = new Set<http2.ServerHttp2Session>();
+    const served = new Set<http2.ServerHttp2Session>();
+    let posts = 0;
+    const server = await startH2Server((stream, { session, headers }) => {
+      if (ending.delete(session)) {
+        session.goaway(NGHTTP2_NO_ERROR, stream.id! - 2);
+        return;
+      }
+      served.add(session);
+      if (headers[':method'] === 'POST') posts++;
+      answer(stream, headers);
+    });
+    server.server.on('session', (session: http2.ServerHttp2Session) => {
+      if (ending.size > 0) session.goaway(NGHTTP2_NO_ERROR);
+    });
+    const pool = await openPool({ url: server.url, protocol: 'http2', connections: 4, strategy: 'round-robin', backoff: { initial: 5, max: 20 } });
+    // Every connection serves once first: the reload's GOAWAYs then name a stream that was.
+    for (let i = 0; i < 4; i++) await pool.request({ path: `/warm/${i}` });
+    expect(served.size).toBe(4);
+    for (const session of served) ending.add(session);
+
+    const text =
+      via === 'pool.request'
+        ? (await pool.request({ method: 'POST', path: '/order', body: 'order' })).text()
+        : await (await undiciRequest(`${server.url}/order`, { method: 'POST', body: 'order', dispatcher: pool.dispatcher })).body.text();
+    expect(text).toBe('POST /order');
+    expect(ending.size).toBe(0);
+    expect(pool.stats().resends).toBeGreaterThanOrEqual(4);
+    expect(posts).toBe(1);
+  });
+
+  it('a server that sends GOAWAY at every stream: a request gives up after one refusal per connection and the 3 tries of any refusal', async () => {
+    // Every connection is sent a GOAWAY (last stream id 0) at birth: the stream a request opens on it at once is refused.
+    const server = await startH2Server(() => {});
+    server.server.on('session', (session: http2.ServerHttp2Session) => session.goaway(NGHTTP2_NO_ERROR));
+    const pool = await openPool({ url: server.url, protocol: 'http2', connections: 2, lazy: true, backoff: { initial: 5, max: 20 } });
+    const error = await rejection(pool.request({ method: 'POST', path: '/order', body: 'order' }));
+    expect(error).toMatchObject({ code: 'STREAM_REFUSED', attempt: 2 + 3, sent: 'never-left' });
+    expect(server.streams).toBe(0);
   });
 
   it('REFUSED_STREAM: the request goes again whatever its method; the connection stays', async () => {
