@@ -17,7 +17,8 @@ import { runLoad, type LoadRound } from '../lib/load.js';
 import { alternate } from '../lib/rounds.js';
 import { median } from '../lib/stats.js';
 import type { Column } from '../lib/table.js';
-import { LIFELINE_H2, openHttp2Clients, STREAMS, UNDICI_H2, type H2Client } from './http2-clients.js';
+import { LIFELINE_H1, LIFELINE_H2, openHttp2Clients, STREAMS, UNDICI_H2, type H2Client } from './http2-clients.js';
+import { reloadRow } from './http2-reloads.js';
 
 const CONNECTIONS = [1, 4];
 const CALLERS = [64, 256];
@@ -141,20 +142,20 @@ export const http2Case: BenchCase = {
   name: 'http2',
   title: 'HTTP/2 over TLS on loopback',
   async run(context) {
+    // HTTP2_ROWS=load,reloads (both by default): the load tables, the nginx reload row.
+    const rows = process.env.HTTP2_ROWS?.split(',') ?? ['load', 'reloads'];
     const venue = await startH2Venue();
     try {
-      if (!context.settings.quick) {
+      if (rows.includes('load') && !context.settings.quick) {
         await withClients(venue, CONNECTIONS[0]!, async (clients) => {
           for (const client of clients) await runLoad(client.send, CALLERS[0]!, JIT_WARMUP_MS);
         });
       }
-      for (const connections of CONNECTIONS) {
+      for (const connections of rows.includes('load') ? CONNECTIONS : []) {
         for (const callers of CALLERS) await measure(context, venue, connections, callers);
       }
-      // Issue 19's third goal, zero failed requests across nginx reloads, is a row of its own, to come here:
-      // nginx with its http2 module over TLS (its own launcher, with this venue's certificate), the same
-      // clients (openHttp2Clients on an H2Venue of nginx's), driven by bench/lib/callers.ts's drive(), which
-      // counts failed requests instead of throwing, while nginx is reloaded; its table and target recorded here.
+      // Issue 19's third goal: zero failed requests across nginx reloads (http2-reloads.ts).
+      if (rows.includes('reloads')) await reloadRow(context, [LIFELINE_H2, UNDICI_H2, LIFELINE_H1]);
     } finally {
       await venue.stop();
     }
