@@ -42,7 +42,9 @@ async function startVenue() {
 /** A governor on `key` and a pool to `url` on it, plus a store on the same client to read the fleet's count. */
 async function fleetMember(redisUrl: string, url: string, key: string, windows: WindowOptions[] = [{ weight: 100, per: PER, header: HEADER }]) {
   const client = await openRedisClient(redisUrl);
-  const governor = new Governor({ windows, store: redisStore(client, { key }) });
+  // A store bound far above a loaded machine's round trips: these tests are about the correction, and a
+  // call over the default 200 ms (seen beside a full `vitest run`) would turn the governor degraded.
+  const governor = new Governor({ windows, store: redisStore(client, { key, timeout: 5_000 }) });
   const pool = await openPool({ url, connections: 4, governor });
   // The same client: its calls reach Redis after the governor's (one connection, in order).
   const reader: SharedBudgetStore = redisStore(client, { key });
