@@ -19,6 +19,14 @@
  *
  * The server's SETTINGS_MAX_CONCURRENT_STREAMS, capped by `http2.maxConcurrentStreams`, is the
  * connection's `capacity`: how many streams the ledger may lease on it at once.
+ *
+ * `reused`, HTTP/2's stale race: a stream that dies with its connection before any response head
+ * is replayed once if idempotent when the server had spoken on the connection (its SETTINGS came).
+ * HTTP/1.1 asks that the connection served a response first, so that a server that takes a
+ * connection and drops it (or dies at each first request) is not sent everything twice; on HTTP/2
+ * that rule would lose every stream opened together on a new connection, as a burst opens them
+ * all before the first answer, while the server's SETTINGS prove it took the connection. (Chromium's
+ * HTTP/2 session counts as reused once it received a frame, for the same resend.)
  */
 import http2 from 'node:http2';
 import type net from 'node:net';
@@ -67,6 +75,10 @@ export class Http2Connection implements PoolConnection, StreamHost {
   #retiring = false;
   #inFlight = 0;
   #served = 0;
+  /** The server's SETTINGS came: it took the connection and speaks HTTP/2 on it. */
+  #proven = false;
+  /** The last stream id of the server's GOAWAY (the lowest, if it sent several); Infinity before one. */
+  #lastStreamId = Infinity;
   #lastResponseAt: number;
   /** The server's SETTINGS_MAX_CONCURRENT_STREAMS, capped; the cap until its SETTINGS come. */
   #capacity: number;
@@ -139,6 +151,34 @@ export class Http2Connection implements PoolConnection, StreamHost {
     return this.#served;
   }
 
+  get lastStreamId(): number {
+    return this.#lastStreamId;
+  }
+
+  get reused(): boolean {
+    return this.#proven;
+  }
+
+  answers(): Promise<boolean> {
+    if (!this.usable) return Promise.resolve(false);
+    return new Promise((resolve) => {
+      const clock = this.#options.clock;
+      let timer: unknown = clock.setTimeout(() => done(false), this.#options.http2.pingTimeout);
+      const done = (ok: boolean) => {
+        if (timer === undefined) return;
+        clock.clearTimeout(timer);
+        timer = undefined;
+        resolve(ok);
+      };
+      void this.closed.then(() => done(false));
+      try {
+        this.session.ping((error) => done(error === null));
+      } catch {
+        done(false);
+      }
+    });
+  }
+
   dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
     dispatchStream(this, options, handler);
     return true;
@@ -183,6 +223,7 @@ export class Http2Connection implements PoolConnection, StreamHost {
   }
 
   #onSettings(settings: http2.Settings): void {
+    this.#proven = true;
     const limit = Math.max(0, Math.min(settings.maxConcurrentStreams ?? this.#options.http2.maxConcurrentStreams, this.#options.http2.maxConcurrentStreams));
     if (limit === this.#capacity) return;
     this.#capacity = limit;
@@ -190,7 +231,9 @@ export class Http2Connection implements PoolConnection, StreamHost {
   }
 
   /** node:http2 reports a GOAWAY once per frame (and has been seen to repeat it): judged at the first. */
-  #onGoaway(code: number, _lastStreamID: number): void {
+  #onGoaway(code: number, lastStreamID: number): void {
+    // Read by each stream as it closes: one above it was not processed, whatever the code (RFC 9113, 6.8).
+    this.#lastStreamId = Math.min(this.#lastStreamId, lastStreamID);
     if (this.#goaway) return;
     this.#goaway = true;
     if (this.#ended.end) return;

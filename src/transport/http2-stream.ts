@@ -9,7 +9,7 @@
  *  'data' ----------> onData: false pauses the stream (the reader's backpressure)
  *  'end' -----------> onComplete
  *  'close' before the end:
- *     rstCode REFUSED_STREAM (a refused stream, or one above a GOAWAY's last id) ... STREAM_REFUSED (not processed)
+ *     rstCode REFUSED_STREAM, or an id above a GOAWAY's last id (whatever its code) .. STREAM_REFUSED (not processed)
  *     the connection died under it ............................................. CONNECTION_LOST
  *     any other RST_STREAM from the server ..................................... STREAM_RESET (this request only)
  *  headersTimeout / bodyTimeout ............................................... HEADERS_TIMEOUT / BODY_TIMEOUT
@@ -38,6 +38,8 @@ export interface StreamHost {
   readonly bodyTimeout: number;
   /** Whether the connection is gone: a stream closed under it lost its connection, not its own reset. */
   readonly dead: boolean;
+  /** The last stream id of the server's GOAWAY, or Infinity: a stream above it was not processed. */
+  readonly lastStreamId: number;
 }
 
 type Headers = Dispatcher.DispatchOptions['headers'];
@@ -178,7 +180,9 @@ export function dispatchStream(host: StreamHost, options: Dispatcher.DispatchOpt
   stream.on('close', () => {
     if (done) return;
     const code = stream.rstCode ?? NGHTTP2_NO_ERROR;
-    if (code === NGHTTP2_REFUSED_STREAM && !answered) {
+    // nghttp2 closes the streams above a GOAWAY's last id as REFUSED_STREAM, but a GOAWAY with an error
+    // code destroys the session first, and they close as lost: the id tells them apart.
+    if (!answered && (code === NGHTTP2_REFUSED_STREAM || (stream.id !== undefined && stream.id > host.lastStreamId))) {
       finish(new LifelineError('STREAM_REFUSED', 'the HTTP/2 server refused the stream (REFUSED_STREAM, or above its GOAWAY last stream id): it did not process the request'));
     } else if (host.dead || code === NGHTTP2_NO_ERROR) {
       finish(new LifelineError('CONNECTION_LOST', `the HTTP/2 connection was lost ${answered ? 'before the response was complete' : 'before any response'}`));

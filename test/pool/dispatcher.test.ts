@@ -12,6 +12,7 @@ import { isLifelineError, type ClientPool, type LifelineError } from '../../src/
 import { slotState } from '../../src/testing/index.js';
 import { rejection } from '../helpers/errors.js';
 import { startHttpServer } from '../helpers/http-server.js';
+import { startDyingH2Server } from '../helpers/h2-server.js';
 import { isFull, nextTurn, openPool, waitFor, waitForStats } from '../helpers/pool.js';
 
 /** Node's own fetch takes an undici dispatcher; its RequestInit type does not declare one. */
@@ -367,4 +368,48 @@ describe('pool.dispatcher', () => {
       expect(pool.stats()).toMatchObject({ failures: 0, cleanEnds: 0 });
     });
   }
+
+  describe('over HTTP/2 slots', () => {
+    /** `n` requests through undici.request at once, GETs and POSTs alternating (from `offset`): each its body, or its LifelineError. */
+    async function burst(pool: ClientPool, url: string, n: number, offset = 0): Promise<{ method: string; result: string | LifelineError }[]> {
+      return Promise.all(
+        Array.from({ length: n }, async (_, i) => {
+          const method = (i + offset) % 2 ? 'POST' : 'GET';
+          try {
+            const res = await request(`${url}/b/${i}`, { dispatcher: pool.dispatcher, method, body: method === 'POST' ? 'x' : undefined });
+            return { method, result: await res.body.text() };
+          } catch (error) {
+            if (!isLifelineError(error)) throw error;
+            return { method, result: error };
+          }
+        }),
+      );
+    }
+
+    it('a server that dies under load: no GET lost (replayed on a connection that answers), each POST answered or CONNECTION_LOST, none sent twice', async () => {
+      const server = await startDyingH2Server(60, 3);
+      const pool = await openPool({ url: server.url, protocol: 'http2', connections: 4, strategy: 'round-robin' });
+      const results = (await Promise.all(Array.from({ length: 16 }, async (_, caller) => {
+        const mine = [];
+        for (let i = 0; i < 10; i++) mine.push(...(await burst(pool, `${server.url}/c${caller}/${i}`, 1, caller + i)));
+        return mine;
+      }))).flat();
+      expect(server.killed).toBe(true);
+      expect(results.filter((r) => r.method === 'GET' && typeof r.result !== 'string').map((r) => (r.result as LifelineError).code)).toEqual([]);
+      expect(pool.stats().replays).toBeGreaterThan(0);
+      expect([...server.posts.values()].every((n) => n === 1)).toBe(true);
+      await waitForStats(pool, (s) => s.healthy === 4);
+    });
+
+    it('a server that dies before answering: every GET is replayed on a connection that answers, a POST gets CONNECTION_LOST', async () => {
+      const server = await startDyingH2Server(32, -1);
+      const pool = await openPool({ url: server.url, protocol: 'http2', connections: 4, strategy: 'round-robin', http2: { maxConcurrentStreams: 8 } });
+      const results = await burst(pool, server.url, 32);
+      expect(server.killed).toBe(true);
+      expect(results.filter((r) => r.method === 'GET').map((r) => (typeof r.result === 'string' ? 'ok' : r.result.code))).toEqual(new Array(16).fill('ok'));
+      for (const { result } of results.filter((r) => r.method === 'POST')) expect(result).toMatchObject({ code: 'CONNECTION_LOST', delivery: 'unanswered', reused: true });
+      expect(pool.stats().replays).toBe(16);
+      await waitForStats(pool, (s) => s.healthy === 4);
+    });
+  });
 });
