@@ -302,7 +302,7 @@ export class ClientPool implements AsyncDisposable {
       governor: options.governor,
       sign: options.sign,
       // With a governor, weight 1 at priority normal, held by the lease until the send spends it.
-      acquire: (signal) => this.#acquire(undefined, signal, undefined, NO_BUDGET),
+      acquire: (signal, avoid) => this.#acquire(undefined, signal, undefined, NO_BUDGET, avoid),
       repeated: (attempt) => (attempt === 'resend' ? this.#resends++ : this.#replays++),
       close: () => this.close(),
     });

@@ -55,9 +55,10 @@ export interface DispatchOwner {
   readonly sign: SignHook | undefined;
   /**
    * A lease at once if a slot is free, else a promise of one (acquireTimeout; `signal` cancels it);
-   * with a governor, weight 1 first, held by the lease. Throws POOL_CLOSED.
+   * with a governor, weight 1 first, held by the lease. Throws POOL_CLOSED. `avoid`: a slot not to
+   * grant while another has room (the HTTP/2 connection that refused the last attempt's stream), or -1.
    */
-  acquire(signal: WaitSignal): Lease | Promise<Lease>;
+  acquire(signal: WaitSignal, avoid: number): Lease | Promise<Lease>;
   /** A request was sent again: counted in `pool.stats()`. */
   repeated(attempt: 'resend' | 'replay'): void;
 }
@@ -133,6 +134,8 @@ export class PooledRequest implements CallbackHandler {
   /** A replay after a lost HTTP/2 connection: its lease's connection must answer first (replay-target.ts); leases asked so far. */
   #afterLoss = false;
   #checks = 0;
+  /** The slot whose HTTP/2 server refused the last attempt's stream: its resend goes to another with room, if one has. */
+  #avoid = -1;
 
   constructor(owner: DispatchOwner, options: Dispatcher.DispatchOptions, caller: CallbackHandler) {
     this.#owner = owner;
@@ -164,7 +167,7 @@ export class PooledRequest implements CallbackHandler {
     let acquired: Lease | Promise<Lease>;
     const waiting = new WaitCancel();
     try {
-      acquired = this.#owner.acquire(waiting);
+      acquired = this.#owner.acquire(waiting, this.#avoid);
     } catch (error) {
       this.#fail(error as Error);
       return;
@@ -355,6 +358,7 @@ export class PooledRequest implements CallbackHandler {
     else error = requestError(cause, this.#status > 0);
     error = ownError(error, this.#id);
     const multiplexed = this.#connection?.multiplexed === true;
+    this.#avoid = error.code === 'STREAM_REFUSED' ? this.#lease.slot : -1;
     this.#settle(error);
     if (!this.#abortReason && this.#repeat(error, multiplexed)) return;
     this.#fail(this.#abortReason ?? error);

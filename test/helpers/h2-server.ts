@@ -165,3 +165,16 @@ export async function startDyingH2Server(at: number, delay: number): Promise<Dyi
   // Getters kept as getters (Object.assign would copy their values once).
   return Object.defineProperties(server, { killed: { get: () => killed }, posts: { value: posts } }) as DyingH2Server;
 }
+
+/** A server one of whose connections, the one that gets the first stream (the warmest), refuses every stream it gets. */
+export async function startRefusingH2Server(): Promise<H2Server & { readonly refused: number }> {
+  let refused = 0;
+  let refusing: unknown;
+  const server = await startH2Server((stream, { session, headers }) => {
+    refusing ??= session;
+    if (session !== refusing) return answer(stream, headers);
+    refused++;
+    stream.close(NGHTTP2_REFUSED_STREAM);
+  });
+  return Object.defineProperty(server, 'refused', { get: () => refused }) as H2Server & { readonly refused: number };
+}

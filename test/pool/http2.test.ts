@@ -11,7 +11,7 @@ import net, { type AddressInfo } from 'node:net';
 import { request as undiciRequest, fetch as undiciFetch } from 'undici';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ClientPool, isLifelineError, type LifelineError } from '../../src/index.js';
-import { answer, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM, startDyingH2Server, startH2Server } from '../helpers/h2-server.js';
+import { answer, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM, startDyingH2Server, startH2Server, startRefusingH2Server } from '../helpers/h2-server.js';
 import { openPool, waitForStats } from '../helpers/pool.js';
 import { TEST_CERT, TEST_KEY } from '../fixtures/tls.js';
 
@@ -153,23 +153,12 @@ describe('HTTP/2 slots', () => {
   });
 
   it("a refused stream goes again on another connection: one whose server refuses every stream costs nothing", async () => {
-    let refused = 0;
-    let refusing: unknown;
-    const server = await startH2Server((stream, { session, headers }) => {
-      // The connection that gets the first stream (the warmest) refuses every stream.
-      refusing ??= session;
-      if (session === refusing) {
-        refused++;
-        stream.close(NGHTTP2_REFUSED_STREAM);
-        return;
-      }
-      answer(stream, headers);
-    });
+    const server = await startRefusingH2Server();
     const pool = await openPool({ url: server.url, protocol: 'http2', connections: 2 });
     // Sequential POSTs: each first try lands on the warmest connection; a refused one must go to the other.
     for (let i = 0; i < 10; i++) expect((await pool.request({ method: 'POST', path: `/p/${i}`, body: 'x' })).status).toBe(200);
-    expect(refused).toBeGreaterThan(0);
-    expect(pool.stats()).toMatchObject({ resends: refused, failures: 0 });
+    expect(server.refused).toBeGreaterThan(0);
+    expect(pool.stats()).toMatchObject({ resends: server.refused, failures: 0 });
   });
 
   it('a lease sees a refused stream as STREAM_REFUSED, never sent (it is not resent on a lease)', async () => {
