@@ -52,7 +52,7 @@ export interface Http2ConnectionOptions {
   /** A connection that sat unused this long before the server ended it ended cleanly (ms). */
   stableAfter: number;
   http2: ResolvedHttp2;
-  /** Runs the PING heartbeat (the pool's clock: tests drive it). */
+  /** Runs the PING heartbeat and the streams' timeouts (the pool's clock: tests drive it). */
   clock: Clock;
 }
 
@@ -65,6 +65,8 @@ export class Http2Connection implements PoolConnection, StreamHost {
   readonly scheme: 'http' | 'https';
   readonly headersTimeout: number;
   readonly bodyTimeout: number;
+  readonly clock: Clock;
+  readonly now: () => number;
   readonly #socket: net.Socket;
   readonly #options: Http2ConnectionOptions;
   readonly #connectedAt: number;
@@ -95,6 +97,8 @@ export class Http2Connection implements PoolConnection, StreamHost {
     this.scheme = url.protocol === 'https:' ? 'https' : 'http';
     this.headersTimeout = options.headersTimeout;
     this.bodyTimeout = options.bodyTimeout;
+    this.clock = options.clock;
+    this.now = options.now;
     // Before node:http2's own listeners: a stream closed by the socket's death then knows it (`dead`).
     socket.on('error', (error) => this.#die(error));
     socket.on('end', () => this.#die(undefined));

@@ -12,7 +12,7 @@
  *     rstCode REFUSED_STREAM, or an id above a GOAWAY's last id (whatever its code) .. STREAM_REFUSED (not processed)
  *     the connection died under it ............................................. CONNECTION_LOST
  *     any other RST_STREAM from the server ..................................... STREAM_RESET (this request only)
- *  headersTimeout / bodyTimeout ............................................... HEADERS_TIMEOUT / BODY_TIMEOUT
+ *  headersTimeout / bodyTimeout, on the pool's clock (stream-timer.ts) ......... HEADERS_TIMEOUT / BODY_TIMEOUT
  *  abort(reason) (lease: deadline, signal, release) --> RST_STREAM CANCEL, onError(reason)
  * ```
  *
@@ -21,7 +21,9 @@
 import http2 from 'node:http2';
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import type { Clock } from '../clock.js';
 import { LifelineError } from '../errors.js';
+import { StreamTimer } from './stream-timer.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
@@ -40,6 +42,9 @@ export interface StreamHost {
   readonly dead: boolean;
   /** The last stream id of the server's GOAWAY, or Infinity: a stream above it was not processed. */
   readonly lastStreamId: number;
+  /** The pool's clock and its time (ms): the stream's headers and body timeouts run on them. */
+  readonly clock: Clock;
+  readonly now: () => number;
 }
 
 type Headers = Dispatcher.DispatchOptions['headers'];
@@ -122,10 +127,16 @@ export function dispatchStream(host: StreamHost, options: Dispatcher.DispatchOpt
   let paused = false;
   const headersTimeout = options.headersTimeout ?? host.headersTimeout;
   const bodyTimeout = options.bodyTimeout ?? host.bodyTimeout;
+  const timer = new StreamTimer(host.clock, host.now, () => {
+    const error = answered
+      ? new LifelineError('BODY_TIMEOUT', `body timeout: the HTTP/2 response body stalled for ${bodyTimeout} ms`)
+      : new LifelineError('HEADERS_TIMEOUT', `headers timeout: no HTTP/2 response head within ${headersTimeout} ms`);
+    abort(error);
+  });
   const finish = (error: Error | undefined) => {
     if (done) return;
     done = true;
-    stream.setTimeout(0);
+    timer.stop();
     if (error) handler.onError?.(error);
     else handler.onComplete?.(trailers as unknown as string[]);
   };
@@ -139,34 +150,30 @@ export function dispatchStream(host: StreamHost, options: Dispatcher.DispatchOpt
     // The handler gave up on it at once (aborted before it was handed over).
     return;
   }
-  stream.setTimeout(headersTimeout || 0);
-  stream.on('timeout', () => {
-    const error = answered
-      ? new LifelineError('BODY_TIMEOUT', `body timeout: the HTTP/2 response body stalled for ${bodyTimeout} ms`)
-      : new LifelineError('HEADERS_TIMEOUT', `headers timeout: no HTTP/2 response head within ${headersTimeout} ms`);
-    abort(error);
-  });
+  // The wait for the head counts from the request's last byte written (a long upload is not a stalled server).
+  timer.start(headersTimeout);
   const resume = () => {
     if (!paused || done) return;
     paused = false;
-    stream.setTimeout(bodyTimeout || 0);
+    timer.start(bodyTimeout);
     stream.resume();
   };
   const hold = () => {
     paused = true;
     // A reader that holds the body is not a stalled server: the body timeout waits for it (as undici's does).
-    stream.setTimeout(0);
+    timer.stop();
     stream.pause();
   };
   // 1xx heads ('headers' events) are not the response: as undici's HTTP/1.1 parser does, they are not passed on.
   stream.on('response', (head: http2.IncomingHttpHeaders) => {
     if (done) return;
     answered = true;
-    stream.setTimeout(bodyTimeout || 0);
+    timer.start(bodyTimeout);
     if (handler.onHeaders?.(Number(head[':status']), rawPairs(head), resume, '') === false) hold();
   });
   stream.on('data', (chunk: Buffer) => {
     if (done) return;
+    timer.touch();
     if (handler.onData?.(chunk) === false) hold();
   });
   stream.on('trailers', (received: http2.IncomingHttpHeaders) => {
@@ -191,13 +198,18 @@ export function dispatchStream(host: StreamHost, options: Dispatcher.DispatchOpt
     }
   });
   // undici's legacy handler hook for "the whole request was written", which its type no longer names.
-  const sent = () => (handler as { onRequestSent?: () => void }).onRequestSent?.();
+  const sent = () => {
+    if (!answered && !done) timer.start(headersTimeout);
+    (handler as { onRequestSent?: () => void }).onRequestSent?.();
+  };
   if (body == null) {
     sent();
     return;
   }
   if (piped) {
     piped.on('error', (error) => abort(new LifelineError('INVALID_REQUEST', `the request body failed: ${error.message}`, { cause: error })));
+    // While the body goes out the server is not expected to answer: each chunk restarts the wait.
+    piped.on('data', () => timer.touch());
     piped.pipe(stream);
     stream.once('finish', sent);
   } else {
