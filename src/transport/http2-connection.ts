@@ -7,8 +7,9 @@
  * How it ends, as the slot hears it (DESIGN.md, "The central distinction"):
  *
  * ```
- *  GOAWAY (NO_ERROR) after serving, with streams open, or after stableAfter ... clean ('goaway'): the slot dials a
- *                                 replacement at once; streams under the last id finish, none start
+ *  GOAWAY (NO_ERROR) after serving, with streams open, or after stableAfter ... clean ('goaway'): streams under the
+ *                                 last id finish, none start; with streams open the slot drains (`draining`:
+ *                                 `onDrained` when the last is done), else it dials a replacement at once
  *  GOAWAY (NO_ERROR) on a fresh connection that served nothing ................ failure (the server refuses us)
  *  GOAWAY with an error code .................................................. failure
  *  the socket ends while idle, after serving ................................... clean ('server-closed')
@@ -71,6 +72,8 @@ export class Http2Connection implements PoolConnection, StreamHost {
   readonly #options: Http2ConnectionOptions;
   readonly #connectedAt: number;
   #capacityListener: (() => void) | undefined;
+  /** The slot, draining after a GOAWAY: told once, when the last stream is done or the connection gone. */
+  #drainedListener: (() => void) | undefined;
   readonly #ended = new ConnectionEndNotice();
   #dead = false;
   #goaway = false;
@@ -200,6 +203,7 @@ export class Http2Connection implements PoolConnection, StreamHost {
     if (--this.#inFlight > 0) return;
     this.#inFlight = 0;
     if (!this.session.destroyed) this.session.unref();
+    this.#drained();
     if (this.#retiring) this.destroy();
   }
 
@@ -216,6 +220,7 @@ export class Http2Connection implements PoolConnection, StreamHost {
     this.#retiring = true;
     this.#ended.silence();
     this.#capacityListener = undefined;
+    this.#drainedListener = undefined;
     this.#stopPing();
     if (this.#inFlight === 0) this.destroy();
     // Streams open (a GOAWAY's last ones, a caller still reading): no new ones, closed when they are done.
@@ -224,6 +229,17 @@ export class Http2Connection implements PoolConnection, StreamHost {
 
   onEnd(listener: (end: ConnectionEnd) => void): void {
     this.#ended.listen(listener);
+  }
+
+  onDrained(listener: () => void): void {
+    if (this.#inFlight === 0 || this.dead) queueMicrotask(listener);
+    else this.#drainedListener = listener;
+  }
+
+  #drained(): void {
+    const listener = this.#drainedListener;
+    this.#drainedListener = undefined;
+    listener?.();
   }
 
   #onSettings(settings: http2.Settings): void {
@@ -246,7 +262,8 @@ export class Http2Connection implements PoolConnection, StreamHost {
       this.#verdict({ clean: false, error: new LifelineError('CONNECTION_LOST', `the HTTP/2 server sent GOAWAY with error code ${code}`), idleFor: -1 });
     } else if (this.#served > 0 || this.#inFlight > 0 || now - this.#connectedAt >= this.#options.stableAfter) {
       // The server's graceful end (a reload, its idle or request limit): streams under its last id finish.
-      this.#verdict({ clean: true, error: undefined, idleFor: this.#inFlight === 0 && this.#served > 0 ? now - this.#lastResponseAt : -1, reason: 'goaway' });
+      const draining = this.#inFlight > 0;
+      this.#verdict({ clean: true, error: undefined, idleFor: !draining && this.#served > 0 ? now - this.#lastResponseAt : -1, reason: 'goaway', draining });
     } else {
       this.#verdict({ clean: false, error: new LifelineError('CONNECTION_LOST', 'the HTTP/2 server sent GOAWAY before serving any request'), idleFor: -1 });
     }
@@ -256,6 +273,8 @@ export class Http2Connection implements PoolConnection, StreamHost {
     if (this.#dead) return;
     this.#dead = true;
     this.#stopPing();
+    // A draining connection that died has nothing left to finish (its streams fail with it).
+    this.#drained();
     if (this.#ended.end) return;
     const now = this.#options.now();
     if (error) {
