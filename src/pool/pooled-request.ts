@@ -34,7 +34,7 @@ import { overLimit, readHead } from './request.js';
 import { ResponseHead } from './response.js';
 import { replayable } from './request-body.js';
 import { nextAttempt, repeatBudget, UNSENT_ATTEMPTS, type RepeatBudget } from './retry.js';
-import { leaseAnswers, LIVENESS_CHECKS } from './replay-target.js';
+import { ASKED_MOST, leaseAnswers, SILENT_CHECKS } from './replay-target.js';
 import type { CallbackHandler } from './handler-api.js';
 import type { WaitSignal } from './acquire.js';
 import type { Governor, Ticket } from './governor/governor.js';
@@ -131,9 +131,10 @@ export class PooledRequest implements CallbackHandler {
   #head: ResponseHead | undefined;
   /** Times a pause that began after the acquire refused the send (acquire again, as pool.request does). */
   #paused = 0;
-  /** A replay after a lost HTTP/2 connection: its lease's connection must answer first (replay-target.ts); leases asked so far. */
+  /** A replay after a lost HTTP/2 connection: its lease's connection must answer first (replay-target.ts); silent ones found so far. */
   #afterLoss = false;
-  #checks = 0;
+  #silent = 0;
+  #asked = 0;
   /** The slot whose HTTP/2 server refused the last attempt's stream: its resend goes to another with room, if one has. */
   #avoid = -1;
 
@@ -196,16 +197,17 @@ export class PooledRequest implements CallbackHandler {
       this.#fail(this.#abortReason);
       return;
     }
-    if (this.#afterLoss && this.#checks < LIVENESS_CHECKS - 1) {
+    if (this.#afterLoss && this.#silent < SILENT_CHECKS && this.#asked < ASKED_MOST) {
       const answered = leaseAnswers(lease);
       if (answered !== undefined) {
-        this.#checks++;
-        void answered.then((ok) => {
-          if (ok || this.#abortReason) {
+        this.#asked++;
+        void answered.then((found) => {
+          if (found === 'answered' || this.#abortReason) {
             this.#afterLoss = false;
             this.#send(lease);
             return;
           }
+          if (found === 'silent') this.#silent++;
           lease.release();
           this.#acquire(true);
         });
@@ -406,7 +408,7 @@ export class PooledRequest implements CallbackHandler {
     this.#attempt = next;
     this.#owner.repeated(next);
     this.#afterLoss = next === 'replay' && multiplexed;
-    this.#checks = 0;
+    this.#silent = this.#asked = 0;
     this.#acquire();
     return true;
   }

@@ -39,7 +39,7 @@ import { ConnectionEndNotice } from './connection-end.js';
 import type { RequestOutcome } from './http-connection.js';
 import type { ResolvedHttp2 } from './http2-options.js';
 import { dispatchStream, type StreamHost } from './http2-stream.js';
-import type { PoolConnection } from './pool-connection.js';
+import type { Liveness, PoolConnection } from './pool-connection.js';
 
 const { NGHTTP2_NO_ERROR } = http2.constants;
 
@@ -88,6 +88,8 @@ export class Http2Connection implements PoolConnection, StreamHost {
   /** The server's SETTINGS_MAX_CONCURRENT_STREAMS, capped; the cap until its SETTINGS come. */
   #capacity: number;
   #pingTimer: unknown;
+  /** The PING a replay's check is waiting for, shared by every check while it is out (`answers`). */
+  #asking: Promise<Liveness> | undefined;
   #pingDeadline: unknown;
 
   constructor(socket: net.Socket, options: Http2ConnectionOptions) {
@@ -166,22 +168,31 @@ export class Http2Connection implements PoolConnection, StreamHost {
     return this.#proven;
   }
 
-  answers(): Promise<boolean> {
-    if (!this.usable) return Promise.resolve(false);
+  /**
+   * One PING for every replay asking at once: node:http2 keeps at most 10 unanswered, and cancelled
+   * the rest at once (a burst of replays read that as silence and went out unchecked).
+   */
+  answers(): Promise<Liveness> {
+    if (!this.usable) return Promise.resolve('gone');
+    return (this.#asking ??= this.#ask());
+  }
+
+  #ask(): Promise<Liveness> {
     return new Promise((resolve) => {
       const clock = this.#options.clock;
-      let timer: unknown = clock.setTimeout(() => done(false), this.#options.http2.pingTimeout);
-      const done = (ok: boolean) => {
+      let timer: unknown = clock.setTimeout(() => done(this.dead ? 'gone' : 'silent'), this.#options.http2.pingTimeout);
+      const done = (found: Liveness) => {
         if (timer === undefined) return;
         clock.clearTimeout(timer);
         timer = undefined;
-        resolve(ok);
+        this.#asking = undefined;
+        resolve(found);
       };
-      void this.closed.then(() => done(false));
+      void this.closed.then(() => done('gone'));
       try {
-        this.session.ping((error) => done(error === null));
+        this.session.ping((error) => done(error === null ? 'answered' : this.dead ? 'gone' : 'silent'));
       } catch {
-        done(false);
+        done(this.dead ? 'gone' : 'silent');
       }
     });
   }

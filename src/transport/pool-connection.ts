@@ -9,6 +9,9 @@ import type { LifelineError } from '../errors.js';
 import type { SlotConnection } from '../machines/slot.js';
 import type { RequestOutcome } from './http-connection.js';
 
+/** What a PING found (see `PoolConnection.answers`). */
+export type Liveness = 'answered' | 'gone' | 'silent';
+
 export interface PoolConnection extends SlotConnection {
   /** Takes one request: undici's dispatch protocol. */
   readonly client: { dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean };
@@ -26,11 +29,12 @@ export interface PoolConnection extends SlotConnection {
   /** The turn from which it may be handed to another caller, or -1 when it may be at once. */
   readonly settlesAt: number;
   /**
-   * HTTP/2: whether it still answers (a PING's ack, before its end or `http2.pingTimeout`). A replay
-   * after a connection died asks first: the server that died took its other connections too, and
-   * their ends may not have been read yet. Absent on HTTP/1.1, whose replay needs no such check.
+   * HTTP/2: whether it still answers: `answered` (a PING's ack), `gone` (it ended first, or had),
+   * `silent` (neither within `http2.pingTimeout`). A replay after a connection died asks first: the
+   * server that died took its other connections too, and their ends may not have been read yet.
+   * Absent on HTTP/1.1, whose replay needs no such check.
    */
-  answers?(): Promise<boolean>;
+  answers?(): Promise<Liveness>;
   /** A request is about to be dispatched on it. */
   begin(): void;
   /** A request begun on it has settled. */

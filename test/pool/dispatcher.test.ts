@@ -395,7 +395,7 @@ describe('pool.dispatcher', () => {
         return mine;
       }))).flat();
       expect(server.killed).toBe(true);
-      expect(results.filter((r) => r.method === 'GET' && typeof r.result !== 'string').map((r) => (r.result as LifelineError).code)).toEqual([]);
+      expect(results.filter((r) => r.method === 'GET' && typeof r.result !== 'string').map((r) => { const e = r.result as LifelineError; return `${e.code} ${e.delivery} attempt ${e.attempt} reused ${e.reused} ${e.message}`; })).toEqual([]);
       expect(pool.stats().replays).toBeGreaterThan(0);
       expect([...server.posts.values()].every((n) => n === 1)).toBe(true);
       await waitForStats(pool, (s) => s.healthy === 4);
