@@ -33,7 +33,7 @@ export interface PageChart {
 
 const STYLE = `
 :root { color-scheme: dark; --bg: #0f1419; --panel: #161d25; --line: #263241; --text: #d7dee6; --dim: #8193a6;
-  --healthy: #3fb950; --busy: #58a6ff; --connecting: #d29922; --subscribing: #d29922; --backoff: #db6d28;
+  --healthy: #3fb950; --busy: #58a6ff; --draining: #a371f7; --connecting: #d29922; --subscribing: #d29922; --backoff: #db6d28;
   --poisoned: #f85149; --closing: #8b949e; --closed: #6e7681; }
 * { box-sizing: border-box; }
 body { margin: 0; background: var(--bg); color: var(--text); font: 13px/1.45 system-ui, -apple-system, "Segoe UI", sans-serif; }
@@ -115,6 +115,7 @@ td.num { text-align: right; }
 .state { font-weight: 600; }
 [data-state-name="healthy"] .state, .to-healthy { color: var(--healthy); }
 [data-state-name="busy"] .state, .to-busy { color: var(--busy); }
+[data-state-name="draining"] .state, .to-draining { color: var(--draining); }
 [data-state-name="connecting"] .state, .to-connecting, [data-state-name="subscribing"] .state, .to-subscribing { color: var(--connecting); }
 [data-state-name="backoff"] .state, .to-backoff { color: var(--backoff); }
 [data-state-name="poisoned"] .state, .to-poisoned { color: var(--poisoned); }

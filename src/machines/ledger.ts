@@ -12,6 +12,8 @@
  *  release(settlesAt) --> set aside until `settled`: a FIN right behind its last response is seen first
  *  slot.ready    --> first waiter? grant : free list
  *  slot.down     --> out of the free list, lease ends (its caller may still read the last response)
+ *  slot.draining --> (HTTP/2 GOAWAY) out of the free list, nothing more leased on it; the streams out
+ *                    finish and are released as usual, then slot.down
  *  close         --> refuse waiters and every later acquire; report drained once no lease is out
  *  recycle(slot) --> a free slot heals with a new connection (the pool moves it to another origin)
  *  capacity(slot) --> a multiplexed (HTTP/2) slot's stream limit changed: offered again if it has room
@@ -98,7 +100,7 @@ export type LedgerEvent =
   | { type: 'recycle'; slot: number }
   /** From a multiplexed slot's connection: its stream limit changed (the server's SETTINGS). */
   | { type: 'capacity'; slot: number }
-  | Extract<SlotReport, { type: 'slot.ready' | 'slot.down' }>
+  | Extract<SlotReport, { type: 'slot.ready' | 'slot.down' | 'slot.draining' }>
   | { type: 'close' };
 
 /** What the ledger tells the supervisor: the last lease ended after close; a slot connected for the first time. */
@@ -168,6 +170,8 @@ export interface LedgerContext {
   readonly multiplexed: boolean[];
   /** Leases out on each multiplexed slot (streams in use); 0 for the others. */
   readonly streams: number[];
+  /** Whether each slot's connection is draining (an HTTP/2 GOAWAY): its streams finish, none is leased on it. */
+  readonly draining: boolean[];
   /** Each slot's live connection, from its `slot.ready` until its `slot.down`. */
   readonly connections: (SlotConnection | undefined)[];
   readonly waiters: Waiter[];
@@ -314,6 +318,8 @@ function releaseStream(context: LedgerContext, event: Extract<LedgerEvent, { typ
     if (left === 0) reportIfDrained(context, defer);
     return;
   }
+  // Draining: nothing more goes on it, and its end comes from the slot (slot.down) once the last stream is done.
+  if (context.draining[slot]) return;
   context.served[slot] = true;
   if (context.timed && left === 0) context.freedAt[slot] = context.now();
   if (event.recycle) {
@@ -470,7 +476,7 @@ function applyEvent(context: LedgerContext, event: LedgerEvent, scope: LedgerSco
     }
     case 'capacity': {
       const { slot } = event;
-      if (!context.closing && context.connections[slot] !== undefined && context.multiplexed[slot]) offerStreams(context, slot);
+      if (!context.closing && context.connections[slot] !== undefined && context.multiplexed[slot] && !context.draining[slot]) offerStreams(context, slot);
       break;
     }
     case 'acquire.cancel': {
@@ -486,6 +492,7 @@ function applyEvent(context: LedgerContext, event: LedgerEvent, scope: LedgerSco
       const multiplexed = connection.multiplexed === true;
       context.multiplexed[slot] = multiplexed;
       context.streams[slot] = 0;
+      context.draining[slot] = false;
       if (multiplexed) {
         context.multi = true;
         // Its stream limit changes with the server's SETTINGS: the slot is offered again when it has room.
@@ -513,6 +520,7 @@ function applyEvent(context: LedgerContext, event: LedgerEvent, scope: LedgerSco
       const { slot } = event;
       context.connections[slot] = undefined;
       context.streams[slot] = 0;
+      context.draining[slot] = false;
       forget(context.free, slot);
       forget(context.settling, slot);
       if (context.probe === slot) context.probe = -1;
@@ -524,6 +532,15 @@ function applyEvent(context: LedgerContext, event: LedgerEvent, scope: LedgerSco
       // response of a connection that said `Connection: close` reads on: its lease holds that
       // connection itself, which closes once the response is in.
       if (context.leases[slot] !== 0) endLease(context, slot, defer);
+      break;
+    }
+    case 'slot.draining': {
+      // The leases out stay out (their streams finish); none is granted on it from now on.
+      const { slot } = event;
+      context.draining[slot] = true;
+      forget(context.free, slot);
+      forget(context.settling, slot);
+      if (context.probe === slot) context.probe = -1;
       break;
     }
     case 'close': {
@@ -612,6 +629,7 @@ export const ledgerLogic = fromTransition(ledgerTransition, ({ input }: { input:
     multi: false,
     multiplexed: new Array<boolean>(size).fill(false),
     streams: new Array<number>(size).fill(0),
+    draining: new Array<boolean>(size).fill(false),
     connections: new Array<SlotConnection | undefined>(size).fill(undefined),
     waiters: [],
     granted: new Array<number>(size).fill(0),

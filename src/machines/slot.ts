@@ -3,14 +3,20 @@
  *
  * ```
  *  connecting --dial.done--> healthy --ended / recycle (a clean end)--> connecting   (at once, nothing counted)
- *      |                        |
- *    dial.error              lost (a failure)
+ *      |                        |   \
+ *    dial.error              lost    goaway (HTTP/2, streams open: a clean end) --> draining --drained--> connecting
  *      v                        v
  *   backoff <-------------- poisoned (teardown)
  *      |  after(retryDelay)
  *      +--> connecting
  *  any --close--> closed (final)
  * ```
+ *
+ * `draining` is HTTP/2's graceful end: the server's GOAWAY lets the streams under its last id
+ * finish and takes no new ones. The slot keeps its connection while they do, the ledger leases
+ * nothing more on it (`slot.draining`) and counts the streams still out, and the connection's last
+ * stream to finish (`drained`) sends the slot to dial its replacement. An HTTP/1.1 connection
+ * carries one request and never drains: its end is `ended`, as before, in the same four events.
  *
  * The central distinction: a server's normal end of a connection is not a
  * failure. A connection that served a complete response and then ends (the
@@ -53,6 +59,11 @@ export interface ConnectionEnd {
    * lifeline retired it for (`connection-close`, `deadline`, `aborted`, `body-too-large`...).
    */
   reason?: string;
+  /**
+   * A clean end that leaves the connection carrying the streams it has to their end (an HTTP/2
+   * GOAWAY with streams open): the slot waits in `draining` for {@link SlotConnection.onDrained}.
+   */
+  draining?: boolean;
 }
 
 /** What a slot needs from a live connection; the pool's HTTP connection implements it. */
@@ -81,6 +92,11 @@ export interface SlotConnection {
   readonly capacity?: number;
   /** Calls `listener` whenever `capacity` changes; one listener (the ledger's), dropped by `retire()`. */
   onCapacity?(listener: (() => void) | undefined): void;
+  /**
+   * After an end that said `draining`: calls `listener` once, when the last stream it carried has
+   * finished or the connection is gone (a microtask later if that is already so). Dropped by `retire()`.
+   */
+  onDrained?(listener: () => void): void;
 }
 
 /** How a slot's dial ended, as the dialer reports it: these are the slot's own events. */
@@ -167,6 +183,10 @@ export type SlotEvent =
   | { type: 'ended'; idleFor: number; reason?: string }
   /** The connection failed. */
   | { type: 'lost'; error: Error | undefined }
+  /** HTTP/2: the server's GOAWAY, with streams open on the connection: they finish, none start (a clean end). */
+  | { type: 'goaway' }
+  /** The draining connection's last stream has finished (or the connection is gone). */
+  | { type: 'drained' }
   /** From the ledger: retire the connection (a limit, a caller's verdict, homing) and dial a new one. */
   | { type: 'recycle'; reason?: string }
   | { type: 'close' };
@@ -174,12 +194,14 @@ export type SlotEvent =
 /** Events a slot sends its supervisor. */
 export type SlotReport =
   | { type: 'slot.ready'; slot: number; connection: SlotConnection }
+  /** The slot's connection takes no new leases; those out finish on it, and `slot.down` follows. */
+  | { type: 'slot.draining'; slot: number }
   /** The slot's connection is gone or going; `idleFor` as in {@link ConnectionEnd} (-1 when not an idle close). */
   | { type: 'slot.down'; slot: number; idleFor: number }
   | { type: 'slot.failed'; slot: number; error: Error };
 
 /** The states of the slot machine. */
-export type SlotMachineState = 'connecting' | 'healthy' | 'poisoned' | 'backoff' | 'closed';
+export type SlotMachineState = 'connecting' | 'healthy' | 'draining' | 'poisoned' | 'backoff' | 'closed';
 
 /** The plain-string states a slot is in, as `stats()` and inspection report them: `busy` is healthy and leased. */
 export type SlotState = SlotMachineState | 'busy';
@@ -219,9 +241,11 @@ export const slotMachine = setup({
       ({ context }) => context.shared.ledger,
       ({ context }): SlotReport => ({ type: 'slot.ready', slot: context.index, connection: context.connection! }),
     ),
+    /** Leaving `healthy` or `draining`: its connection is gone, or, for a GOAWAY, drains (one event either way). */
     reportDown: sendTo(
       ({ context }) => context.shared.ledger,
-      ({ context, event }): SlotReport => ({ type: 'slot.down', slot: context.index, idleFor: event.type === 'ended' ? event.idleFor : -1 }),
+      ({ context, event }): SlotReport =>
+        event.type === 'goaway' ? { type: 'slot.draining', slot: context.index } : { type: 'slot.down', slot: context.index, idleFor: event.type === 'ended' ? event.idleFor : -1 },
     ),
     reportFailed: sendTo(
       ({ context }) => context.shared.parent,
@@ -247,10 +271,21 @@ export const slotMachine = setup({
       context.connection!.onEnd((end) => {
         // A slot stopped with its pool (no exit action runs then) hears no more of its connection.
         if (self.getSnapshot().status !== 'active') return;
-        self.send(end.clean ? { type: 'ended', idleFor: end.idleFor, reason: end.reason } : { type: 'lost', error: end.error });
+        self.send(!end.clean ? { type: 'lost', error: end.error } : end.draining ? { type: 'goaway' } : { type: 'ended', idleFor: end.idleFor, reason: end.reason });
       }),
-    /** Closed at once, or once the caller reading its last response is done. */
-    retireConnection: ({ context }) => context.connection?.retire(),
+    /** A draining connection tells when its last stream is done (a listener, as `watchConnection`). */
+    watchDrained: ({ context, self }) => {
+      const connection = context.connection!;
+      const drained = () => {
+        if (self.getSnapshot().status === 'active') self.send({ type: 'drained' });
+      };
+      if (connection.onDrained) connection.onDrained(drained);
+      else queueMicrotask(drained);
+    },
+    /** Closed at once, or once the caller reading its last response is done; a GOAWAY's connection drains first. */
+    retireConnection: ({ context, event }) => {
+      if (event.type !== 'goaway') context.connection?.retire();
+    },
     // Counters are bumped in place: an assign per count would copy the context on every connect.
     countDial: ({ context }) => void context.counts.dials++,
     countCleanEnd: ({ context }) => void context.counts.cleanEnds++,
@@ -269,6 +304,12 @@ export const slotMachine = setup({
         ? { attempts: 0, lastError: undefined, cause: event.type, connection: undefined, endReason }
         : { cause: event.type, connection: undefined, endReason };
     }),
+    /** A GOAWAY: a clean end whose connection is kept while its streams finish. */
+    noteDraining: assign(({ context, event }) =>
+      stableSpell(context) ? { attempts: 0, lastError: undefined, cause: event.type, endReason: 'goaway' } : { cause: event.type, endReason: 'goaway' },
+    ),
+    /** The drained connection is forgotten (retired on leaving `draining`). */
+    noteDrained: assign(({ event }) => ({ cause: event.type, connection: undefined })),
     /** A connection that failed: one more failure (after forgiving those before a stable one); it is torn down next. */
     noteLost: assign(({ context, event }) => ({
       attempts: (stableSpell(context) ? 0 : context.attempts) + 1,
@@ -322,6 +363,14 @@ export const slotMachine = setup({
         ended: { target: 'connecting', actions: ['countCleanEnd', 'noteCleanEnd'] },
         recycle: { target: 'connecting', actions: ['countCleanEnd', 'noteCleanEnd'] },
         lost: { target: 'poisoned', actions: ['countFailure', 'noteLost'] },
+        goaway: { target: 'draining', actions: ['countCleanEnd', 'noteDraining'] },
+      },
+    },
+    draining: {
+      entry: 'watchDrained',
+      exit: ['retireConnection', 'reportDown'],
+      on: {
+        drained: { target: 'connecting', actions: 'noteDrained' },
       },
     },
     poisoned: {

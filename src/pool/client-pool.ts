@@ -21,7 +21,8 @@ import { slotState, type SlotState } from '../machines/slot.js';
 import { slotStates, supervisorMachine, type SupervisorActor } from '../machines/supervisor.js';
 import { deadlineExceeded, remainingUntil } from './deadline.js';
 import { Acquirer, acquireError, type Failing, type WaitSignal } from './acquire.js';
-import { holdTicket, holdWeight, Lease, newLease, sendOnLease, streamOnLease, type LeaseOwner } from './lease.js';
+import { holdTicket, holdWeight, Lease, leaseConnection, newLease, sendOnLease, streamOnLease, type LeaseOwner } from './lease.js';
+import { answering } from './replay-target.js';
 import { nextRequestId, stampFacts, wallNow, type Attempt, type AttemptInfo } from './request-trace.js';
 import type { RequestRecord } from '../telemetry/request-record.js';
 import { Ticket, type Governor } from './governor/governor.js';
@@ -242,13 +243,17 @@ export class ClientPool implements AsyncDisposable {
     let paused = 0;
     // The slot whose HTTP/2 server refused the last attempt's stream: the next goes to another, if one has room.
     let avoid = -1;
+    // The last attempt's HTTP/2 connection died under it: the replay goes on one that answers a PING.
+    let afterLoss = false;
     for (let attempt = 1; ; attempt++) {
       const watched = this.#metrics.observesRequests;
       const queued = watched ? wallNow() : -1;
       let lease: Lease;
       try {
-        const acquired = this.#acquire(options.timeout, options.signal, deadline, options, avoid);
+        const again = () => this.#acquire(options.timeout, options.signal, deadline, options, avoid);
+        const acquired = again();
         lease = acquired instanceof Lease ? acquired : await acquired;
+        if (afterLoss) lease = await answering(lease, again);
       } catch (error) {
         // No connection: the error names the request and its attempt, and nothing left.
         if (error instanceof LifelineError) stampFacts(error, { id, attempt, repeat, queued, acquired: -1 }, undefined, this.#metrics.origin, 'never-left');
@@ -266,6 +271,7 @@ export class ClientPool implements AsyncDisposable {
         const next = nextAttempt(budget, error, deadline === undefined || remainingUntil(deadline) > 0);
         if (next === undefined) throw error;
         avoid = error.code === 'STREAM_REFUSED' ? lease.slot : -1;
+        afterLoss = next === 'replay' && leaseConnection(lease).multiplexed === true;
         if (next === 'resend') this.#resends++;
         else if (next === 'replay') this.#replays++;
         repeat = next;
@@ -297,7 +303,7 @@ export class ClientPool implements AsyncDisposable {
       governor: options.governor,
       sign: options.sign,
       // With a governor, weight 1 at priority normal, held by the lease until the send spends it.
-      acquire: (signal) => this.#acquire(undefined, signal, undefined, NO_BUDGET),
+      acquire: (signal, avoid) => this.#acquire(undefined, signal, undefined, NO_BUDGET, avoid),
       repeated: (attempt) => (attempt === 'resend' ? this.#resends++ : this.#replays++),
       close: () => this.close(),
     });

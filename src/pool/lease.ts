@@ -321,7 +321,7 @@ export class Lease implements Disposable {
       this.#recycle = true;
       const error = new LifelineError('CONNECTION_LOST', 'the connection closed before the request was sent');
       error.delivery = 'unsent';
-      error.reused = connection.served > 0;
+      error.reused = connection.reused;
       return this.#refuse(error, info);
     }
     const owner = this.#owner;
@@ -333,7 +333,6 @@ export class Lease implements Disposable {
     }
     const started = this.#owner.metrics.observesRequests ? performance.now() : -1;
     const steps = started >= 0 ? new StepTimes(info) : undefined;
-    const reused = connection.served > 0;
     return new Promise<T>((resolve, reject) => {
       let onAbort: (() => void) | undefined;
       let timer: unknown;
@@ -350,7 +349,7 @@ export class Lease implements Disposable {
         if (handler.keepAlive >= 0) this.#keepAlive = handler.keepAlive;
         if (onAbort) signal!.removeEventListener('abort', onAbort);
         if (timer !== undefined) clock.clearTimeout(timer);
-        connection.finish(outcomeOf(error, handler, reused), error);
+        connection.finish(outcomeOf(error, handler, connection.reused), error);
         if (error) stampRequestError(error, info, this.slot, this.#owner, handler);
         head = response ?? head;
         if (ticket) owner.governor!.settle(ticket, error, head);

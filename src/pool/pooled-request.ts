@@ -34,6 +34,7 @@ import { overLimit, readHead } from './request.js';
 import { ResponseHead } from './response.js';
 import { replayable } from './request-body.js';
 import { nextAttempt, repeatBudget, UNSENT_ATTEMPTS, type RepeatBudget } from './retry.js';
+import { ASKED_MOST, leaseAnswers, SILENT_CHECKS } from './replay-target.js';
 import type { CallbackHandler } from './handler-api.js';
 import type { WaitSignal } from './acquire.js';
 import type { Governor, Ticket } from './governor/governor.js';
@@ -56,9 +57,10 @@ export interface DispatchOwner {
   readonly sign: SignHook | undefined;
   /**
    * A lease at once if a slot is free, else a promise of one (acquireTimeout; `signal` cancels it);
-   * with a governor, weight 1 first, held by the lease. Throws POOL_CLOSED.
+   * with a governor, weight 1 first, held by the lease. Throws POOL_CLOSED. `avoid`: a slot not to
+   * grant while another has room (the HTTP/2 connection that refused the last attempt's stream), or -1.
    */
-  acquire(signal: WaitSignal): Lease | Promise<Lease>;
+  acquire(signal: WaitSignal, avoid: number): Lease | Promise<Lease>;
   /** A request was sent again: counted in `pool.stats()`. */
   repeated(attempt: 'resend' | 'replay'): void;
 }
@@ -122,7 +124,6 @@ export class PooledRequest implements CallbackHandler {
   #status = 0;
   #size = 0;
   #keepAlive = -1;
-  #reused = false;
   /** Handed to the slot's Client (a connection found closing never is). */
   #dispatched = false;
   #sentAt = -1;
@@ -132,6 +133,12 @@ export class PooledRequest implements CallbackHandler {
   #head: ResponseHead | undefined;
   /** Times a pause that began after the acquire refused the send (acquire again, as pool.request does). */
   #paused = 0;
+  /** A replay after a lost HTTP/2 connection: its lease's connection must answer first (replay-target.ts); silent ones found so far. */
+  #afterLoss = false;
+  #silent = 0;
+  #asked = 0;
+  /** The slot whose HTTP/2 server refused the last attempt's stream: its resend goes to another with room, if one has. */
+  #avoid = -1;
 
   constructor(owner: DispatchOwner, options: Dispatcher.DispatchOptions, caller: CallbackHandler) {
     this.#owner = owner;
@@ -156,13 +163,14 @@ export class PooledRequest implements CallbackHandler {
     else this.#acquire();
   }
 
-  #acquire(): void {
-    this.#attempts++;
+  /** `again`: the lease taken for this attempt was given back (its connection did not answer), not a new attempt. */
+  #acquire(again = false): void {
+    if (!again) this.#attempts++;
     this.#queued = this.#owner.metrics.observesRequests ? wallNow() : -1;
     let acquired: Lease | Promise<Lease>;
     const waiting = new WaitCancel();
     try {
-      acquired = this.#owner.acquire(waiting);
+      acquired = this.#owner.acquire(waiting, this.#avoid);
     } catch (error) {
       this.#fail(error as Error);
       return;
@@ -191,6 +199,24 @@ export class PooledRequest implements CallbackHandler {
       this.#fail(this.#abortReason);
       return;
     }
+    if (this.#afterLoss && this.#silent < SILENT_CHECKS && this.#asked < ASKED_MOST) {
+      const answered = leaseAnswers(lease);
+      if (answered !== undefined) {
+        this.#asked++;
+        void answered.then((found) => {
+          if (found === 'answered' || this.#abortReason) {
+            this.#afterLoss = false;
+            this.#send(lease);
+            return;
+          }
+          if (found === 'silent') this.#silent++;
+          lease.release();
+          this.#acquire(true);
+        });
+        return;
+      }
+    }
+    this.#afterLoss = false;
     const connection = leaseConnection(lease);
     this.#lease = lease;
     this.#connection = connection;
@@ -199,7 +225,6 @@ export class PooledRequest implements CallbackHandler {
     this.#status = 0;
     this.#size = 0;
     this.#keepAlive = -1;
-    this.#reused = connection.served > 0;
     this.#dispatched = false;
     this.#sentAt = this.#owner.metrics.observesRequests ? performance.now() : -1;
     const info = { id: this.#id, attempt: this.#attempts, repeat: this.#attempt, queued: this.#queued, acquired: this.#sentAt >= 0 ? wallNow() : -1 };
@@ -234,9 +259,9 @@ export class PooledRequest implements CallbackHandler {
    */
   #refused(error: LifelineError): void {
     const lease = this.#lease!;
+    error.reused = this.#connection!.reused;
     this.#lease = undefined;
     this.#connection = undefined;
-    error.reused = this.#reused;
     stampRequestError(error, this.#info!, lease.slot, this.#owner, this);
     this.#lastError = error;
     releaseLease(lease, false, -1);
@@ -336,8 +361,10 @@ export class PooledRequest implements CallbackHandler {
     if (this.#abortReason) error = cause instanceof LifelineError && cause.code === 'REQUEST_ABORTED' ? cause : new LifelineError('REQUEST_ABORTED', 'the request was aborted', { cause });
     else error = requestError(cause, this.#status > 0);
     error = ownError(error, this.#id);
+    const multiplexed = this.#connection?.multiplexed === true;
+    this.#avoid = error.code === 'STREAM_REFUSED' ? this.#lease.slot : -1;
     this.#settle(error);
-    if (!this.#abortReason && this.#repeat(error)) return;
+    if (!this.#abortReason && this.#repeat(error, multiplexed)) return;
     this.#fail(this.#abortReason ?? error);
   }
 
@@ -348,7 +375,7 @@ export class PooledRequest implements CallbackHandler {
     this.#lease = undefined;
     this.#connection = undefined;
     // The error learns how far it got either way; a connection found closing has nothing to finish.
-    const outcome = outcomeOf(error, this, this.#reused);
+    const outcome = outcomeOf(error, this, connection.reused);
     if (this.#dispatched) connection.finish(outcome, error);
     if (error) {
       stampRequestError(error, this.#info!, lease.slot, this.#owner, this);
@@ -368,8 +395,12 @@ export class PooledRequest implements CallbackHandler {
     }
   }
 
-  /** Sends again on another connection, if the caller has been told nothing and the rules allow it (retry.ts). */
-  #repeat(error: LifelineError): boolean {
+  /**
+   * Sends again on another connection, if the caller has been told nothing and the rules allow it
+   * (retry.ts). A replay after an HTTP/2 connection died goes on one that answers a PING, as
+   * pool.request's does (replay-target.ts).
+   */
+  #repeat(error: LifelineError, multiplexed: boolean): boolean {
     if (this.#status > 0) return false;
     const options = this.#options;
     // A body that cannot be sent twice is never replayed; one never read (unsent) may still be resent.
@@ -378,6 +409,8 @@ export class PooledRequest implements CallbackHandler {
     if (next !== 'resend' && next !== 'replay') return false;
     this.#attempt = next;
     this.#owner.repeated(next);
+    this.#afterLoss = next === 'replay' && multiplexed;
+    this.#silent = this.#asked = 0;
     this.#acquire();
     return true;
   }

@@ -36,6 +36,7 @@ export function slotStats(supervisor: SupervisorActor, connections: number): Omi
     connections,
     healthy: 0,
     busy: 0,
+    draining: 0,
     connecting: 0,
     backoff: 0,
     poisoned: 0,

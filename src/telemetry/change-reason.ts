@@ -5,7 +5,8 @@
  * ```
  *  a failure ............ reason: its code (CONNECTION_LOST, CONNECT_FAILED...), errno: ECONNRESET,
  *                         ECONNREFUSED... when a system error is behind it, detail: its message
- *  healthy -> connecting  reason: ENDED (the server ended it: detail server-closed, or goaway for HTTP/2) or RECYCLED
+ *  healthy -> connecting  reason: ENDED (the server ended it: detail server-closed; goaway for an HTTP/2 one without streams) or RECYCLED
+ *  healthy -> draining .. reason: ENDED, detail goaway (HTTP/2: its streams finish first)
  *                         (retired: detail idle, age, keep-alive, learned-idle, homing,
  *                         connection-close, deadline, aborted, body-too-large, body-decode-failed, released)
  *  the steps of healing . nothing
@@ -62,7 +63,8 @@ export function changeReason(from: string, to: string, error: unknown, ended: st
     const message = error instanceof Error ? error.message : String(error);
     return { reason: typeof code === 'string' ? code : scrub(message), detail: scrub(message), errno: errnoOf(error) };
   }
-  if (from === 'healthy' && to === 'connecting' && ended !== undefined) {
+  // A GOAWAY ends the connection cleanly where it starts draining (HTTP/2), not where the slot redials.
+  if (from === 'healthy' && (to === 'connecting' || to === 'draining') && ended !== undefined) {
     return { reason: RETIREMENTS.has(ended) ? 'RECYCLED' : 'ENDED', detail: ended, errno: undefined };
   }
   // A failure is never without a reason, even one that came with no error.

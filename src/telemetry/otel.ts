@@ -39,7 +39,7 @@ export const METER_METHODS = [
 const LATENCY_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000];
 
 /** The slot states `lifeline.pool.slots` reports, each a `state` attribute value. */
-const SLOT_GAUGE_STATES = ['healthy', 'busy', 'connecting', 'backoff', 'poisoned', 'closed'] as const;
+const SLOT_GAUGE_STATES = ['healthy', 'busy', 'draining', 'connecting', 'backoff', 'poisoned', 'closed'] as const;
 
 /** A pool as its meter reads it at collection time. */
 export interface PoolSource {
@@ -120,8 +120,8 @@ const feedInstrumentsOf = new WeakMap<MeterLike, FeedInstruments>();
 type SlotCounts = Record<(typeof SLOT_GAUGE_STATES)[number] | 'waiting', number>;
 
 function slotCounts(stats: PoolStats): SlotCounts {
-  const { healthy, busy, connecting, backoff, poisoned, closed, waiting } = stats;
-  return { healthy, busy, connecting, backoff, poisoned, closed, waiting };
+  const { healthy, busy, draining, connecting, backoff, poisoned, closed, waiting } = stats;
+  return { healthy, busy, draining, connecting, backoff, poisoned, closed, waiting };
 }
 
 function addCounts(a: SlotCounts, b: SlotCounts): SlotCounts {

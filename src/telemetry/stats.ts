@@ -6,13 +6,15 @@
 import type { FeedState } from '../machines/feed.js';
 
 /**
- * A count of slots by state (`healthy + busy + connecting + backoff + poisoned + closed == connections`),
+ * A count of slots by state (`healthy + busy + draining + connecting + backoff + poisoned + closed == connections`),
  * and what the pool has lived through since `connect()`.
  */
 export interface PoolStats {
   connections: number;
   healthy: number;
   busy: number;
+  /** HTTP/2 slots whose server sent GOAWAY: their streams finish, none starts on them; then they dial anew. 0 for HTTP/1.1. */
+  draining: number;
   connecting: number;
   backoff: number;
   poisoned: number;

@@ -203,6 +203,10 @@ export class HttpConnection implements SlotConnection {
     return this.#served;
   }
 
+  get reused(): boolean {
+    return this.#served > 0;
+  }
+
   /**
    * The turn from which it may be handed to another caller, or -1 when it may be at once.
    * A FIN right behind its last response may not have been read yet (see `turn.ts`);

@@ -7,8 +7,9 @@
  * How it ends, as the slot hears it (DESIGN.md, "The central distinction"):
  *
  * ```
- *  GOAWAY (NO_ERROR) after serving, with streams open, or after stableAfter ... clean ('goaway'): the slot dials a
- *                                 replacement at once; streams under the last id finish, none start
+ *  GOAWAY (NO_ERROR) after serving, with streams open, or after stableAfter ... clean ('goaway'): streams under the
+ *                                 last id finish, none start; with streams open the slot drains (`draining`:
+ *                                 `onDrained` when the last is done), else it dials a replacement at once
  *  GOAWAY (NO_ERROR) on a fresh connection that served nothing ................ failure (the server refuses us)
  *  GOAWAY with an error code .................................................. failure
  *  the socket ends while idle, after serving ................................... clean ('server-closed')
@@ -19,6 +20,14 @@
  *
  * The server's SETTINGS_MAX_CONCURRENT_STREAMS, capped by `http2.maxConcurrentStreams`, is the
  * connection's `capacity`: how many streams the ledger may lease on it at once.
+ *
+ * `reused`, HTTP/2's stale race: a stream that dies with its connection before any response head
+ * is replayed once if idempotent when the server had spoken on the connection (its SETTINGS came).
+ * HTTP/1.1 asks that the connection served a response first, so that a server that takes a
+ * connection and drops it (or dies at each first request) is not sent everything twice; on HTTP/2
+ * that rule would lose every stream opened together on a new connection, as a burst opens them
+ * all before the first answer, while the server's SETTINGS prove it took the connection. (Chromium's
+ * HTTP/2 session counts as reused once it received a frame, for the same resend.)
  */
 import http2 from 'node:http2';
 import type net from 'node:net';
@@ -30,7 +39,7 @@ import { ConnectionEndNotice } from './connection-end.js';
 import type { RequestOutcome } from './http-connection.js';
 import type { ResolvedHttp2 } from './http2-options.js';
 import { dispatchStream, type StreamHost } from './http2-stream.js';
-import type { PoolConnection } from './pool-connection.js';
+import type { Liveness, PoolConnection } from './pool-connection.js';
 
 const { NGHTTP2_NO_ERROR } = http2.constants;
 
@@ -44,7 +53,7 @@ export interface Http2ConnectionOptions {
   /** A connection that sat unused this long before the server ended it ended cleanly (ms). */
   stableAfter: number;
   http2: ResolvedHttp2;
-  /** Runs the PING heartbeat (the pool's clock: tests drive it). */
+  /** Runs the PING heartbeat and the streams' timeouts (the pool's clock: tests drive it). */
   clock: Clock;
 }
 
@@ -57,21 +66,30 @@ export class Http2Connection implements PoolConnection, StreamHost {
   readonly scheme: 'http' | 'https';
   readonly headersTimeout: number;
   readonly bodyTimeout: number;
+  readonly clock: Clock;
+  readonly now: () => number;
   readonly #socket: net.Socket;
   readonly #options: Http2ConnectionOptions;
   readonly #connectedAt: number;
   #capacityListener: (() => void) | undefined;
+  /** The slot, draining after a GOAWAY: told once, when the last stream is done or the connection gone. */
+  #drainedListener: (() => void) | undefined;
   readonly #ended = new ConnectionEndNotice();
   #dead = false;
   #goaway = false;
-  #goawayLastStreamId: number | undefined;
   #retiring = false;
   #inFlight = 0;
   #served = 0;
+  /** The server's SETTINGS came: it took the connection and speaks HTTP/2 on it. */
+  #proven = false;
+  /** The last stream id of the server's GOAWAY (the lowest, if it sent several); Infinity before one. */
+  #lastStreamId = Infinity;
   #lastResponseAt: number;
   /** The server's SETTINGS_MAX_CONCURRENT_STREAMS, capped; the cap until its SETTINGS come. */
   #capacity: number;
   #pingTimer: unknown;
+  /** The PING a replay's check is waiting for, shared by every check while it is out (`answers`). */
+  #asking: Promise<Liveness> | undefined;
   #pingDeadline: unknown;
 
   constructor(socket: net.Socket, options: Http2ConnectionOptions) {
@@ -84,6 +102,8 @@ export class Http2Connection implements PoolConnection, StreamHost {
     this.scheme = url.protocol === 'https:' ? 'https' : 'http';
     this.headersTimeout = options.headersTimeout;
     this.bodyTimeout = options.bodyTimeout;
+    this.clock = options.clock;
+    this.now = options.now;
     // Before node:http2's own listeners: a stream closed by the socket's death then knows it (`dead`).
     socket.on('error', (error) => this.#die(error));
     socket.on('end', () => this.#die(undefined));
@@ -140,8 +160,41 @@ export class Http2Connection implements PoolConnection, StreamHost {
     return this.#served;
   }
 
-  get goawayLastStreamId(): number | undefined {
-    return this.#goawayLastStreamId;
+  get lastStreamId(): number {
+    return this.#lastStreamId;
+  }
+
+  get reused(): boolean {
+    return this.#proven;
+  }
+
+  /**
+   * One PING for every replay asking at once: node:http2 keeps at most 10 unanswered, and cancelled
+   * the rest at once (a burst of replays read that as silence and went out unchecked).
+   */
+  answers(): Promise<Liveness> {
+    if (!this.usable) return Promise.resolve('gone');
+    return (this.#asking ??= this.#ask());
+  }
+
+  #ask(): Promise<Liveness> {
+    return new Promise((resolve) => {
+      const clock = this.#options.clock;
+      let timer: unknown = clock.setTimeout(() => done(this.dead ? 'gone' : 'silent'), this.#options.http2.pingTimeout);
+      const done = (found: Liveness) => {
+        if (timer === undefined) return;
+        clock.clearTimeout(timer);
+        timer = undefined;
+        this.#asking = undefined;
+        resolve(found);
+      };
+      void this.closed.then(() => done('gone'));
+      try {
+        this.session.ping((error) => done(error === null ? 'answered' : this.dead ? 'gone' : 'silent'));
+      } catch {
+        done(this.dead ? 'gone' : 'silent');
+      }
+    });
   }
 
   dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
@@ -161,6 +214,7 @@ export class Http2Connection implements PoolConnection, StreamHost {
     if (--this.#inFlight > 0) return;
     this.#inFlight = 0;
     if (!this.session.destroyed) this.session.unref();
+    this.#drained();
     if (this.#retiring) this.destroy();
   }
 
@@ -177,6 +231,7 @@ export class Http2Connection implements PoolConnection, StreamHost {
     this.#retiring = true;
     this.#ended.silence();
     this.#capacityListener = undefined;
+    this.#drainedListener = undefined;
     this.#stopPing();
     if (this.#inFlight === 0) this.destroy();
     // Streams open (a GOAWAY's last ones, a caller still reading): no new ones, closed when they are done.
@@ -187,7 +242,19 @@ export class Http2Connection implements PoolConnection, StreamHost {
     this.#ended.listen(listener);
   }
 
+  onDrained(listener: () => void): void {
+    if (this.#inFlight === 0 || this.dead) queueMicrotask(listener);
+    else this.#drainedListener = listener;
+  }
+
+  #drained(): void {
+    const listener = this.#drainedListener;
+    this.#drainedListener = undefined;
+    listener?.();
+  }
+
   #onSettings(settings: http2.Settings): void {
+    this.#proven = true;
     const limit = Math.max(0, Math.min(settings.maxConcurrentStreams ?? this.#options.http2.maxConcurrentStreams, this.#options.http2.maxConcurrentStreams));
     if (limit === this.#capacity) return;
     this.#capacity = limit;
@@ -196,7 +263,8 @@ export class Http2Connection implements PoolConnection, StreamHost {
 
   /** node:http2 reports a GOAWAY once per frame (and has been seen to repeat it): judged at the first. */
   #onGoaway(code: number, lastStreamID: number): void {
-    this.#goawayLastStreamId = Math.min(lastStreamID, this.#goawayLastStreamId ?? lastStreamID);
+    // Read by each stream as it closes: one above it was not processed, whatever the code (RFC 9113, 6.8).
+    this.#lastStreamId = Math.min(this.#lastStreamId, lastStreamID);
     if (this.#goaway) return;
     this.#goaway = true;
     if (this.#ended.end) return;
@@ -205,7 +273,8 @@ export class Http2Connection implements PoolConnection, StreamHost {
       this.#verdict({ clean: false, error: new LifelineError('CONNECTION_LOST', `the HTTP/2 server sent GOAWAY with error code ${code}`), idleFor: -1 });
     } else if (this.#served > 0 || this.#inFlight > 0 || now - this.#connectedAt >= this.#options.stableAfter) {
       // The server's graceful end (a reload, its idle or request limit): streams under its last id finish.
-      this.#verdict({ clean: true, error: undefined, idleFor: this.#inFlight === 0 && this.#served > 0 ? now - this.#lastResponseAt : -1, reason: 'goaway' });
+      const draining = this.#inFlight > 0;
+      this.#verdict({ clean: true, error: undefined, idleFor: !draining && this.#served > 0 ? now - this.#lastResponseAt : -1, reason: 'goaway', draining });
     } else {
       this.#verdict({ clean: false, error: new LifelineError('CONNECTION_LOST', 'the HTTP/2 server sent GOAWAY before serving any request'), idleFor: -1 });
     }
@@ -215,6 +284,8 @@ export class Http2Connection implements PoolConnection, StreamHost {
     if (this.#dead) return;
     this.#dead = true;
     this.#stopPing();
+    // A draining connection that died has nothing left to finish (its streams fail with it).
+    this.#drained();
     if (this.#ended.end) return;
     const now = this.#options.now();
     if (error) {

@@ -9,11 +9,11 @@
  *  'data' ----------> onData: false pauses the stream (the reader's backpressure)
  *  'end' -----------> onComplete
  *  'close' before the end:
- *     rstCode REFUSED_STREAM (a refused stream, or one above a GOAWAY's last id) ... STREAM_REFUSED (not processed;
+ *     rstCode REFUSED_STREAM, or an id above a GOAWAY's last id (whatever its code) .. STREAM_REFUSED (not processed;
  *                                                  above a GOAWAY's last id, its cause is an AboveGoaway)
  *     the connection died under it ............................................. CONNECTION_LOST
  *     any other RST_STREAM from the server ..................................... STREAM_RESET (this request only)
- *  headersTimeout / bodyTimeout ............................................... HEADERS_TIMEOUT / BODY_TIMEOUT
+ *  headersTimeout / bodyTimeout, on the pool's clock (stream-timer.ts) ......... HEADERS_TIMEOUT / BODY_TIMEOUT
  *  abort(reason) (lease: deadline, signal, release) --> RST_STREAM CANCEL, onError(reason)
  * ```
  *
@@ -22,7 +22,9 @@
 import http2 from 'node:http2';
 import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
+import type { Clock } from '../clock.js';
 import { LifelineError } from '../errors.js';
+import { StreamTimer } from './stream-timer.js';
 
 const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM } = http2.constants;
 
@@ -39,8 +41,11 @@ export interface StreamHost {
   readonly bodyTimeout: number;
   /** Whether the connection is gone: a stream closed under it lost its connection, not its own reset. */
   readonly dead: boolean;
-  /** The last stream id of the server's GOAWAY, once one came (the lowest, if several did). */
-  readonly goawayLastStreamId: number | undefined;
+  /** The last stream id of the server's GOAWAY (the lowest, if several came), or Infinity: a stream above it was not processed. */
+  readonly lastStreamId: number;
+  /** The pool's clock and its time (ms): the stream's headers and body timeouts run on them. */
+  readonly clock: Clock;
+  readonly now: () => number;
 }
 
 /**
@@ -136,10 +141,16 @@ export function dispatchStream(host: StreamHost, options: Dispatcher.DispatchOpt
   let paused = false;
   const headersTimeout = options.headersTimeout ?? host.headersTimeout;
   const bodyTimeout = options.bodyTimeout ?? host.bodyTimeout;
+  const timer = new StreamTimer(host.clock, host.now, () => {
+    const error = answered
+      ? new LifelineError('BODY_TIMEOUT', `body timeout: the HTTP/2 response body stalled for ${bodyTimeout} ms`)
+      : new LifelineError('HEADERS_TIMEOUT', `headers timeout: no HTTP/2 response head within ${headersTimeout} ms`);
+    abort(error);
+  });
   const finish = (error: Error | undefined) => {
     if (done) return;
     done = true;
-    stream.setTimeout(0);
+    timer.stop();
     if (error) handler.onError?.(error);
     else handler.onComplete?.(trailers as unknown as string[]);
   };
@@ -153,34 +164,30 @@ export function dispatchStream(host: StreamHost, options: Dispatcher.DispatchOpt
     // The handler gave up on it at once (aborted before it was handed over).
     return;
   }
-  stream.setTimeout(headersTimeout || 0);
-  stream.on('timeout', () => {
-    const error = answered
-      ? new LifelineError('BODY_TIMEOUT', `body timeout: the HTTP/2 response body stalled for ${bodyTimeout} ms`)
-      : new LifelineError('HEADERS_TIMEOUT', `headers timeout: no HTTP/2 response head within ${headersTimeout} ms`);
-    abort(error);
-  });
+  // The wait for the head counts from the request's last byte written (a long upload is not a stalled server).
+  timer.start(headersTimeout);
   const resume = () => {
     if (!paused || done) return;
     paused = false;
-    stream.setTimeout(bodyTimeout || 0);
+    timer.start(bodyTimeout);
     stream.resume();
   };
   const hold = () => {
     paused = true;
     // A reader that holds the body is not a stalled server: the body timeout waits for it (as undici's does).
-    stream.setTimeout(0);
+    timer.stop();
     stream.pause();
   };
   // 1xx heads ('headers' events) are not the response: as undici's HTTP/1.1 parser does, they are not passed on.
   stream.on('response', (head: http2.IncomingHttpHeaders) => {
     if (done) return;
     answered = true;
-    stream.setTimeout(bodyTimeout || 0);
+    timer.start(bodyTimeout);
     if (handler.onHeaders?.(Number(head[':status']), rawPairs(head), resume, '') === false) hold();
   });
   stream.on('data', (chunk: Buffer) => {
     if (done) return;
+    timer.touch();
     if (handler.onData?.(chunk) === false) hold();
   });
   stream.on('trailers', (received: http2.IncomingHttpHeaders) => {
@@ -194,10 +201,11 @@ export function dispatchStream(host: StreamHost, options: Dispatcher.DispatchOpt
   stream.on('close', () => {
     if (done) return;
     const code = stream.rstCode ?? NGHTTP2_NO_ERROR;
-    if (code === NGHTTP2_REFUSED_STREAM && !answered) {
-      // node:http2 closes the streams above a GOAWAY's last id with REFUSED_STREAM, after its 'goaway' event.
-      const last = host.goawayLastStreamId;
-      const cause = last !== undefined && (stream.id === undefined || stream.id > last) ? new AboveGoaway(last) : undefined;
+    // nghttp2 closes the streams above a GOAWAY's last id as REFUSED_STREAM, but a GOAWAY with an error
+    // code destroys the session first, and they close as lost: the id tells them apart.
+    if (!answered && (code === NGHTTP2_REFUSED_STREAM || (stream.id !== undefined && stream.id > host.lastStreamId))) {
+      const last = host.lastStreamId;
+      const cause = Number.isFinite(last) && (stream.id === undefined || stream.id > last) ? new AboveGoaway(last) : undefined;
       finish(new LifelineError('STREAM_REFUSED', 'the HTTP/2 server refused the stream (REFUSED_STREAM, or above its GOAWAY last stream id): it did not process the request', { cause }));
     } else if (host.dead || code === NGHTTP2_NO_ERROR) {
       finish(new LifelineError('CONNECTION_LOST', `the HTTP/2 connection was lost ${answered ? 'before the response was complete' : 'before any response'}`));
@@ -206,13 +214,18 @@ export function dispatchStream(host: StreamHost, options: Dispatcher.DispatchOpt
     }
   });
   // undici's legacy handler hook for "the whole request was written", which its type no longer names.
-  const sent = () => (handler as { onRequestSent?: () => void }).onRequestSent?.();
+  const sent = () => {
+    if (!answered && !done) timer.start(headersTimeout);
+    (handler as { onRequestSent?: () => void }).onRequestSent?.();
+  };
   if (body == null) {
     sent();
     return;
   }
   if (piped) {
     piped.on('error', (error) => abort(new LifelineError('INVALID_REQUEST', `the request body failed: ${error.message}`, { cause: error })));
+    // While the body goes out the server is not expected to answer: each chunk restarts the wait.
+    piped.on('data', () => timer.touch());
     piped.pipe(stream);
     stream.once('finish', sent);
   } else {

@@ -117,9 +117,9 @@ const handler: FaultHttpHandler = (req, res) => {
 
 /** Slot conservation, and no slot stopped on its own while the pool is open. */
 function statsViolations(stats: PoolStats): string[] {
-  const { healthy, busy, connecting, backoff, poisoned, closed, connections } = stats;
+  const { healthy, busy, draining, connecting, backoff, poisoned, closed, connections } = stats;
   const out: string[] = [];
-  if (healthy + busy + connecting + backoff + poisoned + closed !== connections) out.push(`slots not conserved: ${JSON.stringify(stats)}`);
+  if (healthy + busy + draining + connecting + backoff + poisoned + closed !== connections) out.push(`slots not conserved: ${JSON.stringify(stats)}`);
   if (closed !== 0) out.push(`a slot stopped while the pool is open: ${JSON.stringify(stats)}`);
   return out;
 }

@@ -23,6 +23,8 @@ describe('pageMachines', () => {
         { name: 'healthy', node: 'slot.healthy', parents: [] },
         // A leased healthy slot: not a state of the machine, shown on healthy.
         { name: 'busy', node: 'slot.healthy', parents: [] },
+        // HTTP/2: after a GOAWAY, while the streams out finish.
+        { name: 'draining', node: 'slot.draining', parents: [] },
         { name: 'poisoned', node: 'slot.poisoned', parents: [] },
         { name: 'backoff', node: 'slot.backoff', parents: [] },
         { name: 'closed', node: 'slot.closed', parents: [] },

@@ -134,3 +134,49 @@ export async function startFreezingRelay(port: number): Promise<FreezingRelay> {
     },
   };
 }
+
+export interface DyingH2Server extends H2Server {
+  /** Whether it has died. */
+  readonly killed: boolean;
+  /** How many times each POST's path reached it. */
+  readonly posts: ReadonlyMap<string, number>;
+}
+
+/**
+ * A server that dies at its `at`th stream: every session's socket destroyed at once, that stream and
+ * every other in flight unanswered. Before, each stream is answered after `delay` ms, or held when
+ * `delay` is -1 (nothing answered before it dies); after, it answers at once (it keeps listening, as a
+ * restarted process would: the replays and the slots' redials reach it).
+ */
+export async function startDyingH2Server(at: number, delay: number): Promise<DyingH2Server> {
+  const posts = new Map<string, number>();
+  let killed = false;
+  const server: H2Server = await startH2Server((stream, { headers }) => {
+    const path = String(headers[':path']);
+    if (headers[':method'] === 'POST') posts.set(path, (posts.get(path) ?? 0) + 1);
+    if (killed) return answer(stream, headers);
+    if (server.streams === at) {
+      killed = true;
+      // From outside the session's own callback, all at once, as a dead process's sockets close: one
+      // destroyed from inside its session's stream handler was seen to close turns after the others.
+      setImmediate(() => server.killSessions());
+      return;
+    }
+    if (delay >= 0) answer(stream, headers, delay);
+  });
+  // Getters kept as getters (Object.assign would copy their values once).
+  return Object.defineProperties(server, { killed: { get: () => killed }, posts: { value: posts } }) as DyingH2Server;
+}
+
+/** A server one of whose connections, the one that gets the first stream (the warmest), refuses every stream it gets. */
+export async function startRefusingH2Server(): Promise<H2Server & { readonly refused: number }> {
+  let refused = 0;
+  let refusing: unknown;
+  const server = await startH2Server((stream, { session, headers }) => {
+    refusing ??= session;
+    if (session !== refusing) return answer(stream, headers);
+    refused++;
+    stream.close(NGHTTP2_REFUSED_STREAM);
+  });
+  return Object.defineProperty(server, 'refused', { get: () => refused }) as H2Server & { readonly refused: number };
+}

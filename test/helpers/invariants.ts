@@ -26,7 +26,7 @@ export function supervisorViolations(pool: ClientPool): string[] {
   const states = slotStates(pool);
   const stats = pool.stats();
   const violations: string[] = [];
-  const sum = stats.healthy + stats.busy + stats.connecting + stats.backoff + stats.poisoned + stats.closed;
+  const sum = stats.healthy + stats.busy + stats.draining + stats.connecting + stats.backoff + stats.poisoned + stats.closed;
   if (sum !== stats.connections) violations.push(`slots not conserved: ${JSON.stringify(stats)}`);
   if (new Set(free).size !== free.length) violations.push(`a slot is in the free list twice: ${JSON.stringify(free)}`);
   states.forEach((state, slot) => {
@@ -41,7 +41,8 @@ export function supervisorViolations(pool: ClientPool): string[] {
     if (inFree && aside) violations.push(`slot ${slot} is both free and set aside`);
     if (!inFree && !aside && state === 'healthy') violations.push(`slot ${slot} is healthy but not in the free list (leaked)`);
     const leased = leases[slot] !== 0;
-    if (leased !== (state === 'busy')) violations.push(`slot ${slot} is ${state} with lease ${leases[slot]}`);
+    // A draining (HTTP/2) slot may have leases out, or none left.
+    if (state !== 'draining' && leased !== (state === 'busy')) violations.push(`slot ${slot} is ${state} with lease ${leases[slot]}`);
   });
   if (waiters.length > 0 && free.length > 0) {
     violations.push(`${waiters.length} waiter(s) queued while slots ${JSON.stringify(free)} are free`);

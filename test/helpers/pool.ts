@@ -7,8 +7,8 @@ import { ClientPool, type ClientPoolOptions, type PoolStats } from '../../src/in
 
 /** Every slot is in exactly one state: the pool never loses or invents a slot. */
 export function expectConserved(stats: PoolStats): void {
-  const { healthy, busy, connecting, backoff, poisoned, closed, connections } = stats;
-  expect(healthy + busy + connecting + backoff + poisoned + closed).toBe(connections);
+  const { healthy, busy, draining, connecting, backoff, poisoned, closed, connections } = stats;
+  expect(healthy + busy + draining + connecting + backoff + poisoned + closed).toBe(connections);
 }
 
 export async function openPool(options: ClientPoolOptions): Promise<ClientPool> {

@@ -158,6 +158,35 @@ describe('lease ledger', () => {
     expect(grantOf(acquire('try').answers).slot).toBe(0);
   });
 
+  it('a draining (HTTP/2) slot keeps its streams out and leases none; its releases never put it back; slot.down ends it', () => {
+    const { ledger, acquire, release, context, told } = startLedger();
+    let capacity = 4;
+    let onCapacity: (() => void) | undefined;
+    const h2: SlotConnection = { ...connection(), multiplexed: true, get capacity() { return capacity; }, onCapacity: (listener) => void (onCapacity = listener) };
+    ledger.send({ type: 'slot.ready', slot: 0, connection: h2 });
+    const first = grantOf(acquire('try').answers);
+    const second = grantOf(acquire('try').answers);
+    expect([first.slot, second.slot, context().streams[0]]).toEqual([0, 0, 2]);
+    ledger.send({ type: 'slot.draining', slot: 0 });
+    expect(context().free).toEqual([]);
+    // None leased on it, not even when its stream limit rises; a waiter waits for another slot.
+    expect(acquire('try').answers).toEqual([]);
+    capacity = 8;
+    onCapacity?.();
+    const waiter = acquire('wait');
+    expect(waiter.answers).toEqual([]);
+    // Its streams finish and are released under their lease, counted down; the slot stays out of the free list.
+    release(0, first.lease);
+    expect([context().streams[0], context().free, waiter.answers]).toEqual([1, [], []]);
+    release(0, second.lease, true);
+    expect([context().streams[0], context().leases[0], context().free]).toEqual([0, 0, []]);
+    // Nothing told to recycle: the slot redials itself once its connection drained.
+    expect(told()[0]).toEqual([]);
+    ledger.send({ type: 'slot.down', slot: 0, idleFor: -1 });
+    ledger.send({ type: 'slot.ready', slot: 0, connection: { ...h2 } });
+    expect(grantOf(waiter.answers).slot).toBe(0);
+  });
+
   it('a cancel refuses a queued waiter with its code, and does nothing once the waiter was served', () => {
     const { ledger, acquire, ready, release, context } = startLedger();
     ready(0);

@@ -9,9 +9,17 @@ import { createBackoff, SLOT_BACKOFF, slotMachine, slotState, type ConnectionDia
 /** A connection object under the test's control (the machine only needs this interface). */
 function controlledConnection() {
   let ended: ((end: ConnectionEnd) => void) | undefined;
+  let drained: (() => void) | undefined;
   let destroyed = false;
   let retired = false;
-  const connection: SlotConnection & { die(): void; end(idleFor?: number): void; readonly destroyed: boolean; readonly retired: boolean } = {
+  const connection: SlotConnection & {
+    die(): void;
+    end(idleFor?: number): void;
+    goaway(): void;
+    drain(): void;
+    readonly destroyed: boolean;
+    readonly retired: boolean;
+  } = {
     closed: Promise.resolve(),
     destroy: () => {
       destroyed = true;
@@ -23,6 +31,13 @@ function controlledConnection() {
     onEnd(listener) {
       ended = listener;
     },
+    onDrained(listener) {
+      drained = listener;
+    },
+    /** HTTP/2: the server's GOAWAY with streams open, a clean end that drains them first. */
+    goaway: () => ended?.({ clean: true, error: undefined, idleFor: -1, reason: 'goaway', draining: true }),
+    /** The draining connection's last stream is done. */
+    drain: () => drained?.(),
     /** A failure: reset under a request, or closed before its first response. */
     die: () => ended?.({ clean: false, error: new Error('peer closed'), idleFor: -1 }),
     /** A clean end: closed by the server after serving. */
@@ -197,6 +212,39 @@ describe('slot machine', () => {
     expect(connections.slice(0, 5).every((connection) => connection.retired)).toBe(true);
     // The supervisor learns how long the server let an idle connection be.
     expect(reports.filter((r) => r.type === 'slot.down').map((r) => r.idleFor)).toEqual([-1, -1, -1, -1, 1_234]);
+  });
+
+  it("GOAWAY with streams open (HTTP/2) drains: a clean end, the connection kept until its last stream is done, then a replacement", async () => {
+    const { clock, slot, connections, reports, dials } = startSlot([]);
+    await settle();
+    clock.increment(1_000);
+    connections[0]!.goaway();
+    expect(slotState(slot.getSnapshot())).toBe('draining');
+    // Counted a clean end at the GOAWAY; the connection is neither retired nor destroyed while its streams finish.
+    expect(slot.getSnapshot().context).toMatchObject({ endReason: 'goaway', counts: { dials: 1, cleanEnds: 1, failures: 0, backoffs: 0 } });
+    expect(connections[0]!.retired).toBe(false);
+    // The ledger leases nothing more on it; no replacement is dialed yet.
+    expect(reports.map((r) => r.type)).toEqual(['slot.ready', 'slot.draining']);
+    await settle();
+    expect(dials).toEqual([0]);
+    expect(slotState(slot.getSnapshot())).toBe('draining');
+    connections[0]!.drain();
+    expect(slotState(slot.getSnapshot())).toBe('connecting');
+    expect(connections[0]!.retired).toBe(true);
+    expect(reports.map((r) => r.type)).toEqual(['slot.ready', 'slot.draining', 'slot.down']);
+    await settle();
+    expect(slotState(slot.getSnapshot())).toBe('healthy');
+    expect(dials).toEqual([0, 1_000]);
+    expect(slot.getSnapshot().context.counts).toEqual({ dials: 2, cleanEnds: 1, failures: 0, backoffs: 0 });
+  });
+
+  it('close while draining destroys the draining connection', async () => {
+    const { slot, connections } = startSlot([]);
+    await settle();
+    connections[0]!.goaway();
+    slot.send({ type: 'close' });
+    expect(slotState(slot.getSnapshot())).toBe('closed');
+    expect(connections[0]!.destroyed).toBe(true);
   });
 
   it('counts failures and backoffs: a failed dial and a lost connection', async () => {

@@ -12,6 +12,7 @@ import { isLifelineError, type ClientPool, type LifelineError } from '../../src/
 import { slotState } from '../../src/testing/index.js';
 import { rejection } from '../helpers/errors.js';
 import { startHttpServer } from '../helpers/http-server.js';
+import { answer, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM, startDyingH2Server, startH2Server, startRefusingH2Server } from '../helpers/h2-server.js';
 import { isFull, nextTurn, openPool, waitFor, waitForStats } from '../helpers/pool.js';
 
 /** Node's own fetch takes an undici dispatcher; its RequestInit type does not declare one. */
@@ -367,4 +368,83 @@ describe('pool.dispatcher', () => {
       expect(pool.stats()).toMatchObject({ failures: 0, cleanEnds: 0 });
     });
   }
+
+  describe('over HTTP/2 slots', () => {
+    /** `n` requests through undici.request at once, GETs and POSTs alternating (from `offset`): each its body, or its LifelineError. */
+    async function burst(pool: ClientPool, url: string, n: number, offset = 0): Promise<{ method: string; result: string | LifelineError }[]> {
+      return Promise.all(
+        Array.from({ length: n }, async (_, i) => {
+          const method = (i + offset) % 2 ? 'POST' : 'GET';
+          try {
+            const res = await request(`${url}/b/${i}`, { dispatcher: pool.dispatcher, method, body: method === 'POST' ? 'x' : undefined });
+            return { method, result: await res.body.text() };
+          } catch (error) {
+            if (!isLifelineError(error)) throw error;
+            return { method, result: error };
+          }
+        }),
+      );
+    }
+
+    it('a server that dies under load: no GET lost (replayed on a connection that answers), each POST answered or CONNECTION_LOST, none sent twice', async () => {
+      const server = await startDyingH2Server(60, 3);
+      const pool = await openPool({ url: server.url, protocol: 'http2', connections: 4, strategy: 'round-robin' });
+      const results = (await Promise.all(Array.from({ length: 16 }, async (_, caller) => {
+        const mine = [];
+        for (let i = 0; i < 10; i++) mine.push(...(await burst(pool, `${server.url}/c${caller}/${i}`, 1, caller + i)));
+        return mine;
+      }))).flat();
+      expect(server.killed).toBe(true);
+      expect(results.filter((r) => r.method === 'GET' && typeof r.result !== 'string').map((r) => { const e = r.result as LifelineError; return `${e.code} ${e.delivery} attempt ${e.attempt} reused ${e.reused} ${e.message}`; })).toEqual([]);
+      expect(pool.stats().replays).toBeGreaterThan(0);
+      expect([...server.posts.values()].every((n) => n === 1)).toBe(true);
+      await waitForStats(pool, (s) => s.healthy === 4);
+    });
+
+    it('a server that dies before answering: every GET is replayed on a connection that answers, a POST gets CONNECTION_LOST', async () => {
+      const server = await startDyingH2Server(32, -1);
+      const pool = await openPool({ url: server.url, protocol: 'http2', connections: 4, strategy: 'round-robin', http2: { maxConcurrentStreams: 8 } });
+      const results = await burst(pool, server.url, 32);
+      expect(server.killed).toBe(true);
+      expect(results.filter((r) => r.method === 'GET').map((r) => (typeof r.result === 'string' ? 'ok' : r.result.code))).toEqual(new Array(16).fill('ok'));
+      for (const { result } of results.filter((r) => r.method === 'POST')) expect(result).toMatchObject({ code: 'CONNECTION_LOST', delivery: 'unanswered', reused: true });
+      expect(pool.stats().replays).toBe(16);
+      await waitForStats(pool, (s) => s.healthy === 4);
+    });
+
+    it('a refused stream goes again on another connection: one whose server refuses every stream costs nothing', async () => {
+      const server = await startRefusingH2Server();
+      const pool = await openPool({ url: server.url, protocol: 'http2', connections: 2 });
+      // Sequential POSTs: each first try lands on the warmest connection; a refused one must go to the other.
+      for (let i = 0; i < 10; i++) {
+        const res = await request(`${server.url}/p/${i}`, { dispatcher: pool.dispatcher, method: 'POST', body: 'x' });
+        expect(await res.body.text()).toBe(`POST /p/${i}`);
+      }
+      expect(server.refused).toBeGreaterThan(0);
+      expect(pool.stats()).toMatchObject({ resends: server.refused, failures: 0 });
+    });
+
+    it('streams above a GOAWAY last id and REFUSED_STREAM mid-load: every request answered, a POST too, each processed once', async () => {
+      // The first session refuses its 3rd stream; each at its 12th sends a GOAWAY naming its 11th as the last processed.
+      const processed = new Map<string, number>();
+      const server = await startH2Server((stream, { nth, session, sessions, headers }) => {
+        if (nth === 3 && session === sessions[0]) return void stream.close(NGHTTP2_REFUSED_STREAM);
+        if (nth === 12) return void session.goaway(NGHTTP2_NO_ERROR, stream.id! - 2);
+        if (nth > 12) return; // above the last id: never processed, the client hears it refused
+        const path = String(headers[':path']);
+        processed.set(path, (processed.get(path) ?? 0) + 1);
+        answer(stream, headers, 2);
+      });
+      const pool = await openPool({ url: server.url, protocol: 'http2', connections: 2 });
+      const results = (await Promise.all(Array.from({ length: 8 }, async (_, caller) => {
+        const mine = [];
+        for (let i = 0; i < 8; i++) mine.push(...(await burst(pool, `${server.url}/c${caller}/${i}`, 1, caller + i)));
+        return mine;
+      }))).flat();
+      expect(results.filter((r) => typeof r.result !== 'string').map((r) => `${r.method} ${(r.result as LifelineError).code}`)).toEqual([]);
+      expect([...processed.values()].every((n) => n === 1)).toBe(true);
+      expect(pool.stats().resends).toBeGreaterThan(0);
+      expect(pool.stats()).toMatchObject({ failures: 0, backoffs: 0 });
+    });
+  });
 });

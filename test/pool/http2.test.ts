@@ -8,11 +8,11 @@ import { once } from 'node:events';
 import type http2 from 'node:http2';
 import https from 'node:https';
 import { Readable } from 'node:stream';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { request as undiciRequest, fetch as undiciFetch } from 'undici';
 import { describe, expect, it, onTestFinished } from 'vitest';
 import { ClientPool, isLifelineError, type LifelineError } from '../../src/index.js';
-import { answer, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM, startH2Server } from '../helpers/h2-server.js';
+import { answer, NGHTTP2_ENHANCE_YOUR_CALM, NGHTTP2_INTERNAL_ERROR, NGHTTP2_NO_ERROR, NGHTTP2_REFUSED_STREAM, startDyingH2Server, startH2Server, startRefusingH2Server } from '../helpers/h2-server.js';
 import { rejection } from '../helpers/errors.js';
 import { openPool, waitForStats } from '../helpers/pool.js';
 import { TEST_CERT, TEST_KEY } from '../fixtures/tls.js';
@@ -200,23 +200,12 @@ describe('HTTP/2 slots', () => {
   });
 
   it("a refused stream goes again on another connection: one whose server refuses every stream costs nothing", async () => {
-    let refused = 0;
-    let refusing: unknown;
-    const server = await startH2Server((stream, { session, headers }) => {
-      // The connection that gets the first stream (the warmest) refuses every stream.
-      refusing ??= session;
-      if (session === refusing) {
-        refused++;
-        stream.close(NGHTTP2_REFUSED_STREAM);
-        return;
-      }
-      answer(stream, headers);
-    });
+    const server = await startRefusingH2Server();
     const pool = await openPool({ url: server.url, protocol: 'http2', connections: 2 });
     // Sequential POSTs: each first try lands on the warmest connection; a refused one must go to the other.
     for (let i = 0; i < 10; i++) expect((await pool.request({ method: 'POST', path: `/p/${i}`, body: 'x' })).status).toBe(200);
-    expect(refused).toBeGreaterThan(0);
-    expect(pool.stats()).toMatchObject({ resends: refused, failures: 0 });
+    expect(server.refused).toBeGreaterThan(0);
+    expect(pool.stats()).toMatchObject({ resends: server.refused, failures: 0 });
   });
 
   it('a lease sees a refused stream as STREAM_REFUSED, never sent (it is not resent on a lease)', async () => {
@@ -261,31 +250,77 @@ describe('HTTP/2 slots', () => {
     await waitForStats(pool, (s) => s.failures === 1 && s.healthy === 1);
   });
 
-  it('a server that dies under load: every request is answered or gets its code, and no POST reaches it twice', async () => {
-    let killed = false;
-    const posts = new Map<string, number>();
-    const server = await startH2Server((stream, { headers }) => {
-      if (headers[':method'] === 'POST') posts.set(String(headers[':path']), (posts.get(String(headers[':path'])) ?? 0) + 1);
-      answer(stream, headers, 3);
-    });
-    const pool = await openPool({ url: server.url, protocol: 'http2', connections: 4 });
-    await Promise.all(Array.from({ length: 8 }, (_, i) => pool.request({ path: `/warm/${i}` })));
-    const running = load(pool, 8, 10);
-    setTimeout(() => {
-      killed = true;
-      server.killSessions();
-    }, 20);
-    const outcomes = await running;
-    expect(killed).toBe(true);
+  it('a server that dies under load: every GET is answered (replayed once on another connection), every POST answered or CONNECTION_LOST, none sent twice', async () => {
+    // At its 60th stream the server dies, every connection at once.
+    const server = await startDyingH2Server(60, 3);
+    // Round-robin spreads the streams over all four connections, so each dies with streams on it.
+    const pool = await openPool({ url: server.url, protocol: 'http2', connections: 4, strategy: 'round-robin' });
+    const outcomes = await load(pool, 16, 10);
+    expect(server.killed).toBe(true);
     const lost = outcomes.filter((o): o is Extract<Outcome, { ok: false }> => !o.ok);
-    for (const { method, error } of lost) {
-      expect(error.code, error.message).toBe('CONNECTION_LOST');
-      expect(error.sent).toBe('written-no-response');
-      // A GET is replayed once when it died on a reused connection (the stale race); one on a fresh connection is not.
-      if (method === 'GET') expect(error.attempt === 2 || error.reused === false, `attempt ${error.attempt}, reused ${error.reused}`).toBe(true);
-    }
-    expect([...posts.values()].every((n) => n === 1)).toBe(true);
+    // The GETs that died were on connections whose server had spoken (its SETTINGS): replayed, none lost.
+    expect(lost.filter((o) => o.method === 'GET').map((o) => `${o.error.code} attempt ${o.error.attempt}, reused ${o.error.reused}`)).toEqual([]);
+    expect(pool.stats().replays).toBeGreaterThan(0);
+    expect(lost.length).toBeGreaterThan(0);
+    for (const { error } of lost) expect(error).toMatchObject({ code: 'CONNECTION_LOST', sent: 'written-no-response', reused: true, attempt: 1 });
+    expect([...server.posts.values()].every((n) => n === 1)).toBe(true);
     expect(pool.stats().failures).toBeGreaterThan(0);
     await waitForStats(pool, (s) => s.healthy === 4);
   });
+
+  it('a server that dies before it answered anything: the GETs opened at once on new connections are replayed too', async () => {
+    // A burst: 32 requests over 4 new connections, none answered, then the server dies. No connection has
+    // served a response (HTTP/1.1's test for the stale race), but each server sent its SETTINGS.
+    const server = await startDyingH2Server(32, -1);
+    const pool = await openPool({ url: server.url, protocol: 'http2', connections: 4, strategy: 'round-robin', http2: { maxConcurrentStreams: 8 } });
+    const outcomes = await load(pool, 32, 1);
+    expect(server.killed).toBe(true);
+    expect(failed(outcomes.filter((o) => o.method === 'GET'))).toEqual([]);
+    expect(pool.stats().replays).toBe(16);
+    for (const o of outcomes.filter((o): o is Extract<Outcome, { ok: false }> => !o.ok)) expect(o.error).toMatchObject({ code: 'CONNECTION_LOST', reused: true, delivery: 'unanswered' });
+  });
+
+  it('a GET on a connection whose server never spoke (no SETTINGS) is not replayed: that is a connection that never worked', async () => {
+    // A TCP server that takes the connection, reads the request and closes without a byte of HTTP/2.
+    const sockets = new Set<import('node:net').Socket>();
+    const mute = net.createServer((socket) => {
+      sockets.add(socket);
+      socket.on('error', () => {});
+      socket.once('data', () => socket.destroy());
+    });
+    mute.listen(0, '127.0.0.1');
+    await once(mute, 'listening');
+    onTestFinished(() => {
+      for (const socket of sockets) socket.destroy();
+      mute.close();
+    });
+    const pool = await openPool({ url: `http://127.0.0.1:${(mute.address() as AddressInfo).port}`, protocol: 'http2', connections: 1, lazy: true });
+    const error = (await pool.request({ path: '/ticker' }).catch((e: unknown) => e)) as LifelineError;
+    expect(error).toMatchObject({ code: 'CONNECTION_LOST', sent: 'written-no-response', reused: false, attempt: 1 });
+    expect(pool.stats().replays).toBe(0);
+  });
+
+  it('a GOAWAY with an error code: the streams above its last id go again whatever their method, the one under it gets its code', async () => {
+    let sent = false;
+    const server = await startH2Server((stream, { nth, session, headers }) => {
+      if (!sent && nth === 4) {
+        // Streams 1 (/warm) and 3 processed, 5 and up not: the connection is closed with ENHANCE_YOUR_CALM.
+        sent = true;
+        session.goaway(NGHTTP2_ENHANCE_YOUR_CALM, 3);
+        return;
+      }
+      // Stream 3 is held: it dies with its connection, processed.
+      if (!sent && nth === 2) return;
+      answer(stream, headers);
+    });
+    const pool = await openPool({ url: server.url, protocol: 'http2', connections: 2 });
+    await pool.request({ path: '/warm' });
+    // LIFO: all six go on the warm connection, streams 3 to 13.
+    const results = await Promise.allSettled(Array.from({ length: 6 }, (_, i) => pool.request({ method: 'POST', path: `/p/${i}`, body: 'x' })));
+    const rejected = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as LifelineError);
+    expect(rejected).toHaveLength(1);
+    expect(rejected[0]).toMatchObject({ code: 'CONNECTION_LOST', sent: 'written-no-response' });
+    expect(pool.stats().resends).toBe(5);
+  });
+
 });
