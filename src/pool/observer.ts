@@ -151,7 +151,10 @@ export class PoolObserver {
       sent: error?.sent,
       durationMs,
       times: steps.toTimes(done),
-      at: Math.floor(done),
+      // Date.now(), not `done`: the clock state changes are stamped with. performance's clock
+      // drifts from it by milliseconds over a process's life, enough to sort a request
+      // before the state change that preceded it.
+      at: Date.now(),
     };
     ring?.push(record);
     if (requestChannel.hasSubscribers) publish(requestChannel, record);

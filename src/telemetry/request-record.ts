@@ -48,6 +48,6 @@ export interface RequestRecord {
   /** From the send (the lease's request) to the whole response or the failure, in ms. */
   durationMs: number;
   times: RequestTimes;
-  /** `times.done`, rounded down: where the record sorts among state changes in `pool.history()`. */
+  /** `Date.now()` as it settled, the state changes' clock: where it sorts among them in `pool.history()`. */
   at: number;
 }

@@ -5,7 +5,7 @@
  * and undici's own `undici:request:*` channels fire for lifeline's requests too.
  */
 import diagnostics from 'node:diagnostics_channel';
-import { describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { POOL_REQUEST_CHANNEL, type RequestMessage, type RequestRecord } from '../../src/index.js';
 import { openPool } from '../helpers/pool.js';
 import { rejection } from '../helpers/errors.js';
@@ -101,6 +101,20 @@ describe('request diagnostics', () => {
     expect(isRequest(all[0]!)).toBe(false);
     expect(pool.history().some(isRequest)).toBe(false);
     expect(JSON.stringify(all)).not.toContain('t0ken-5ecret');
+  });
+
+  it('requests sort among state changes on one clock: a wall clock stepped ahead (NTP) leaves the dial first', async () => {
+    const server = await startHttpServer();
+    // Only Date is faked: timers, sockets and performance.now() run for real. A wall clock 10 s
+    // ahead of performance's is the drift a long-lived process sees, made large.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    onTestFinished(() => void vi.useRealTimers());
+    vi.setSystemTime(Date.now() + 10_000);
+    const pool = await openPool({ url: server.url, connections: 1, requestLog: { size: 4 } });
+    await pool.request({ path: '/after-the-dial' });
+    const all = pool.history({ requests: true });
+    expect(all.findIndex(isRequest)).toBeGreaterThan(0);
+    expect(all.map((record) => record.at)).toEqual(all.map((record) => record.at).sort((a, b) => a - b));
   });
 
   it("undici's own undici:request:* channels fire for lifeline's requests too", async () => {
