@@ -75,11 +75,11 @@ export class SseClient {
    * the events seen (the bound limits a failing test, not a passing one).
    */
   async waitFor(match: (event: SseEvent) => boolean, what: string, from = 0, timeout = 10_000): Promise<{ event: SseEvent; index: number }> {
-    const deadline = Date.now() + timeout;
+    const deadline = performance.now() + timeout;
     for (;;) {
       const index = this.events.findIndex((event, i) => i >= from && match(event));
       if (index >= 0) return { event: this.events[index]!, index };
-      if (Date.now() > deadline) {
+      if (performance.now() > deadline) {
         const seen = this.events.filter((e) => e.event !== 'stats').map((e) => `${e.event} ${JSON.stringify(e.data)}`);
         throw new Error(`${what}: not within ${timeout} ms; events other than stats: ${seen.join('\n')}`);
       }

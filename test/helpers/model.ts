@@ -109,9 +109,9 @@ export function feedReconnects(path: ModelPath, region?: string): number {
 
 /** Polls on a short real interval; the bound only limits how long a failing test takes. */
 export async function waitUntil(condition: () => boolean, what: string, timeout = 5_000): Promise<void> {
-  const deadline = Date.now() + timeout;
+  const deadline = performance.now() + timeout;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeout} ms`);
+    if (performance.now() > deadline) throw new Error(`${what}: not within ${timeout} ms`);
     await new Promise((resolve) => setTimeout(resolve, 2));
   }
 }

@@ -24,11 +24,13 @@ export async function openPool(options: ClientPoolOptions): Promise<ClientPool> 
 /**
  * Polls `condition` on a short real interval until it holds; fails with the
  * last stats after `timeout` ms (generous: it bounds a failing test, not a passing one).
+ * The bound is on performance's monotonic clock: the wall clock here was once stepped 4 s ahead
+ * mid-run, and a test that took 1 s failed "not within 5000 ms".
  */
 export async function waitFor(condition: () => boolean, describe: () => unknown, timeout = 5_000): Promise<void> {
-  const deadline = Date.now() + timeout;
+  const deadline = performance.now() + timeout;
   while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeout} ms: ${JSON.stringify(describe())}`);
+    if (performance.now() > deadline) throw new Error(`condition not met within ${timeout} ms: ${JSON.stringify(describe())}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
