@@ -16,13 +16,18 @@ export interface LoadRound {
   p99: number;
   /** Client CPU (user + system) per request (microseconds). */
   cpuPerRequest: number;
+  /** Every request's latency (ms), sorted ascending: only when asked for (`keepLatencies`). */
+  latencies?: Float64Array;
 }
 
 /** Room for a round at 1M req/s: far above what loopback allows, so no latency is ever dropped. */
 const latencies = new Float64Array(1 << 20);
 
-/** Runs `send` from `concurrency` callers for `durationMs`; a request that fails fails the run. */
-export async function runLoad(send: () => Promise<unknown>, concurrency: number, durationMs: number): Promise<LoadRound> {
+/**
+ * Runs `send` from `concurrency` callers for `durationMs`; a request that fails fails the run.
+ * `keepLatencies` returns a copy of the round's latencies, for percentiles pooled over rounds.
+ */
+export async function runLoad(send: () => Promise<unknown>, concurrency: number, durationMs: number, keepLatencies = false): Promise<LoadRound> {
   let count = 0;
   const cpu = startCpuMeter();
   const start = performance.now();
@@ -47,5 +52,6 @@ export async function runLoad(send: () => Promise<unknown>, concurrency: number,
     p50: percentile(sorted, 50) * 1e3,
     p99: percentile(sorted, 99) * 1e3,
     cpuPerRequest: cpuMicros / count,
+    ...(keepLatencies && { latencies: sorted.slice() }),
   };
 }

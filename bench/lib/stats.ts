@@ -30,3 +30,36 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   const rank = Math.ceil((p / 100) * sorted.length);
   return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
 }
+
+/** The `p` percentile of every value of several sorted runs together (a merge, not a mean of percentiles). */
+export function pooledPercentile(runs: readonly Float64Array[], p: number): number {
+  let length = 0;
+  for (const run of runs) length += run.length;
+  const all = new Float64Array(length);
+  let at = 0;
+  for (const run of runs) {
+    all.set(run, at);
+    at += run.length;
+  }
+  return percentile(all.sort(), p);
+}
+
+/** A ratio's estimate and its bootstrap interval. */
+export interface RatioInterval {
+  ratio: number;
+  low: number;
+  high: number;
+}
+
+/**
+ * The ratio of two pooled percentiles, `a`'s over `b`'s, with a 95% bootstrap interval: rounds
+ * (not requests) are resampled with replacement, since one pause of the process moves a whole
+ * round's tail together. `random` is seeded by the caller, so a run can be repeated exactly.
+ */
+export function pooledPercentileRatio(a: readonly Float64Array[], b: readonly Float64Array[], p: number, random: () => number, resamples = 400): RatioInterval {
+  const draw = (runs: readonly Float64Array[]) => Array.from(runs, () => runs[Math.floor(random() * runs.length)]!);
+  const ratios: number[] = [];
+  for (let i = 0; i < resamples; i++) ratios.push(pooledPercentile(draw(a), p) / pooledPercentile(draw(b), p));
+  ratios.sort((x, y) => x - y);
+  return { ratio: pooledPercentile(a, p) / pooledPercentile(b, p), low: percentile(ratios, 2.5), high: percentile(ratios, 97.5) };
+}
