@@ -25,8 +25,10 @@ import { reloadRow } from './http2-reloads.js';
 const CONNECTIONS = [1, 4];
 const CALLERS = [64, 256];
 /**
- * A full run's rounds are 3x the http case's: TLS on 2 cores serves a few thousand requests per second,
- * and a round's p99 wants some 1,000 requests, not 300 (its 3rd-worst). The quick run keeps its short rounds.
+ * A full run's rounds are 3x the http case's (300 ms): TLS on 2 cores serves a few thousand requests
+ * per second. The p99 is pooled over all of a client's rounds; rounds of 1 s (15 s per client, some
+ * hundred GC pauses) did not narrow its spread between runs (bench/notes.md), so the run stays short.
+ * The quick run keeps its short rounds.
  */
 const ROUND_FACTOR = 3;
 /** The bootstrap's seed for the p99 ratio's interval: fixed, so a results.json can be recomputed. */
