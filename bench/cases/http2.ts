@@ -33,8 +33,14 @@ const CALLERS = [64, 256];
 const ROUND_FACTOR = 3;
 /** The bootstrap's seed for the p99 ratio's interval: fixed, so a results.json can be recomputed. */
 const BOOTSTRAP_SEED = 19;
-/** Each client's code paths optimized before the first table (a full run): its warm-up pass alone is one short round. */
-const JIT_WARMUP_MS = 500;
+/**
+ * Each client's warm-up in each table of a full run, before its recorded rounds (and the one pass
+ * `alternate` discards): its fresh connections, the JIT, the heap grown to its load. Without it the
+ * first rounds of a table had p99s 2-3x the later ones, and a p99 pooled over the rounds was theirs:
+ * in one row (4 connections, 64 callers) 1.07x undici's median over nine runs, against 0.61-0.92x
+ * in three runs of that row after 1.5 s of warm-up (bench/notes.md).
+ */
+const ROW_WARMUP_MS = 1_500;
 
 interface Http2Round extends LoadRound {
   /** Connections that carried a request in the round, as the server counted them. */
@@ -111,6 +117,7 @@ async function measure(context: CaseContext, venue: H2Venue, connections: number
   const { settings } = context;
   const roundMs = settings.quick ? settings.httpRoundMs : ROUND_FACTOR * settings.httpRoundMs;
   const rounds = await withClients(venue, connections, async (clients) => {
+    if (!settings.quick) for (const client of clients) await runLoad(client.send, callers, ROW_WARMUP_MS);
     // The counts from here on: each round's are the difference (and `...Used` restarts).
     const counts = { last: await venue.counts() };
     return alternate(clients, settings.rounds, (client) => checkedRound(venue, counts, client, callers, roundMs));
@@ -167,11 +174,6 @@ export const http2Case: BenchCase = {
     const rows = process.env.HTTP2_ROWS?.split(',') ?? ['load', 'reloads'];
     const venue = await startH2Venue();
     try {
-      if (rows.includes('load') && !context.settings.quick) {
-        await withClients(venue, CONNECTIONS[0]!, async (clients) => {
-          for (const client of clients) await runLoad(client.send, CALLERS[0]!, JIT_WARMUP_MS);
-        });
-      }
       for (const connections of rows.includes('load') ? CONNECTIONS : []) {
         for (const callers of CALLERS) await measure(context, venue, connections, callers);
       }
