@@ -52,12 +52,13 @@ describe('request diagnostics', () => {
       sent: undefined,
       durationMs: expect.any(Number),
       times: { queued: expect.any(Number), acquired: expect.any(Number), written: expect.any(Number), headers: expect.any(Number), done: expect.any(Number) },
-      at: Math.floor(message.times.done),
+      at: expect.any(Number),
     });
     const { queued, acquired, written, headers, done } = message.times;
     expect([queued! <= acquired!, acquired! <= written!, written! <= headers!, headers! <= done]).toEqual([true, true, true, true]);
-    // Wall-clock times, for "what happened at 10:32:05".
+    // Wall-clock times, for "what happened at 10:32:05"; `at` is Date.now() as it settled, in whole ms.
     expect(Math.abs(done - Date.now())).toBeLessThan(60_000);
+    expect(Number.isInteger(message.at) && Math.abs(message.at - Date.now()) < 60_000).toBe(true);
   });
 
   it('a failed request: its payload has the error and `sent`, and the id its error carries', async () => {
