@@ -133,7 +133,7 @@ async function measure(context: CaseContext, venue: H2Venue, connections: number
   context.table({
     title: `${connections} connection${connections === 1 ? '' : 's'}, ${callers} concurrent callers`,
     note:
-      `GET of ~100 B over TLS, ${settings.rounds} rounds of ${roundMs} ms per client; up to ${STREAMS} streams per HTTP/2 connection in each client. ` +
+      `GET of ~100 B over TLS, ${settings.rounds} rounds of ${roundMs} ms per client${settings.quick ? '' : ` after ${ROW_WARMUP_MS} ms of warm-up`}; up to ${STREAMS} streams per HTTP/2 connection in each client. ` +
       `p99 over every request of every round; its ratio's 95% interval resamples rounds (bootstrap, seed ${BOOTSTRAP_SEED}). ` +
       'conns used, peak streams/conn and server CPU: as the server counted them (medians over rounds).',
     columns: COLUMNS,
