@@ -16,9 +16,15 @@ import { seededRandom } from '../../src/testing/index.js';
 import { percentile } from './stats.js';
 import { sleep, within } from './wait.js';
 
-/** A request's failure in one word: lifeline's code, Node's or undici's code, else the message. */
+/** A request's failure: lifeline's code (with its `sent` and its cause's code), Node's or undici's code, else the message. */
 export function failureReason(error: unknown): string {
-  if (isLifelineError(error)) return error.code;
+  if (isLifelineError(error)) {
+    // Where it failed and on what, so a rare loss can be told apart after the run: a write after
+    // the server's FIN not yet read is not the same loss as a reset after the request went out.
+    const cause = (error.cause as { code?: unknown } | null | undefined)?.code;
+    const facts = [error.sent, typeof cause === 'string' ? cause : undefined].filter((fact) => fact !== undefined);
+    return facts.length > 0 ? `${error.code} (${facts.join(', ')})` : error.code;
+  }
   const code = (error as { code?: unknown } | null)?.code;
   return typeof code === 'string' ? code : String(error);
 }
