@@ -44,22 +44,21 @@ export function pooledPercentile(runs: readonly Float64Array[], p: number): numb
   return percentile(all.sort(), p);
 }
 
-/** A ratio's estimate and its bootstrap interval. */
-export interface RatioInterval {
-  ratio: number;
+/** A 95% interval. */
+export interface Interval {
   low: number;
   high: number;
 }
 
 /**
- * The ratio of two pooled percentiles, `a`'s over `b`'s, with a 95% bootstrap interval: rounds
- * (not requests) are resampled with replacement, since one pause of the process moves a whole
- * round's tail together. `random` is seeded by the caller, so a run can be repeated exactly.
+ * A 95% bootstrap interval for the ratio of two pooled percentiles, `a`'s over `b`'s: rounds (not
+ * requests) are resampled with replacement, since one pause of the process moves a whole round's
+ * tail together. `random` is seeded by the caller, so a run can be repeated exactly.
  */
-export function pooledPercentileRatio(a: readonly Float64Array[], b: readonly Float64Array[], p: number, random: () => number, resamples = 400): RatioInterval {
+export function pooledRatioInterval(a: readonly Float64Array[], b: readonly Float64Array[], p: number, random: () => number, resamples = 400): Interval {
   const draw = (runs: readonly Float64Array[]) => Array.from(runs, () => runs[Math.floor(random() * runs.length)]!);
   const ratios: number[] = [];
   for (let i = 0; i < resamples; i++) ratios.push(pooledPercentile(draw(a), p) / pooledPercentile(draw(b), p));
   ratios.sort((x, y) => x - y);
-  return { ratio: pooledPercentile(a, p) / pooledPercentile(b, p), low: percentile(ratios, 2.5), high: percentile(ratios, 97.5) };
+  return { low: percentile(ratios, 2.5), high: percentile(ratios, 97.5) };
 }

@@ -5,6 +5,7 @@
  */
 import http from 'node:http';
 import { onTestFinished } from 'vitest';
+import { pollFor } from './poll.js';
 
 export interface Got {
   status: number;
@@ -75,16 +76,17 @@ export class SseClient {
    * the events seen (the bound limits a failing test, not a passing one).
    */
   async waitFor(match: (event: SseEvent) => boolean, what: string, from = 0, timeout = 10_000): Promise<{ event: SseEvent; index: number }> {
-    const deadline = performance.now() + timeout;
-    for (;;) {
-      const index = this.events.findIndex((event, i) => i >= from && match(event));
-      if (index >= 0) return { event: this.events[index]!, index };
-      if (performance.now() > deadline) {
+    return pollFor(
+      () => {
+        const index = this.events.findIndex((event, i) => i >= from && match(event));
+        return index >= 0 ? { event: this.events[index]!, index } : undefined;
+      },
+      timeout,
+      () => {
         const seen = this.events.filter((e) => e.event !== 'stats').map((e) => `${e.event} ${JSON.stringify(e.data)}`);
-        throw new Error(`${what}: not within ${timeout} ms; events other than stats: ${seen.join('\n')}`);
-      }
-      await new Promise((resolve) => setTimeout(resolve, 5));
-    }
+        return new Error(`${what}: not within ${timeout} ms; events other than stats: ${seen.join('\n')}`);
+      },
+    );
   }
 
   close(): void {

@@ -23,6 +23,7 @@ import {
   type PathRunnerOptions,
   type StateLog,
 } from '../../src/testing/index.js';
+import { pollFor } from './poll.js';
 
 export type Step = ModelStep;
 
@@ -107,13 +108,9 @@ export function feedReconnects(path: ModelPath, region?: string): number {
   return count;
 }
 
-/** Polls on a short real interval; the bound only limits how long a failing test takes. */
+/** Polls `condition` until it holds (see `pollFor`); the bound only limits how long a failing test takes. */
 export async function waitUntil(condition: () => boolean, what: string, timeout = 5_000): Promise<void> {
-  const deadline = performance.now() + timeout;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`${what}: not within ${timeout} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 2));
-  }
+  await pollFor(() => (condition() ? true : undefined), timeout, () => new Error(`${what}: not within ${timeout} ms`), 2);
 }
 
 /**

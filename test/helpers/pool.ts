@@ -4,6 +4,7 @@
  */
 import { expect, onTestFinished } from 'vitest';
 import { ClientPool, type ClientPoolOptions, type PoolStats } from '../../src/index.js';
+import { pollFor } from './poll.js';
 
 /** Every slot is in exactly one state: the pool never loses or invents a slot. */
 export function expectConserved(stats: PoolStats): void {
@@ -21,18 +22,13 @@ export async function openPool(options: ClientPoolOptions): Promise<ClientPool> 
   return pool;
 }
 
-/**
- * Polls `condition` on a short real interval until it holds; fails with the
- * last stats after `timeout` ms (generous: it bounds a failing test, not a passing one).
- * The bound is on performance's monotonic clock: the wall clock here was once stepped 4 s ahead
- * mid-run, and a test that took 1 s failed "not within 5000 ms".
- */
+/** Polls `condition` until it holds; fails with the last stats after `timeout` ms (see `pollFor`). */
 export async function waitFor(condition: () => boolean, describe: () => unknown, timeout = 5_000): Promise<void> {
-  const deadline = performance.now() + timeout;
-  while (!condition()) {
-    if (performance.now() > deadline) throw new Error(`condition not met within ${timeout} ms: ${JSON.stringify(describe())}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
+  await pollFor(
+    () => (condition() ? true : undefined),
+    timeout,
+    () => new Error(`condition not met within ${timeout} ms: ${JSON.stringify(describe())}`),
+  );
 }
 
 export function waitForStats(pool: ClientPool, condition: (stats: PoolStats) => boolean, timeout?: number): Promise<void> {
